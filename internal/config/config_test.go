@@ -1,0 +1,107 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabsync/fabsync/internal/config"
+)
+
+func TestParse(t *testing.T) {
+	f, err := config.Parse([]byte(`
+fabrics:
+  - name: fabric-1
+    repo: https://github.com/example/gitops.git
+    path: gitops/hedgehog/fabric-1/
+    auth: {token_env: GITHUB_TOKEN}
+    resync: 10m
+  - name: lab
+    repo: git@github.com:example/lab.git
+    branch: prod
+`))
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	if got := len(f.Fabrics); got != 2 {
+		t.Fatalf("fabrics = %d; want 2", got)
+	}
+	fb, ok := f.Fabric("fabric-1")
+	if !ok || fb.Branch != "main" || fb.Path != "gitops/hedgehog/fabric-1" || time.Duration(fb.Resync) != 10*time.Minute || fb.Auth.TokenEnv != "GITHUB_TOKEN" {
+		t.Errorf("fabric-1 = %+v", fb)
+	}
+	if lab, _ := f.Fabric("lab"); lab.Path != "." || lab.Branch != "prod" || lab.Resync != 0 {
+		t.Errorf("lab = %+v", lab)
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"syntax", "fabrics: [", "did not find expected node content"},
+		{"unknown field", "fabrics:\n  - name: a\n    repo: /r\n    colour: red\n", "field colour not found"},
+		{"missing name", "fabrics:\n  - repo: /r\n", "fabrics[0]: name is required"},
+		{"bad name", "fabrics:\n  - name: Fabric_1\n    repo: /r\n", `name "Fabric_1" must be a DNS label`},
+		{"duplicate", "fabrics:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n", `name "a" is used by two fabrics`},
+		{"missing repo", "fabrics:\n  - name: a\n", "repo is required"},
+		{"inline secret", "fabrics:\n  - {name: a, repo: 'https://u:hunter2@h/r.git'}\n", "credentials must not be inline"},
+		{"bad scheme", "fabrics:\n  - {name: a, repo: 'ftp://h/r.git'}\n", `scheme "ftp" not supported`},
+		{"escaping path", "fabrics:\n  - {name: a, repo: /r, path: ../x}\n", `"../x" leaves the repository`},
+		{"absolute path", "fabrics:\n  - {name: a, repo: /r, path: /etc}\n", "must be a relative"},
+		{"bad interval", "fabrics:\n  - {name: a, repo: /r, resync: soon}\n", `duration "soon"`},
+		{"short interval", "fabrics:\n  - {name: a, repo: /r, resync: 1s}\n", "at least 10s"},
+		{"negative interval", "fabrics:\n  - {name: a, repo: /r, resync: -1m}\n", "must be 0 (off)"},
+		{"password without user", "fabrics:\n  - {name: a, repo: /r, auth: {password_env: P}}\n", "need username"},
+		{"bad branch", "fabrics:\n  - {name: a, repo: /r, branch: 'a..b'}\n", "not a valid branch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tt.yaml))
+			if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse = %v; want ErrInvalid containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q leaks the password", err)
+			}
+		})
+	}
+}
+
+func TestSourceRereads(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fabsync.yaml")
+	write := func(s string, mt time.Time) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now().Add(-time.Hour)
+	write("fabrics:\n  - {name: a, repo: /r}\n", t0)
+	s, err := config.NewSource(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Fabric("a"); !ok {
+		t.Fatal("fabric a missing")
+	}
+	write("fabrics:\n  - {name: b, repo: /r}\n", t0.Add(time.Second))
+	if _, ok := s.Fabric("b"); !ok {
+		t.Fatal("fabric b missing after rewrite")
+	}
+	// A broken rewrite keeps serving the last good file and reports the error.
+	write("fabrics: [", t0.Add(2*time.Second))
+	f, err := s.Load()
+	if err == nil || f == nil || len(f.Fabrics) != 1 || f.Fabrics[0].Name != "b" {
+		t.Fatalf("Load after bad rewrite = %v, %v; want last good file and an error", f, err)
+	}
+	if _, err := config.NewSource(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("NewSource(missing) = nil error")
+	}
+}

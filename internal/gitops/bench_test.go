@@ -1,0 +1,352 @@
+package gitops_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fabsync/fabsync/internal/gitops"
+	"github.com/fabsync/fabsync/internal/gitops/gittest"
+)
+
+// The benchmarks compare our Client (go-git) with the git CLI on a generated
+// repository of benchCommits commits over benchFiles YAML files, over file://
+// and smart HTTP, in one run. See docs/benchmarks-gitops.md for the figures
+// and the command.
+const (
+	benchVersion = "v1" // bump when the generator changes: it keys the cache
+	benchCommits = 5000
+	benchFiles   = 2000
+	benchDepth   = gitops.RecommendedDepth
+)
+
+var benchKinds = []string{"vpcs", "vpcattachments", "vpcpeerings", "externals", "externalattachments",
+	"externalpeerings", "ipv4namespaces", "vlannamespaces", "connections", "servers", "switches", "switchgroups"}
+
+func benchFile(i int) string {
+	return fmt.Sprintf("fabric-1/managed/%s/obj-%04d.yaml", benchKinds[i%len(benchKinds)], i)
+}
+
+func benchContent(i, rev int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: vpc.githedgehog.com/v1beta1\nkind: Thing\nmetadata:\n  name: obj-%04d\n  namespace: default\nspec:\n", i)
+	fmt.Fprintf(&b, "  revision: %d\n  subnets:\n", rev)
+	for s := 0; s < 6; s++ {
+		fmt.Fprintf(&b, "    subnet-%d:\n      subnet: 10.%d.%d.0/24\n      vlan: %d\n", s, i%250, (rev+s)%250, 1000+s+rev%100)
+	}
+	return b.String()
+}
+
+// benchRepo returns a bare repository with the generated history, built once
+// with git fast-import and cached under os.TempDir() by benchVersion.
+func benchRepo(b *testing.B) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "fabsync-gitops-bench-"+benchVersion, "origin.git")
+	if _, err := os.Stat(filepath.Join(dir, "fabsync-complete")); err == nil {
+		return dir
+	}
+	start := time.Now()
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Dir(dir)), "fabsync-gitops-bench-gen-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	bare := filepath.Join(tmp, "origin.git")
+	gittest.Git(b, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	fastImport(b, bare, func(w io.Writer) {
+		when := int64(1_700_000_000)
+		for c := 0; c < benchCommits; c++ {
+			fmt.Fprintf(w, "commit refs/heads/main\ncommitter Gen <gen@example.com> %d +0000\n", when+int64(c)*60)
+			msg := fmt.Sprintf("change %d\n\nFabsync-Job: gen-%d\n", c, c)
+			fmt.Fprintf(w, "data %d\n%s\n", len(msg), msg)
+			if c == 0 {
+				for i := 0; i < benchFiles; i++ {
+					writeInline(w, benchFile(i), benchContent(i, 0))
+				}
+				continue
+			}
+			for k := 0; k < 2; k++ {
+				i := (c*7919 + k*104729) % benchFiles
+				writeInline(w, benchFile(i), benchContent(i, c))
+			}
+		}
+	})
+	gittest.Git(b, bare, "repack", "-a", "-d", "-q")
+	if err := os.WriteFile(filepath.Join(bare, "fabsync-complete"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(bare, dir); err != nil && !os.IsExist(err) {
+		if _, statErr := os.Stat(filepath.Join(dir, "fabsync-complete")); statErr != nil {
+			b.Fatal(err) // not a concurrent generator winning the race
+		}
+	}
+	b.Logf("generated %d commits × %d files in %v: %s", benchCommits, benchFiles, time.Since(start).Round(time.Millisecond), dir)
+	return dir
+}
+
+func writeInline(w io.Writer, path, content string) {
+	fmt.Fprintf(w, "M 100644 inline %s\ndata %d\n%s\n", path, len(content), content)
+}
+
+// fastImport feeds the stream written by gen to git fast-import in bare.
+func fastImport(b *testing.B, bare string, gen func(io.Writer)) {
+	b.Helper()
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = bare
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("git fast-import: %v (install git)", err)
+	}
+	w := bufio.NewWriterSize(in, 1<<20)
+	gen(w)
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("git fast-import: %v\n%s", err, stderr.String())
+	}
+}
+
+// addCommits appends n commits (one file changed each) to main in bare.
+func addCommits(b *testing.B, bare string, n int) {
+	b.Helper()
+	head := gittest.Git(b, bare, "rev-parse", "refs/heads/main")
+	seq := time.Now().UnixNano()
+	fastImport(b, bare, func(w io.Writer) {
+		for c := 0; c < n; c++ {
+			fmt.Fprintf(w, "commit refs/heads/main\ncommitter Other <other@example.com> %d +0000\n", time.Now().Unix())
+			msg := fmt.Sprintf("new %d-%d\n", seq, c)
+			fmt.Fprintf(w, "data %d\n%s\n", len(msg), msg)
+			if c == 0 {
+				fmt.Fprintf(w, "from %s\n", head)
+			}
+			i := int(seq+int64(c)) % benchFiles
+			if i < 0 {
+				i = -i
+			}
+			writeInline(w, benchFile(i), benchContent(i, int(seq%1_000_000)+c))
+		}
+	})
+}
+
+// benchRemote is the generated repository served one way.
+type benchRemote struct {
+	name string // "file" or "http"
+	url  string
+	bare string // its directory, for adding commits
+}
+
+// benchRemotes copies the cached repository (so that added commits stay out
+// of the cache) and serves the copy over file:// and smart HTTP.
+func benchRemotes(b *testing.B) []benchRemote {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("benchmarks need git and a generated repository; skipped with -short")
+	}
+	src := benchRepo(b)
+	srv := gittest.NewServer(b)
+	bare := srv.RepoDir("bench")
+	if out, err := exec.Command("cp", "-a", src, bare).CombinedOutput(); err != nil {
+		b.Fatalf("copy bench repo: %v\n%s", err, out)
+	}
+	return []benchRemote{
+		{"file", "file://" + bare, bare},
+		{"http", srv.URL + "/bench.git", bare},
+	}
+}
+
+// cli runs the git CLI in dir and returns the maximum resident set size of
+// the largest process in its tree, in bytes.
+func cli(b *testing.B, dir string, args ...string) int64 {
+	b.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024
+	}
+	return 0
+}
+
+// heapPeak samples the Go heap (live and not yet swept objects) while it
+// runs; stop returns the peak in bytes above the level at the start.
+func heapPeak() (stop func() uint64) {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	base := read()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		if v := read(); v > peak.Load() {
+			peak.Store(v)
+		}
+		if p := peak.Load(); p > base {
+			return p - base
+		}
+		return 0
+	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkClone: first clone, shallow (RecommendedDepth) and full, go-git
+// against `git clone --single-branch [--depth N]`.
+func BenchmarkClone(b *testing.B) {
+	for _, r := range benchRemotes(b) {
+		for _, depth := range []int{benchDepth, 0} {
+			name := fmt.Sprintf("%s/depth=%d", r.name, depth)
+			b.Run(name+"/impl=gogit", func(b *testing.B) {
+				var peaks []float64
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					dir := filepath.Join(b.TempDir(), "clone")
+					c, err := gitops.New(gitops.Config{URL: r.url, Dir: dir, Depth: depth})
+					if err != nil {
+						b.Fatal(err)
+					}
+					stop := heapPeak()
+					b.StartTimer()
+					if _, err := c.Sync(context.Background(), nil); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					peaks = append(peaks, float64(stop())/(1<<20))
+					os.RemoveAll(dir)
+					b.StartTimer()
+				}
+				b.ReportMetric(median(peaks), "peak-heap-MiB")
+			})
+			b.Run(name+"/impl=cli", func(b *testing.B) {
+				var peaks []float64
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					dir := b.TempDir()
+					args := []string{"clone", "-q", "--single-branch", "--branch", "main", "--no-tags"}
+					if depth > 0 {
+						args = append(args, "--depth", fmt.Sprint(depth))
+					}
+					b.StartTimer()
+					rss := cli(b, dir, append(args, r.url, "clone")...)
+					b.StopTimer()
+					peaks = append(peaks, float64(rss)/(1<<20))
+					os.RemoveAll(dir)
+					b.StartTimer()
+				}
+				b.ReportMetric(median(peaks), "maxrss-MiB")
+			})
+		}
+	}
+}
+
+// BenchmarkSyncNoop: a resync that finds nothing new. go-git: Sync (one ref
+// listing, no reset thanks to the tree fingerprint). CLI: `git fetch` alone
+// and `git fetch` + `git reset --hard`.
+func BenchmarkSyncNoop(b *testing.B) {
+	for _, r := range benchRemotes(b) {
+		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth})
+			sync(b, c)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				sync(b, c)
+			}
+		})
+		cliDir := b.TempDir()
+		cli(b, cliDir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
+		work := filepath.Join(cliDir, "clone")
+		b.Run(r.name+"/impl=cli-fetch", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cli(b, work, "fetch", "-q", "origin")
+			}
+		})
+		b.Run(r.name+"/impl=cli-fetch+reset", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cli(b, work, "fetch", "-q", "origin")
+				cli(b, work, "reset", "-q", "--hard", "origin/main")
+			}
+		})
+	}
+}
+
+// BenchmarkSync10: a resync after someone pushed 10 commits. go-git: Sync
+// (list, fetch, hard reset, clean). CLI: `git fetch` + `git reset --hard`.
+func BenchmarkSync10(b *testing.B) {
+	for _, r := range benchRemotes(b) {
+		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth})
+			sync(b, c)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				addCommits(b, r.bare, 10)
+				b.StartTimer()
+				sync(b, c)
+			}
+		})
+		b.Run(r.name+"/impl=cli", func(b *testing.B) {
+			dir := b.TempDir()
+			cli(b, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
+			work := filepath.Join(dir, "clone")
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				addCommits(b, r.bare, 10)
+				b.StartTimer()
+				cli(b, work, "fetch", "-q", "origin")
+				cli(b, work, "reset", "-q", "--hard", "origin/main")
+			}
+		})
+	}
+}

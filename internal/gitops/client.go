@@ -1,0 +1,126 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"os"
+	"path/filepath"
+	"fmt"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+const remoteName = "origin"
+
+// Client is one fabric's clone: one remote branch mirrored in one local
+// directory.
+//
+// A Client is not safe for concurrent use, and neither is a clone directory:
+// callers serialize every operation on one Dir (one Client per Dir, one
+// operation at a time). A Client starts no goroutines that outlive a call.
+type Client struct {
+	cfg       Config
+	ep        *transport.Endpoint // credential-free
+	branch    plumbing.ReferenceName
+	tracking  plumbing.ReferenceName // refs/remotes/origin/<branch>
+	fetchSpec string
+	secrets   []string // scrubbed from every error
+}
+
+// New validates cfg and returns a Client for it. It does no I/O beyond cheap
+// checks (reading the SSH key file). A bad cfg gives an error wrapping
+// ErrInvalidConfig.
+func New(cfg Config) (*Client, error) {
+	cfg, ep, err := normalize(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	branch := plumbing.NewBranchReferenceName(cfg.Branch)
+	tracking := plumbing.NewRemoteReferenceName(remoteName, cfg.Branch)
+	return &Client{
+		cfg:       cfg,
+		ep:        ep,
+		branch:    branch,
+		tracking:  tracking,
+		fetchSpec: fmt.Sprintf("+%s:%s", branch, tracking),
+		secrets:   []string{cfg.Auth.Password, cfg.Auth.SSHKeyPassphrase},
+	}, nil
+}
+
+// Dir returns the clone's working tree directory (absolute).
+func (c *Client) Dir() string { return c.cfg.Dir }
+
+// URL returns the remote URL as the clone records it: credentials removed,
+// local paths made absolute. It is safe to print.
+func (c *Client) URL() string { return Redact(c.cfg.URL) }
+
+// Branch returns the branch the client mirrors.
+func (c *Client) Branch() string { return c.cfg.Branch }
+
+// opContext bounds one network operation by the configured Timeout.
+func (c *Client) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.cfg.Timeout)
+}
+
+func (c *Client) signature() *object.Signature {
+	return &object.Signature{Name: c.cfg.Author.Name, Email: c.cfg.Author.Email, When: time.Now()}
+}
+
+// open opens the clone in Dir and checks that it is one of ours, for the
+// configured remote and branch, and readable. It returns nil when Dir holds no
+// usable clone (missing, corrupt, or for another URL or branch).
+func (c *Client) open() *git.Repository {
+	repo, err := git.PlainOpenWithOptions(c.cfg.Dir, &git.PlainOpenOptions{})
+	if err != nil {
+		return nil
+	}
+	rc, err := repo.Remote(remoteName)
+	if err != nil {
+		return nil
+	}
+	conf := rc.Config()
+	if len(conf.URLs) != 1 || conf.URLs[0] != c.cfg.URL ||
+		len(conf.Fetch) != 1 || conf.Fetch[0].String() != c.fetchSpec {
+		return nil
+	}
+	// HEAD must be readable; it is re-pointed at the branch on reset.
+	if _, err := repo.Storer.Reference(plumbing.HEAD); err != nil {
+		return nil
+	}
+	ref, err := repo.Storer.Reference(c.branch)
+	if err != nil {
+		return nil
+	}
+	commit, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil
+	}
+	if _, err := commit.Tree(); err != nil {
+		return nil
+	}
+	if !indexIntact(filepath.Join(c.cfg.Dir, git.GitDirName, "index")) {
+		return nil
+	}
+	return repo
+}
+
+// indexIntact checks the index file's signature and trailing SHA-1 checksum,
+// a fraction of the cost of decoding its entries. A clone may have no index
+// (a checkout of an empty tree).
+func indexIntact(name string) bool {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	if err != nil || len(b) < 12+sha1.Size || string(b[:4]) != "DIRC" {
+		return false
+	}
+	sum := sha1.Sum(b[:len(b)-sha1.Size])
+	return bytes.Equal(sum[:], b[len(b)-sha1.Size:])
+}

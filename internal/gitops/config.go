@@ -1,0 +1,270 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/crypto/ssh"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultBranch      = "main"
+	DefaultTimeout     = 2 * time.Minute
+	DefaultAuthorName  = "fabsync"
+	DefaultAuthorEmail = "fabsync@localhost"
+	// DefaultHTTPUser is the basic-auth user sent with a token when
+	// Auth.Username is empty; GitHub accepts any user with a token.
+	DefaultHTTPUser = "x-access-token"
+)
+
+// RecommendedDepth is the Config.Depth the worker should use. A shallow
+// single-branch clone keeps the first clone close to the git CLI in time and
+// memory (a full go-git clone holds the whole history in memory: ≈260 MiB
+// for a 5,000-commit repository, see docs/benchmarks-gitops.md), while 50
+// commits are plenty to push a commit on top and to find a job's trailer with
+// FindTrailer(…, RecommendedDepth). Later fetches add the new commits to the
+// local history, so it only grows from there.
+const RecommendedDepth = 50
+
+// Auth holds resolved credentials. The caller reads environment variables
+// and secret files; gitops never reads the environment.
+type Auth struct {
+	Username string // HTTPS basic-auth user; with only Password set, defaults to "x-access-token" (works for GitHub tokens)
+	Password string // HTTPS token or password
+
+	SSHKeyFile            string // path to a private key for ssh:// and git@host:path remotes; required for them
+	SSHKeyPassphrase      string // passphrase of SSHKeyFile, if it is encrypted
+	KnownHostsFile        string // known_hosts file; required for SSH unless InsecureIgnoreHostKey
+	InsecureIgnoreHostKey bool   // explicit opt-out of host key checking; the caller logs it
+}
+
+// Signature is a commit author.
+type Signature struct{ Name, Email string }
+
+// Config describes one clone. Zero values take the defaults in brackets.
+type Config struct {
+	// URL of the remote: https://, http://, ssh://, git@host:path, file://
+	// or a local path. Credentials in an http(s) URL are moved into Auth
+	// (unless Auth already has some) and never stored in the clone.
+	URL    string
+	Branch string // [main]
+	Dir    string // local clone directory, created if missing; required
+	Auth   Auth
+	// Depth of history to fetch: 0 is the whole history of the branch, N > 0
+	// a shallow clone of the last N commits. Use RecommendedDepth.
+	Depth   int
+	Author  Signature     // [fabsync <fabsync@localhost>]
+	Timeout time.Duration // per network operation (clone, fetch, push) [2m]
+}
+
+// normalize validates cfg and fills in its defaults. It returns the URL to
+// hand to go-git (never with credentials in it).
+func normalize(cfg Config) (Config, *transport.Endpoint, error) {
+	bad := func(format string, args ...any) (Config, *transport.Endpoint, error) {
+		return Config{}, nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	cfg.URL = strings.TrimSpace(cfg.URL)
+	if cfg.URL == "" {
+		return bad("empty repository URL")
+	}
+	if cfg.Branch == "" {
+		cfg.Branch = DefaultBranch
+	}
+	if err := plumbing.NewBranchReferenceName(cfg.Branch).Validate(); err != nil || strings.HasPrefix(cfg.Branch, "refs/") {
+		return bad("bad branch name %q", cfg.Branch)
+	}
+	if cfg.Dir == "" {
+		return bad("no clone directory")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return bad("clone directory %q: %v", cfg.Dir, err)
+	}
+	cfg.Dir = dir
+	if cfg.Depth < 0 {
+		return bad("negative depth %d", cfg.Depth)
+	}
+	if cfg.Timeout < 0 {
+		return bad("negative timeout %v", cfg.Timeout)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Author.Name == "" {
+		cfg.Author.Name = DefaultAuthorName
+	}
+	if cfg.Author.Email == "" {
+		cfg.Author.Email = DefaultAuthorEmail
+	}
+
+	if strings.Contains(cfg.URL, "://") {
+		u, err := url.Parse(cfg.URL)
+		if err != nil {
+			return bad("repository URL %s: cannot parse", Redact(cfg.URL))
+		}
+		switch u.Scheme {
+		case "http", "https":
+			if u.User != nil {
+				if cfg.Auth.Username == "" && cfg.Auth.Password == "" {
+					cfg.Auth.Username = u.User.Username()
+					cfg.Auth.Password, _ = u.User.Password()
+				}
+				u.User = nil
+			}
+		case "ssh":
+			if _, ok := u.User.Password(); ok {
+				u.User = url.User(u.User.Username())
+			}
+		case "file", "git":
+		default:
+			return bad("repository URL %s: unsupported scheme %q", Redact(cfg.URL), u.Scheme)
+		}
+		if u.Host == "" && u.Scheme != "file" {
+			return bad("repository URL %s: no host", Redact(cfg.URL))
+		}
+		cfg.URL = u.String()
+	}
+	ep, err := transport.NewEndpoint(cfg.URL)
+	if err != nil {
+		return bad("repository URL %s: %v", Redact(cfg.URL), err)
+	}
+	if ep.Protocol == "file" && !strings.Contains(cfg.URL, "://") {
+		abs, err := filepath.Abs(cfg.URL)
+		if err != nil {
+			return bad("repository path %s: %v", cfg.URL, err)
+		}
+		cfg.URL = abs
+		if ep, err = transport.NewEndpoint(abs); err != nil {
+			return bad("repository path %s: %v", cfg.URL, err)
+		}
+	}
+	if ep.Protocol == "ssh" {
+		if cfg.Auth.SSHKeyFile == "" {
+			return bad("SSH remote %s needs an SSH key file", cfg.URL)
+		}
+		if cfg.Auth.KnownHostsFile == "" && !cfg.Auth.InsecureIgnoreHostKey {
+			return bad("SSH remote %s needs a known_hosts file (or InsecureIgnoreHostKey)", cfg.URL)
+		}
+		if _, err := readSigner(cfg.Auth); err != nil {
+			return Config{}, nil, err
+		}
+		if cfg.Auth.KnownHostsFile != "" {
+			if _, err := os.Stat(cfg.Auth.KnownHostsFile); err != nil {
+				return bad("known_hosts file: %v", err)
+			}
+		}
+	}
+	return cfg, ep, nil
+}
+
+// readSigner loads the SSH private key named by a.
+func readSigner(a Auth) (ssh.Signer, error) {
+	pem, err := os.ReadFile(a.SSHKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SSH key file: %v", ErrInvalidConfig, err)
+	}
+	var signer ssh.Signer
+	if a.SSHKeyPassphrase != "" {
+		signer, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(a.SSHKeyPassphrase))
+	} else {
+		signer, err = ssh.ParsePrivateKey(pem)
+	}
+	if err != nil {
+		// The parser's messages never include the key or the passphrase.
+		return nil, fmt.Errorf("%w: SSH key file %s: %v", ErrInvalidConfig, a.SSHKeyFile, err)
+	}
+	return signer, nil
+}
+
+// sshAuth bounds the TCP connect of an SSH transport, which go-git does not
+// tie to the operation's context, by the time the operation has left.
+type sshAuth struct {
+	*gitssh.PublicKeys
+	timeout time.Duration
+}
+
+func (a *sshAuth) ClientConfig() (*ssh.ClientConfig, error) {
+	cfg, err := a.PublicKeys.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = a.timeout
+	return cfg, nil
+}
+
+// authMethod builds the go-git credentials for one operation bounded by ctx.
+// SSH keys and known_hosts are read again each time so that rotated files
+// take effect.
+func (c *Client) authMethod(ctx context.Context) (transport.AuthMethod, error) {
+	a := c.cfg.Auth
+	switch c.ep.Protocol {
+	case "http", "https":
+		if a.Username == "" && a.Password == "" {
+			return nil, nil
+		}
+		user := a.Username
+		if user == "" {
+			user = DefaultHTTPUser
+		}
+		return &githttp.BasicAuth{Username: user, Password: a.Password}, nil
+	case "ssh":
+		signer, err := readSigner(a)
+		if err != nil {
+			return nil, err
+		}
+		user := c.ep.User
+		if user == "" {
+			user = "git"
+		}
+		pk := &gitssh.PublicKeys{User: user, Signer: signer}
+		timeout := c.cfg.Timeout
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+			timeout = max(time.Until(d), time.Millisecond)
+		}
+		if a.InsecureIgnoreHostKey {
+			pk.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // explicit opt-out, logged by the caller
+			return &sshAuth{pk, timeout}, nil
+		}
+		db, err := gitssh.NewKnownHostsDb(a.KnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: known_hosts file: %v", ErrInvalidConfig, err)
+		}
+		pk.HostKeyCallback = db.HostKeyCallback()
+		// Offer only the host key types known_hosts holds for this host, so
+		// that a server preferring another type is not taken for a mismatch.
+		pk.HostKeyAlgorithms = db.HostKeyAlgorithms(c.host())
+		return &sshAuth{pk, timeout}, nil
+	}
+	return nil, nil
+}
+
+// host returns the remote's host:port for messages and known_hosts look-ups.
+func (c *Client) host() string {
+	port := c.ep.Port
+	if port <= 0 {
+		switch c.ep.Protocol {
+		case "ssh":
+			port = 22
+		case "https":
+			port = 443
+		case "http":
+			port = 80
+		}
+	}
+	if port <= 0 {
+		return c.ep.Host
+	}
+	return net.JoinHostPort(c.ep.Host, strconv.Itoa(port))
+}

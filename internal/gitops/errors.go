@@ -1,0 +1,158 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Sentinel errors callers branch on with errors.Is. Every error returned by
+// this package is wrapped with a short operation prefix, as in
+// "fetch main: authentication failed".
+var (
+	// ErrAuth reports that the remote rejected the credentials or needs
+	// some, or that an SSH host key is unknown or does not match
+	// known_hosts. It is permanent.
+	ErrAuth = errors.New("authentication failed")
+	// ErrRemoteNotFound reports that the repository does not exist (or is
+	// hidden from these credentials). It is permanent.
+	ErrRemoteNotFound = errors.New("repository not found")
+	// ErrBranchNotFound reports that the remote has no such branch,
+	// including a remote repository with no commits at all. It is
+	// permanent.
+	ErrBranchNotFound = errors.New("branch not found")
+	// ErrPushRejected reports that the remote branch moved since the last
+	// Sync (a non-fast-forward). The caller Syncs again, redoes its change,
+	// commits and pushes again.
+	ErrPushRejected = errors.New("push rejected: remote has new commits")
+	// ErrInvalidConfig reports a bad Config: an unsupported URL, a missing or
+	// unreadable key file, a bad branch name and such. It is permanent.
+	ErrInvalidConfig = errors.New("invalid git configuration")
+)
+
+// IsPermanent reports whether err wraps one of the errors that no retry can
+// fix: ErrAuth, ErrRemoteNotFound, ErrBranchNotFound or ErrInvalidConfig.
+// Anything else (network, timeout, server 5xx, I/O, ErrPushRejected) is
+// transient.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrAuth) ||
+		errors.Is(err, ErrRemoteNotFound) ||
+		errors.Is(err, ErrBranchNotFound) ||
+		errors.Is(err, ErrInvalidConfig)
+}
+
+// translate turns an error from go-git (or the network below it) into this
+// package's vocabulary, prefixed with op. Known causes wrap a sentinel;
+// context errors stay wrapped so that errors.Is(err, context.Canceled) works;
+// everything else is flattened to scrubbed text, because go-git's types are
+// not part of our API and its messages may carry URLs.
+func (c *Client) translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	detail := c.scrub(err.Error())
+	var keyErr *knownhosts.KeyError
+	var revoked *knownhosts.RevokedError
+	switch {
+	case errors.As(err, &keyErr):
+		if len(keyErr.Want) == 0 {
+			return fmt.Errorf("%s: %w: host key of %s is not in known_hosts", op, ErrAuth, c.host())
+		}
+		return fmt.Errorf("%s: %w: host key of %s does not match known_hosts (possible man-in-the-middle)", op, ErrAuth, c.host())
+	case errors.As(err, &revoked):
+		return fmt.Errorf("%s: %w: host key of %s is revoked", op, ErrAuth, c.host())
+	case errors.Is(err, transport.ErrAuthenticationRequired),
+		errors.Is(err, transport.ErrAuthorizationFailed),
+		strings.Contains(detail, "unable to authenticate"):
+		return fmt.Errorf("%s: %w", op, ErrAuth)
+	case errors.Is(err, transport.ErrInvalidAuthMethod):
+		return fmt.Errorf("%s: %w: credentials do not suit this remote", op, ErrInvalidConfig)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%s: %w", op, ErrRemoteNotFound)
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return fmt.Errorf("%s: %w: remote repository is empty (no commits yet)", op, ErrBranchNotFound)
+	case errors.Is(err, plumbing.ErrReferenceNotFound),
+		errors.Is(err, git.NoMatchingRefSpecError{}),
+		strings.Contains(detail, "couldn't find remote ref"):
+		return fmt.Errorf("%s: %w", op, ErrBranchNotFound)
+	case isRejection(detail):
+		return fmt.Errorf("%s: %w", op, ErrPushRejected)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("%s: %s", op, detail)
+}
+
+// isRejection recognizes a ref update the remote (or go-git's own
+// pre-check) refused because the branch moved. go-git reports these as
+// plain text only.
+func isRejection(msg string) bool {
+	for _, s := range []string{
+		"non-fast-forward",
+		"fetch first",
+		"required to be", // RequireRemoteRefs: the remote is not where we synced it
+		"failed to update ref",
+		"failed to lock",
+		"cannot lock ref",
+		"stale info",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isNetwork reports whether err came from the transport rather than from
+// the local repository, so that Sync keeps the clone for a network blip and
+// re-clones only when the local side is broken.
+func isNetwork(err error) bool {
+	var netErr net.Error
+	var urlErr *url.Error
+	var unexpected *plumbing.UnexpectedError
+	return errors.As(err, &netErr) ||
+		errors.As(err, &urlErr) ||
+		errors.As(err, &unexpected) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "ssh:")
+}
+
+// scrub removes every credential this client knows from s.
+func (c *Client) scrub(s string) string {
+	for _, secret := range c.secrets {
+		if secret == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, secret, "***")
+		if esc := url.QueryEscape(secret); esc != secret {
+			s = strings.ReplaceAll(s, esc, "***")
+		}
+		if esc := url.PathEscape(secret); esc != secret {
+			s = strings.ReplaceAll(s, esc, "***")
+		}
+	}
+	return s
+}
+
+// localError marks a failure of the local clone (as opposed to the remote
+// or the network): Sync answers it by re-cloning.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }

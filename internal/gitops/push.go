@@ -1,0 +1,63 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+)
+
+// Push pushes the branch (HEAD after Sync and Commit) to the remote branch.
+//
+// It never forces: it pushes only when the remote branch is still at the
+// commit the last Sync fetched, and the remote itself refuses a
+// non-fast-forward. When the remote moved, it returns an error wrapping
+// ErrPushRejected; the caller then Syncs again, redoes its change, commits
+// and pushes again. Pushing with nothing new is a no-op returning nil.
+//
+// ctx (and Config.Timeout) bound the push. progress, when not nil, is called
+// on the caller's goroutine with the server's progress. Errors wrap ErrAuth,
+// ErrRemoteNotFound, ErrBranchNotFound or ErrInvalidConfig when permanent.
+func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
+	op := "push " + c.cfg.Branch
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	repo, err := c.openLocal()
+	if err != nil {
+		return fmt.Errorf("%s: %v", op, err)
+	}
+	local, err := repo.Storer.Reference(c.branch)
+	if err != nil {
+		return fmt.Errorf("%s: read branch: %v", op, err)
+	}
+	base, err := repo.Storer.Reference(c.tracking)
+	if err != nil {
+		return fmt.Errorf("%s: read %s (Sync first): %v", op, c.tracking.Short(), err)
+	}
+	if local.Hash() == base.Hash() {
+		return nil // nothing of ours to push
+	}
+	auth, err := c.authMethod(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	opCtx, cancel := c.opContext(ctx)
+	defer cancel()
+	err = repo.PushContext(opCtx, &git.PushOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec(c.branch + ":" + c.branch)},
+		Auth:       auth,
+		Progress:   newProgress(progress),
+		// Compare-and-swap: the remote branch must still be where we synced
+		// it. Anything else is someone else's commit we must not lose.
+		RequireRemoteRefs: []config.RefSpec{config.RefSpec(base.Hash().String() + ":" + c.branch.String())},
+	})
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		// go-git moved refs/remotes/origin/<branch> to what we pushed.
+		return nil
+	}
+	return c.translate(op, err)
+}

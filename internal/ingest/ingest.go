@@ -1,0 +1,671 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default limits; see Limits.
+const (
+	DefaultMaxFileBytes      = 8 << 20 // 8 MiB
+	DefaultMaxDocuments      = 10000
+	DefaultMaxAliasExpansion = 10000
+)
+
+const defaultMaxAliasExpansion = DefaultMaxAliasExpansion
+
+// Limits bounds what one ingest will read. Zero (or negative) fields take
+// the defaults in brackets.
+type Limits struct {
+	MaxFileBytes int64 // per raw file [8 MiB]
+	MaxDocuments int   // documents with content per raw file [10000]
+	// MaxAliasExpansion bounds the nodes that expanding YAML aliases may
+	// add to one document [10000]. Normalization writes aliases out in
+	// full, so this is also the bound on that growth: a "billion laughs"
+	// document is rejected, cheaply, before anything is expanded.
+	MaxAliasExpansion int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxFileBytes <= 0 {
+		l.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if l.MaxDocuments <= 0 {
+		l.MaxDocuments = DefaultMaxDocuments
+	}
+	if l.MaxAliasExpansion <= 0 {
+		l.MaxAliasExpansion = DefaultMaxAliasExpansion
+	}
+	return l
+}
+
+// Options describe one ingest run.
+type Options struct {
+	JobID  string    // required; names the archive folder .hnp/archive/<JobID>/ and goes into manifest/archive log
+	Commit string    // the commit the raw files were read at (recorded as provenance)
+	Time   time.Time // recorded in the archive log (ingest reads no clock)
+	Limits Limits
+
+	// Workers bounds the goroutines that parse and normalize documents in
+	// parallel: 0 means runtime.GOMAXPROCS(0), 1 means all work is done on
+	// the calling goroutine. The output does not depend on it.
+	Workers int
+}
+
+// ErrInvalidOptions is wrapped by the error Ingest returns for unusable
+// Options (a missing or unsafe JobID).
+var ErrInvalidOptions = errors.New("invalid ingest options")
+
+// Writer receives the planned changes. Names are slash-separated paths
+// relative to the fabric root (the root of the fs.FS handed to Ingest),
+// e.g. "managed/vpcs/vpc-1.yaml". Ingest calls it from one goroutine at a
+// time.
+type Writer interface {
+	WriteFile(name string, data []byte) error
+	Remove(name string) error
+}
+
+// Result counts what an ingest did.
+type Result struct {
+	Files     int      // raw YAML files ingested
+	Documents int      // non-empty documents ingested
+	Created   int      // resource files that did not exist
+	Updated   int      // resource files that existed with different bytes
+	Unchanged int      // resource files that existed with identical bytes
+	Archived  int      // raw files archived (== Files on success)
+	Warnings  []string // e.g. unknown kinds carried to unmanaged/
+	Written   []string // every path written or removed, sorted (resource files, archive copies, raw removals, manifest, archive log, raw/.gitkeep)
+}
+
+var errPanic = errors.New("internal error")
+
+// Ingest reads raw/ (every regular *.yaml/*.yml file at any depth, names
+// starting with '.' skipped, in the order of their full paths as strings),
+// plus the existing managed/, unmanaged/ and .hnp/ content of fsys,
+// validates everything first, and only when every raw file is valid writes
+// through w: the normalized resource files (a file whose bytes would not
+// change is not written), the byte-exact archive copies
+// .hnp/archive/<JobID>/<path relative to raw/>.archived, removal of each
+// ingested raw file, raw/.gitkeep (empty, written if missing once raw files
+// were removed), .hnp/manifest.yaml and an appended .hnp/archive-log.yaml.
+//
+// Documents are numbered from 1 as a reader counts them in the file: every
+// "---" starts one, and so does content at the top of the file or after a
+// "..." end marker; empty and comment-only documents keep their number but
+// are skipped. Symbolic links are never followed: one anywhere under raw/,
+// or on the way to a path Ingest would write, is a problem.
+//
+// With nothing to ingest it returns a zero Result and writes nothing.
+// Invalid input returns *ValidationError, and no Writer method was called.
+// Unusable options return an error wrapping ErrInvalidOptions. An error
+// from fsys or w is returned wrapped (%w); by then some changes may have
+// been written, and the caller should discard them.
+//
+// Ingest never panics; it is safe for concurrent use with distinct
+// arguments, and every goroutine it starts has exited when it returns.
+func Ingest(fsys fs.FS, opts Options, w Writer) (res *Result, err error) {
+	if !validJobID(opts.JobID) {
+		return nil, fmt.Errorf("job id %q (want letters, digits, '.', '_', ':' or '-'): %w", opts.JobID, ErrInvalidOptions)
+	}
+	in := &ingester{
+		fsys:    fsys,
+		opts:    opts,
+		lim:     opts.Limits.withDefaults(),
+		w:       w,
+		t:       newTree(fsys),
+		workers: opts.Workers,
+	}
+	if in.workers <= 0 {
+		in.workers = runtime.GOMAXPROCS(0)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			res = nil
+			if in.wrote {
+				err = fmt.Errorf("ingest: %w: %v", errPanic, r)
+				return
+			}
+			err = &ValidationError{Problems: []Problem{{Message: fmt.Sprintf("internal error: %v", r)}}}
+		}
+	}()
+	return in.run()
+}
+
+type ingester struct {
+	fsys    fs.FS
+	opts    Options
+	lim     Limits
+	w       Writer
+	t       *tree
+	workers int
+	wrote   bool
+
+	files    []rawFile
+	problems []Problem
+	res      Result
+	entries  map[string]*entry // resource files written or confirmed this run
+	logFiles []logFile
+}
+
+// rawFile is one raw YAML file to ingest.
+type rawFile struct {
+	Path string
+	Size int64
+	Sum  [32]byte         // sha256 of the content read in the first pass
+	Slow map[int]struct{} // documents whose normalization needed more than one pass
+}
+
+func (in *ingester) problem(p Problem) { in.problems = append(in.problems, p) }
+
+func (in *ingester) run() (*Result, error) {
+	if err := in.findRaw(); err != nil {
+		return nil, err
+	}
+	if len(in.files) == 0 && len(in.problems) == 0 {
+		return &Result{}, nil
+	}
+	if err := in.checkLayout(); err != nil {
+		return nil, err
+	}
+	seen := map[string]docPlace{}
+	for i := range in.files {
+		if err := in.validateFile(i, seen); err != nil {
+			return nil, err
+		}
+	}
+	clear(seen)
+	seen = nil
+	if len(in.problems) > 0 {
+		sortProblems(in.problems)
+		return nil, &ValidationError{Problems: in.problems}
+	}
+
+	in.entries = map[string]*entry{}
+	for i := range in.files {
+		if err := in.writeFile(&in.files[i]); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok, err := in.t.typeOf(gitkeepPath); err != nil {
+		return nil, err
+	} else if !ok {
+		if err := in.write(gitkeepPath, "raw", []byte{}); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.writeManifest(); err != nil {
+		return nil, err
+	}
+	if err := in.writeArchiveLog(); err != nil {
+		return nil, err
+	}
+	slices.Sort(in.res.Written)
+	res := in.res
+	return &res, nil
+}
+
+// findRaw lists the raw files to ingest and the entries under raw/ that
+// must not be there.
+func (in *ingester) findRaw() error {
+	mode, ok, err := in.t.typeOf("raw")
+	if err != nil || !ok {
+		return err
+	}
+	if !mode.IsDir() {
+		in.problem(Problem{File: "raw", Message: fmt.Sprintf("raw is %s, not a folder; a repository must not make ingest read outside itself", describeMode(mode))})
+		return nil
+	}
+	var sizes []string
+	err = in.t.walk("raw", true, func(p string, mode fs.FileMode) error {
+		if !mode.IsRegular() {
+			in.problem(Problem{File: p, Message: fmt.Sprintf("%s is %s; only regular files may be in raw/ (a repository must not make ingest read outside itself)", p, describeMode(mode))})
+			return nil
+		}
+		if !yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
+			return nil
+		}
+		if !safePath(p, "raw") {
+			in.problem(Problem{File: p, Message: "file name cannot be used in a repository path (it contains a backslash); rename it"})
+			return nil
+		}
+		sizes = append(sizes, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(sizes)
+	in.files = make([]rawFile, len(sizes))
+	for i, p := range sizes {
+		in.files[i] = rawFile{Path: p}
+	}
+	return nil
+}
+
+// checkLayout checks the paths outside managed/ and unmanaged/ that a
+// successful ingest writes.
+func (in *ingester) checkLayout() error {
+	// raw/.gitkeep is written only when it does not exist, and raw/ is
+	// checked by findRaw.
+	paths := []string{ManifestPath, ArchiveLogPath}
+	for _, f := range in.files {
+		paths = append(paths, in.archivePath(f.Path))
+	}
+	reported := map[string]bool{}
+	for _, p := range paths {
+		bad, msg, err := in.t.writable(p)
+		if err != nil {
+			return err
+		}
+		if msg != "" && !reported[bad] {
+			reported[bad] = true
+			in.problem(Problem{File: bad, Message: msg})
+		}
+	}
+	return nil
+}
+
+func (in *ingester) archivePath(raw string) string {
+	return archiveDir + "/" + in.opts.JobID + "/" + strings.TrimPrefix(raw, "raw/") + ".archived"
+}
+
+// readRaw reads a raw file within the size limit; a nil slice with a
+// problem recorded means it is too large.
+func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
+	fh, err := in.fsys.Open(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	defer fh.Close()
+	if st, err := fh.Stat(); err == nil {
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("read %s: not a regular file", f.Path)
+		}
+		if st.Size() > in.lim.MaxFileBytes {
+			return nil, nil
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, in.lim.MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	if int64(len(data)) > in.lim.MaxFileBytes {
+		return nil, nil
+	}
+	return data, nil
+}
+
+// docPlace is where a resource was first seen in this ingest.
+type docPlace struct {
+	File     int // index into files
+	Doc      int
+	Line     int
+	Identity string
+}
+
+// validateFile is the first pass over one raw file: it records every
+// problem, and the resources it defines in seen.
+func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
+	f := &in.files[fileIdx]
+	data, err := in.readRaw(f)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		in.problem(Problem{File: f.Path, Message: fmt.Sprintf("file is larger than the limit of %s; split it into smaller files", sizeString(in.lim.MaxFileBytes))})
+		return nil
+	}
+	f.Sum = sha256.Sum256(data)
+	f.Size = int64(len(data))
+	if msg, line, col, ok := checkText(data); !ok {
+		in.problem(Problem{File: f.Path, Line: line, Column: col, Message: msg})
+		return nil
+	}
+	sp := newSplitter(data)
+	count := 0
+	next := func() (rawDoc, bool) {
+		d, ok := sp.Next()
+		if ok && !d.Empty {
+			count++
+			if count > in.lim.MaxDocuments {
+				in.problem(Problem{File: f.Path, Line: d.Line, Message: fmt.Sprintf("file has more than %d documents (the limit); split it into smaller files", in.lim.MaxDocuments)})
+				return rawDoc{}, false
+			}
+		}
+		return d, ok
+	}
+	var werr error
+	ordered(in.workers, next, func(d rawDoc) docResult {
+		return processDoc(f.Path, d, in.lim, false)
+	}, func(r docResult) bool {
+		in.problems = append(in.problems, r.Problems...)
+		if r.Empty || len(r.Problems) > 0 {
+			return true
+		}
+		if !r.Stable {
+			if f.Slow == nil {
+				f.Slow = map[int]struct{}{}
+			}
+			f.Slow[r.Doc.Index] = struct{}{}
+		}
+		id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
+		if first, dup := seen[r.Path]; dup {
+			where := fmt.Sprintf("%s document %d (line %d)", in.files[first.File].Path, first.Doc, first.Line)
+			msg := fmt.Sprintf("duplicate resource %s: also defined in %s", id, where)
+			if first.Identity != id {
+				msg = fmt.Sprintf("resource %s would be written to %s, like %s from %s", id, r.Path, first.Identity, where)
+			}
+			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol, Message: msg})
+			return true
+		}
+		seen[r.Path] = docPlace{File: fileIdx, Doc: r.Doc.Index, Line: r.NameLine, Identity: id}
+		_, msg, err := in.t.writable(r.Path)
+		if err != nil {
+			werr = err
+			return false
+		}
+		if msg != "" {
+			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol, Message: msg})
+		}
+		return true
+	})
+	return werr
+}
+
+// identityString names a resource for messages: "Switch leaf-1 (group
+// wiring.githedgehog.com, namespace default)".
+func identityString(group, kind, namespace, name string) string {
+	s := kind + " " + quote(name)
+	var extra []string
+	if group != "" {
+		extra = append(extra, "group "+group)
+	}
+	if namespace != "" {
+		extra = append(extra, "namespace "+namespace)
+	}
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return s
+}
+
+func sizeString(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// write hands one file to the Writer after a last check that the path stays
+// where it belongs.
+func (in *ingester) write(name, prefix string, data []byte) error {
+	if !safePath(name, prefix) {
+		return fmt.Errorf("write %q: %w: unsafe path", name, errPanic)
+	}
+	in.wrote = true
+	if err := in.w.WriteFile(name, data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	in.res.Written = append(in.res.Written, name)
+	return nil
+}
+
+// writeFile is the second pass over one raw file: it writes its resource
+// files and archive copy, and removes it.
+func (in *ingester) writeFile(f *rawFile) error {
+	data, err := in.readRaw(f)
+	if err != nil {
+		return err
+	}
+	if data == nil || sha256.Sum256(data) != f.Sum {
+		return fmt.Errorf("read %s: file changed during ingest", f.Path)
+	}
+	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path)}
+	sp := newSplitter(data)
+	var werr error
+	ordered(in.workers, sp.Next, func(d rawDoc) docResult {
+		_, slow := f.Slow[d.Index]
+		return processDoc(f.Path, d, in.lim, !slow)
+	}, func(r docResult) bool {
+		werr = in.writeResource(f, r)
+		if werr == nil && !r.Empty {
+			lf.Resources = append(lf.Resources, r.Path)
+		}
+		return werr == nil
+	})
+	if werr != nil {
+		return werr
+	}
+	if err := in.write(lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
+		return err
+	}
+	in.res.Archived++
+	if !safePath(f.Path, "raw") {
+		return fmt.Errorf("remove %q: %w: unsafe path", f.Path, errPanic)
+	}
+	if err := in.w.Remove(f.Path); err != nil {
+		return fmt.Errorf("remove %s: %w", f.Path, err)
+	}
+	in.res.Written = append(in.res.Written, f.Path)
+	in.res.Files++
+	in.logFiles = append(in.logFiles, lf)
+	return nil
+}
+
+func (in *ingester) writeResource(f *rawFile, r docResult) error {
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("read %s: %w: document %d changed between passes: %s", f.Path, errPanic, r.Doc.Index, r.Problems[0].Message)
+	}
+	if r.Empty {
+		return nil
+	}
+	prefix := "unmanaged"
+	if r.Managed {
+		prefix = "managed"
+	}
+	if !safePath(r.Path, prefix) {
+		return fmt.Errorf("write %q: %w: unsafe path", r.Path, errPanic)
+	}
+	in.res.Documents++
+	if !r.Managed {
+		in.res.Warnings = append(in.res.Warnings, fmt.Sprintf("%s document %d: kind %s (apiVersion %s) is not a fabric kind; carried to %s", f.Path, r.Doc.Index, r.Kind, r.APIVersion, r.Path))
+	}
+	mode, exists, err := in.t.typeOf(r.Path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case exists && mode.IsRegular():
+		old, err := fs.ReadFile(in.fsys, r.Path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", r.Path, err)
+		}
+		if bytes.Equal(old, r.Out) {
+			in.res.Unchanged++
+			break
+		}
+		in.res.Updated++
+		if err := in.write(r.Path, prefix, r.Out); err != nil {
+			return err
+		}
+	case exists:
+		return fmt.Errorf("write %s: %w: not a regular file", r.Path, errPanic)
+	default:
+		in.res.Created++
+		if err := in.write(r.Path, prefix, r.Out); err != nil {
+			return err
+		}
+	}
+	in.entries[r.Path] = &entry{
+		Path:       r.Path,
+		Kind:       r.Kind,
+		APIVersion: r.APIVersion,
+		Namespace:  r.Namespace,
+		Name:       r.Name,
+		SHA256:     hexSum(sha256.Sum256(r.Out)),
+		Source:     source{File: f.Path, Document: r.Doc.Index, Commit: in.opts.Commit, Job: in.opts.JobID},
+	}
+	return nil
+}
+
+// writeManifest writes .hnp/manifest.yaml: the entries of this run, plus
+// one for every other resource file in the tree, carried over from the old
+// manifest (or computed from the file when the old manifest has none or
+// its checksum no longer matches).
+func (in *ingester) writeManifest() error {
+	var others []string
+	for _, top := range []string{"managed", "unmanaged"} {
+		mode, ok, err := in.t.typeOf(top)
+		if err != nil {
+			return err
+		}
+		if !ok || !mode.IsDir() {
+			continue
+		}
+		err = in.t.walk(top, true, func(p string, mode fs.FileMode) error {
+			if mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) && in.entries[p] == nil {
+				others = append(others, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(others) > 0 {
+		want := make(map[string]bool, len(others))
+		for _, p := range others {
+			want[p] = true
+		}
+		var old map[string]entry
+		if mode, ok, err := in.t.typeOf(ManifestPath); err != nil {
+			return err
+		} else if ok && mode.IsRegular() {
+			data, err := fs.ReadFile(in.fsys, ManifestPath)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", ManifestPath, err)
+			}
+			var good bool
+			old, good = readManifest(data, func(p string) bool { return want[p] })
+			if !good {
+				in.res.Warnings = append(in.res.Warnings, ManifestPath+" could not be read; the sources of resource files not ingested now are lost")
+			}
+		}
+		for _, p := range others {
+			data, err := fs.ReadFile(in.fsys, p)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", p, err)
+			}
+			sum := hexSum(sha256.Sum256(data))
+			e, ok := old[p]
+			if !ok || e.SHA256 != sum {
+				id := identityOf(data)
+				id.Source = e.Source
+				e = id
+			}
+			e.Path, e.SHA256 = p, sum
+			in.entries[p] = &e
+		}
+	}
+	paths := make([]string, 0, len(in.entries))
+	for p := range in.entries {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	buf := make([]byte, 0, len(manifestHeader)+len("resources:\n")+len(paths)*256)
+	buf = append(buf, manifestHeader...)
+	buf = append(buf, "resources:\n"...)
+	for _, p := range paths {
+		buf = appendManifestEntry(buf, in.entries[p])
+	}
+	return in.write(ManifestPath, ".hnp", buf)
+}
+
+// writeArchiveLog appends this run's entry to .hnp/archive-log.yaml,
+// keeping the old content byte for byte.
+func (in *ingester) writeArchiveLog() error {
+	var buf []byte
+	if mode, ok, err := in.t.typeOf(ArchiveLogPath); err != nil {
+		return err
+	} else if ok && mode.IsRegular() {
+		old, err := fs.ReadFile(in.fsys, ArchiveLogPath)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ArchiveLogPath, err)
+		}
+		buf = old
+		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+			buf = append(buf, '\n')
+		}
+	}
+	if len(bytes.TrimSpace(buf)) == 0 {
+		buf = append(buf[:0], archiveLogHeader...)
+	}
+	buf = appendLogEntry(buf, in.opts.JobID, in.opts.Commit, in.opts.Time, in.logFiles)
+	return in.write(ArchiveLogPath, ".hnp", buf)
+}
+
+// ordered runs fn over the items next yields on up to workers goroutines
+// and hands the results to sink in the order of the items, on the calling
+// goroutine, until sink returns false. At most 4*workers items are in
+// flight. Every goroutine it starts has exited when it returns.
+func ordered[T, R any](workers int, next func() (T, bool), fn func(T) R, sink func(R) bool) {
+	if workers <= 1 {
+		for {
+			v, ok := next()
+			if !ok || !sink(fn(v)) {
+				return
+			}
+		}
+	}
+	type item struct {
+		v   T
+		out chan R
+	}
+	window := 4 * workers
+	work := make(chan item, window)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				it.out <- fn(it.v)
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	queue := make([]chan R, 0, window)
+	for {
+		if len(queue) == window {
+			r := <-queue[0]
+			queue = queue[1:]
+			if !sink(r) {
+				return
+			}
+		}
+		v, ok := next()
+		if !ok {
+			break
+		}
+		ch := make(chan R, 1)
+		work <- item{v, ch}
+		queue = append(queue, ch)
+	}
+	for _, ch := range queue {
+		if !sink(<-ch) {
+			return
+		}
+	}
+}

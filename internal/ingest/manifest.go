@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Manifest and archive log paths, relative to the fabric root.
+const (
+	ManifestPath   = ".hnp/manifest.yaml"
+	ArchiveLogPath = ".hnp/archive-log.yaml"
+	archiveDir     = ".hnp/archive"
+	gitkeepPath    = "raw/.gitkeep"
+)
+
+// entry is one line of the manifest.
+type entry struct {
+	Path       string `yaml:"path"`
+	Kind       string `yaml:"kind"`
+	APIVersion string `yaml:"apiVersion"`
+	Namespace  string `yaml:"namespace"`
+	Name       string `yaml:"name"`
+	SHA256     string `yaml:"sha256"`
+	Source     source `yaml:"source"`
+}
+
+// source is where a resource file came from.
+type source struct {
+	File     string `yaml:"file"`
+	Document int    `yaml:"document"`
+	Commit   string `yaml:"commit"`
+	Job      string `yaml:"job"`
+}
+
+const manifestHeader = `# fabsync manifest: one entry per resource file under managed/ and unmanaged/,
+# sorted by path, with where it came from. Written by every ingest; do not edit.
+`
+
+// appendManifestEntry appends e as one flow-style line, so that a change to
+// one resource is a one-line diff and the file can be read line by line.
+func appendManifestEntry(b []byte, e *entry) []byte {
+	b = append(b, "- {path: "...)
+	b = appendScalar(b, e.Path)
+	b = append(b, ", kind: "...)
+	b = appendScalar(b, e.Kind)
+	b = append(b, ", apiVersion: "...)
+	b = appendScalar(b, e.APIVersion)
+	if e.Namespace != "" {
+		b = append(b, ", namespace: "...)
+		b = appendScalar(b, e.Namespace)
+	}
+	b = append(b, ", name: "...)
+	b = appendScalar(b, e.Name)
+	b = append(b, ", sha256: "...)
+	b = appendScalar(b, e.SHA256)
+	b = append(b, ", source: {"...)
+	sep := ""
+	s := e.Source
+	if s.File != "" {
+		b = append(b, "file: "...)
+		b = appendScalar(b, s.File)
+		sep = ", "
+	}
+	if s.Document != 0 {
+		b = append(b, sep+"document: "...)
+		b = strconv.AppendInt(b, int64(s.Document), 10)
+		sep = ", "
+	}
+	if s.Commit != "" {
+		b = append(b, sep+"commit: "...)
+		b = appendScalar(b, s.Commit)
+		sep = ", "
+	}
+	if s.Job != "" {
+		b = append(b, sep+"job: "...)
+		b = appendScalar(b, s.Job)
+	}
+	return append(b, "}}\n"...)
+}
+
+// appendScalar appends s as a YAML scalar that every YAML reader takes for
+// the string s: plain when that is unambiguous, double-quoted otherwise.
+func appendScalar(b []byte, s string) []byte {
+	if plainSafe(s) {
+		return append(b, s...)
+	}
+	return strconv.AppendQuote(b, s)
+}
+
+// plainSafe reports whether s can be written as a plain scalar in flow and
+// block context and still be read as that string: it starts with a letter,
+// is made of letters, digits and "._/-", and is not a YAML 1.1 boolean or
+// null word.
+func plainSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '.' || c == '_' || c == '/' || c == '-'):
+		default:
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
+		return false
+	}
+	return true
+}
+
+// readManifest parses an existing manifest, keeping the entries keep
+// wants. It reads the one-line-per-entry form Ingest writes line by line,
+// so that a large manifest is never held as a YAML tree; anything else is
+// parsed as a whole. ok is false when the file could not be understood.
+func readManifest(data []byte, keep func(path string) bool) (entries map[string]entry, ok bool) {
+	entries = map[string]entry{}
+	lineByLine := true
+	for line := range bytes.Lines(data) {
+		t := bytes.TrimSpace(line)
+		switch {
+		case len(t) == 0, t[0] == '#', string(t) == "resources:":
+			continue
+		case bytes.HasPrefix(t, []byte("- {")):
+			var e entry
+			if _, err := safeUnmarshal(t[2:], &e); err != nil {
+				lineByLine = false
+			} else if keep(e.Path) {
+				entries[e.Path] = e
+			}
+		default:
+			lineByLine = false
+		}
+		if !lineByLine {
+			break
+		}
+	}
+	if lineByLine {
+		return entries, true
+	}
+	clear(entries)
+	var m struct {
+		Resources []entry `yaml:"resources"`
+	}
+	if _, err := safeUnmarshal(data, &m); err != nil {
+		return nil, false
+	}
+	for _, e := range m.Resources {
+		if keep(e.Path) {
+			entries[e.Path] = e
+		}
+	}
+	return entries, true
+}
+
+// safeUnmarshal is yaml.Unmarshal with panics turned into errors.
+func safeUnmarshal(data []byte, v any) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok, err = false, errPanic
+		}
+	}()
+	return true, yaml.Unmarshal(data, v)
+}
+
+// logFile is one raw file of an archive log entry.
+type logFile struct {
+	Raw       string
+	Archived  string
+	Resources []string
+}
+
+const archiveLogHeader = `# fabsync archive log: one entry appended per ingest, naming each raw file,
+# where it was archived and the resource files it became. Append-only.
+`
+
+// appendLogEntry appends one archive log entry (a YAML sequence item).
+func appendLogEntry(b []byte, job, commit string, t time.Time, files []logFile) []byte {
+	b = append(b, "- job: "...)
+	b = appendScalar(b, job)
+	b = append(b, "\n  commit: "...)
+	b = appendScalar(b, commit)
+	b = append(b, "\n  time: "...)
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, "\n  files:\n"...)
+	for _, f := range files {
+		b = append(b, "    - raw: "...)
+		b = appendScalar(b, f.Raw)
+		b = append(b, "\n      archived: "...)
+		b = appendScalar(b, f.Archived)
+		if len(f.Resources) == 0 {
+			b = append(b, "\n      resources: []\n"...)
+			continue
+		}
+		b = append(b, "\n      resources:\n"...)
+		for _, r := range f.Resources {
+			b = append(b, "        - "...)
+			b = appendScalar(b, r)
+			b = append(b, '\n')
+		}
+	}
+	return b
+}
+
+// identity reads the identity fields of a resource file for the manifest,
+// leaving unknown fields empty.
+func identityOf(data []byte) (e entry) {
+	doc, err := parseDoc(data)
+	if err != nil || isEmptyDoc(doc) || doc.Content[0].Kind != yaml.MappingNode {
+		return e
+	}
+	root := doc.Content[0]
+	str := func(n *yaml.Node) string {
+		if n != nil && n.Kind == yaml.ScalarNode {
+			return n.Value
+		}
+		return ""
+	}
+	e.APIVersion = str(lookup(root, "apiVersion"))
+	e.Kind = str(lookup(root, "kind"))
+	if md := lookup(root, "metadata"); md != nil && md.Kind == yaml.MappingNode {
+		e.Name = str(lookup(md, "name"))
+		if ns := lookup(md, "namespace"); ns != nil && ns.ShortTag() == "!!str" {
+			e.Namespace = ns.Value
+		}
+	}
+	return e
+}
+
+func hexSum(sum [32]byte) string { return hex.EncodeToString(sum[:]) }

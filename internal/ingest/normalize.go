@@ -1,0 +1,418 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrEmpty is returned (wrapped) by Normalize for a document with no
+// content: only blank lines, comments, markers or an explicit null.
+var ErrEmpty = errors.New("empty document")
+
+// Normalize normalizes one YAML document per SPEC §2: one document, UTF-8,
+// LF line ends, 2-space block style (flow collections become block ones),
+// a trailing newline; top-level keys ordered apiVersion, kind, metadata,
+// spec, then the rest in their original order; metadata keys ordered name,
+// namespace, labels, annotations, then the rest; nested keys keep their
+// order; comments are kept. Server-populated fields are dropped: status,
+// metadata.uid, resourceVersion, generation, creationTimestamp,
+// managedFields, selfLink and the
+// kubectl.kubernetes.io/last-applied-configuration annotation (and
+// annotations itself if that leaves it empty). Aliases are expanded, within
+// the default alias-expansion limit, and anchors dropped.
+//
+// The document need not be a resource (Ingest checks that); any single
+// document is accepted. A leading UTF-8 BOM and CRLF line ends are accepted.
+// Normalize(Normalize(x)) == Normalize(x) byte for byte. In the rare cases
+// where the YAML library does not reproduce the comments of a document
+// stably, the comments are dropped rather than break that promise.
+//
+// It returns an error wrapping ErrEmpty for an empty document, and an error
+// for invalid YAML or more than one document. It is safe for concurrent use.
+func Normalize(doc []byte) ([]byte, error) {
+	doc = bytes.TrimPrefix(doc, utf8BOM)
+	if bytes.IndexByte(doc, '\r') >= 0 {
+		doc = toLF(doc)
+	}
+	n, err := parseDoc(doc)
+	if err != nil {
+		return nil, err
+	}
+	if isEmptyDoc(n) {
+		return nil, ErrEmpty
+	}
+	if _, err := expandAliases(n, defaultMaxAliasExpansion); err != nil {
+		return nil, err
+	}
+	out, _, err := normalizeNode(n)
+	return out, err
+}
+
+// syntaxError is a YAML parse error with the line (relative to the parsed
+// text) it was found on, if known.
+type syntaxError struct {
+	Line int
+	Msg  string
+}
+
+func (e *syntaxError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+// parseDoc parses exactly one YAML document. A panic in the YAML library is
+// turned into an error.
+func parseDoc(data []byte) (n *yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = nil, &syntaxError{Msg: fmt.Sprintf("YAML parser failed on this document: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return &yaml.Node{Kind: yaml.DocumentNode}, nil
+		}
+		return nil, toSyntaxError(err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == io.EOF:
+	case err != nil:
+		return nil, toSyntaxError(err)
+	default:
+		return nil, &syntaxError{Line: extra.Line, Msg: "a second document starts here; separate documents with a line holding only ---"}
+	}
+	return &doc, nil
+}
+
+func toSyntaxError(err error) *syntaxError {
+	msg := err.Error()
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			line, _ = strconv.Atoi(m[1])
+		}
+		msg = msg[len(m[0]):]
+	}
+	if msg == "found incompatible YAML document" {
+		msg = "unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"
+	}
+	return &syntaxError{Line: line, Msg: msg}
+}
+
+// isEmptyDoc reports whether a parsed document holds nothing to ingest.
+func isEmptyDoc(doc *yaml.Node) bool {
+	if doc == nil || len(doc.Content) == 0 {
+		return true
+	}
+	r := doc.Content[0]
+	return r.Kind == yaml.ScalarNode && r.ShortTag() == "!!null"
+}
+
+// aliasError reports an alias that cannot be expanded.
+type aliasError struct {
+	Node *yaml.Node
+	Msg  string
+}
+
+func (e *aliasError) Error() string { return e.Msg }
+
+// expandAliases replaces every alias in the tree under n by a copy of the
+// node it refers to and drops all anchors. It fails, changing nothing, when
+// the copies would add more than max nodes or an alias refers to a node
+// that contains it. It returns the number of nodes added.
+func expandAliases(n *yaml.Node, max int) (int, error) {
+	// Pass 1: count, with memoized sizes so that nested aliases cost linear
+	// time however far they would expand.
+	sizes := map[*yaml.Node]int{}
+	added := 0
+	var hasAlias bool
+	var size func(x *yaml.Node) (int, error)
+	const inProgress = -1
+	size = func(x *yaml.Node) (int, error) {
+		if x.Kind == yaml.AliasNode {
+			hasAlias = true
+			if x.Alias == nil {
+				return 0, &aliasError{x, fmt.Sprintf("alias *%s refers to no anchor", x.Value)}
+			}
+			s, err := size(x.Alias)
+			if err != nil {
+				return 0, err
+			}
+			return s, nil
+		}
+		if s, ok := sizes[x]; ok {
+			if s == inProgress {
+				return 0, &aliasError{x, fmt.Sprintf("anchor &%s contains an alias to itself", x.Anchor)}
+			}
+			return s, nil
+		}
+		sizes[x] = inProgress
+		total := 1
+		for _, c := range x.Content {
+			s, err := size(c)
+			if err != nil {
+				return 0, err
+			}
+			if c.Kind == yaml.AliasNode {
+				added += s
+				if added > max {
+					return 0, &aliasError{c, fmt.Sprintf("aliases expand to more than %d nodes (the limit); write the content out instead of using anchors and aliases", max)}
+				}
+			}
+			total += s
+			if total > 1<<40 {
+				total = 1 << 40
+			}
+		}
+		sizes[x] = total
+		return total, nil
+	}
+	if _, err := size(n); err != nil {
+		return 0, err
+	}
+	if !hasAlias {
+		clearAnchors(n)
+		return 0, nil
+	}
+	// Pass 2: replace aliases by deep copies.
+	var expand func(x *yaml.Node)
+	expand = func(x *yaml.Node) {
+		for i, c := range x.Content {
+			if c.Kind == yaml.AliasNode {
+				cp := deepCopy(c.Alias)
+				// The alias's own place and comments win over the anchor's.
+				cp.Line, cp.Column = c.Line, c.Column
+				cp.HeadComment, cp.LineComment, cp.FootComment = c.HeadComment, c.LineComment, c.FootComment
+				x.Content[i] = cp
+				continue
+			}
+			expand(c)
+		}
+	}
+	expand(n)
+	clearAnchors(n)
+	return added, nil
+}
+
+func deepCopy(x *yaml.Node) *yaml.Node {
+	if x.Kind == yaml.AliasNode {
+		return deepCopy(x.Alias)
+	}
+	cp := *x
+	cp.Anchor = ""
+	if len(x.Content) > 0 {
+		cp.Content = make([]*yaml.Node, len(x.Content))
+		for i, c := range x.Content {
+			cp.Content[i] = deepCopy(c)
+		}
+	}
+	return &cp
+}
+
+func clearAnchors(x *yaml.Node) {
+	x.Anchor = ""
+	for _, c := range x.Content {
+		clearAnchors(c)
+	}
+}
+
+// Server-populated fields dropped by normalization.
+var (
+	droppedTop      = map[string]bool{"status": true}
+	droppedMetadata = map[string]bool{
+		"uid": true, "resourceVersion": true, "generation": true,
+		"creationTimestamp": true, "managedFields": true, "selfLink": true,
+	}
+	topOrder      = []string{"apiVersion", "kind", "metadata", "spec"}
+	metadataOrder = []string{"name", "namespace", "labels", "annotations"}
+)
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// normalizeNode normalizes a parsed, alias-free document and encodes it.
+// It checks that the result is a fixed point (normalizing it again changes
+// nothing); stable reports whether the first encoding already was one.
+func normalizeNode(doc *yaml.Node) (out []byte, stable bool, err error) {
+	transform(doc)
+	out, err = encode(doc)
+	if err != nil {
+		return nil, false, err
+	}
+	// Normalizing the output must change nothing. The YAML library moves
+	// some comments on a round trip; iterate a few times to a fixed point,
+	// and as a last resort drop the comments.
+	cur := out
+	for i := 0; i < 4; i++ {
+		next, err := renormalize(cur)
+		if err == nil && bytes.Equal(next, cur) {
+			return cur, i == 0, nil
+		}
+		if err != nil {
+			break
+		}
+		cur = next
+	}
+	stripComments(doc)
+	out, err = encode(doc)
+	if err != nil {
+		return nil, false, err
+	}
+	next, err := renormalize(out)
+	if err == nil && bytes.Equal(next, out) {
+		return out, false, nil
+	}
+	return nil, false, errors.New("the YAML library cannot write this document back stably")
+}
+
+// normalizeFast normalizes a document already known (from an earlier
+// normalizeNode) to be stable after one encoding.
+func normalizeFast(doc *yaml.Node) ([]byte, error) {
+	transform(doc)
+	return encode(doc)
+}
+
+// renormalize runs one normalization pass over encoded output.
+func renormalize(b []byte) ([]byte, error) {
+	n, err := parseDoc(b)
+	if err != nil {
+		return nil, err
+	}
+	if isEmptyDoc(n) {
+		return nil, ErrEmpty
+	}
+	if _, err := expandAliases(n, defaultMaxAliasExpansion); err != nil {
+		return nil, err
+	}
+	transform(n)
+	return encode(n)
+}
+
+func encode(doc *yaml.Node) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("YAML encoder failed: %v", r)
+		}
+	}()
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// transform applies the normalization rules to a document in place.
+func transform(doc *yaml.Node) {
+	blockStyle(doc)
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return
+	}
+	dropKeys(root, droppedTop)
+	if md := lookup(root, "metadata"); md != nil && md.Kind == yaml.MappingNode {
+		dropKeys(md, droppedMetadata)
+		if ann := lookup(md, "annotations"); ann != nil && ann.Kind == yaml.MappingNode {
+			if dropKeys(ann, map[string]bool{lastApplied: true}) && len(ann.Content) == 0 {
+				dropKeys(md, map[string]bool{"annotations": true})
+			}
+		}
+		reorder(md, metadataOrder)
+	}
+	// A comment above the first key is the document's header: it stays on
+	// top when the keys move.
+	if len(root.Content) > 0 {
+		first := root.Content[0]
+		reorder(root, topOrder)
+		if now := root.Content[0]; now != first && first.HeadComment != "" && now.HeadComment == "" {
+			now.HeadComment, first.HeadComment = first.HeadComment, ""
+		}
+	}
+}
+
+// blockStyle turns flow collections into block ones.
+func blockStyle(n *yaml.Node) {
+	n.Style &^= yaml.FlowStyle
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+// lookup returns the value of key in mapping m, or nil.
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// dropKeys removes the pairs of mapping m whose keys are in drop and
+// reports whether it removed any.
+func dropKeys(m *yaml.Node, drop map[string]bool) bool {
+	kept := m.Content[:0]
+	dropped := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if k.Kind == yaml.ScalarNode && drop[k.Value] {
+			dropped = true
+			continue
+		}
+		kept = append(kept, k, m.Content[i+1])
+	}
+	m.Content = kept
+	return dropped
+}
+
+// reorder moves the keys of mapping m named in first to the front, in that
+// order; the others keep their order.
+func reorder(m *yaml.Node, first []string) {
+	n := len(m.Content) / 2
+	if n < 2 {
+		return
+	}
+	out := make([]*yaml.Node, 0, len(m.Content))
+	taken := make([]bool, n)
+	for _, key := range first {
+		for i := 0; i < n; i++ {
+			if k := m.Content[2*i]; !taken[i] && k.Kind == yaml.ScalarNode && k.Value == key {
+				out = append(out, k, m.Content[2*i+1])
+				taken[i] = true
+				break
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if !taken[i] {
+			out = append(out, m.Content[2*i], m.Content[2*i+1])
+		}
+	}
+	copy(m.Content, out)
+}
+
+func stripComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		stripComments(c)
+	}
+}

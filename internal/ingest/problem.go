@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Problem is one thing wrong with the input, located for a person to fix.
+//
+// File is normally a raw file. When the problem is the layout of the fabric
+// folder itself (raw/ or .hnp/ being a symbolic link, say), File names that
+// path instead.
+type Problem struct {
+	File     string // raw file path relative to the fabric root, e.g. "raw/wiring.yaml"
+	Document int    // 1-based document index in that file; 0 when the problem is the file itself
+	Line     int    // 1-based line in the file (not in the document); 0 if unknown
+	Column   int    // 1-based, counted in characters; 0 if unknown
+	Message  string // actionable, e.g. `metadata.name "Leaf_1" is not a valid DNS-1123 subdomain (...)`
+}
+
+// String formats p as "file:line:col document N: message", leaving out the
+// parts that are unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(p.Line))
+		if p.Column > 0 {
+			b.WriteString(":" + strconv.Itoa(p.Column))
+		}
+	}
+	if p.Document > 0 {
+		b.WriteString(" document " + strconv.Itoa(p.Document))
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// ValidationError lists every problem found in the raw files. When Ingest
+// returns it, it called no Writer method. Problems are sorted by file,
+// document, line and column.
+type ValidationError struct{ Problems []Problem }
+
+// maxErrorProblems bounds how many problems Error spells out.
+const maxErrorProblems = 10
+
+// Error returns a one-line summary such as
+// "2 problems in raw files: raw/a.yaml:14:3 document 2: ...; raw/b.yaml: ...".
+// At most ten problems are spelled out; the rest are counted.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	n := len(e.Problems)
+	if n == 1 {
+		b.WriteString("1 problem in raw files: ")
+	} else {
+		fmt.Fprintf(&b, "%d problems in raw files: ", n)
+	}
+	for i, p := range e.Problems {
+		if i == maxErrorProblems {
+			fmt.Fprintf(&b, "; and %d more", n-maxErrorProblems)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+func sortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(
+			strings.Compare(a.File, b.File),
+			cmp.Compare(a.Document, b.Document),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+		)
+	})
+}

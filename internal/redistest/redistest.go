@@ -1,0 +1,118 @@
+// Package redistest starts a private redis-server for tests. Tests never flush a Redis they did
+// not start: each call gets its own server on a free loopback port, stopped in t.Cleanup.
+// When FABSYNC_TEST_REDIS_URL is set, that server is used instead (each call selects a fresh
+// logical database and flushes only that one).
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var nextDB atomic.Int32
+
+// Start returns the URL of a Redis only this test uses.
+func Start(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv("FABSYNC_TEST_REDIS_URL"); u != "" {
+		db := int(nextDB.Add(1)%15) + 1
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatalf("FABSYNC_TEST_REDIS_URL: %v", err)
+		}
+		opt.DB = db
+		c := redis.NewClient(opt)
+		defer c.Close()
+		if err := c.FlushDB(context.Background()).Err(); err != nil {
+			t.Fatalf("FABSYNC_TEST_REDIS_URL: %v", err)
+		}
+		return fmt.Sprintf("redis://%s/%d", opt.Addr, db)
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found: install it (Debian: apt-get install redis-server) or set FABSYNC_TEST_REDIS_URL")
+	}
+	dir := t.TempDir()
+	var lastErr error
+	for try := 0; try < 5; try++ {
+		port := freePort(t)
+		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no",
+			"--maxmemory-policy", "noeviction", "--logfile", filepath.Join(dir, "redis.log"))
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if lastErr = waitReady(addr, 5*time.Second); lastErr == nil {
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			})
+			return "redis://" + addr + "/0"
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	t.Fatalf("redis-server did not become ready: %v", lastErr)
+	return ""
+}
+
+// Client returns a go-redis client for a Redis only this test uses, closed in t.Cleanup.
+func Client(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	u := Start(t)
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, u
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitReady(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var err error
+	for time.Now().Before(deadline) {
+		var c net.Conn
+		c, err = net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, err = c.Write([]byte("PING\r\n"))
+			if err == nil {
+				var line string
+				line, err = bufio.NewReader(c).ReadString('\n')
+				if err == nil && line != "+PONG\r\n" {
+					err = fmt.Errorf("PING answered %q", line)
+				}
+			}
+			c.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}

@@ -1,0 +1,92 @@
+// Package server is fabsync's HTTP API and web UI (SPEC §4) on echo. It validates requests,
+// records and enqueues jobs through package tasks, and never touches git.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+// Config configures the HTTP server. Zero values take the defaults in brackets.
+type Config struct {
+	Service   *tasks.Service // required
+	Fabrics   *config.Source // required
+	Token     string         // when set, /api/v1/* requires "Authorization: Bearer <Token>"
+	Logger    *slog.Logger   // required
+	UI        fs.FS          // the web UI's files; nil serves none
+	BodyLimit string         // request body limit ["1M"]
+}
+
+type server struct {
+	svc     *tasks.Service
+	fabrics *config.Source
+	log     *slog.Logger
+}
+
+// New builds the whole HTTP server: middleware, routes and the error mapping.
+func New(cfg Config) (*echo.Echo, error) {
+	if cfg.Service == nil || cfg.Fabrics == nil || cfg.Logger == nil {
+		return nil, errors.New("server: Service, Fabrics and Logger are required")
+	}
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "1M"
+	}
+	s := &server{svc: cfg.Service, fabrics: cfg.Fabrics, log: cfg.Logger}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	e.Use(s.accessLog)
+	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	s.routes(e, cfg)
+	return e, nil
+}
+
+// Serve serves e on ln until ctx ends, then shuts down gracefully (bounded). It returns nil after
+// a clean shutdown.
+func Serve(ctx context.Context, ln net.Listener, e *echo.Echo) error {
+	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		r := c.Request()
+		s.log.DebugContext(r.Context(), "request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", r.Method, "path", r.URL.Path, "status", c.Response().Status, "duration", time.Since(start))
+		return nil
+	}
+}

@@ -1,0 +1,145 @@
+package tasks
+
+import "time"
+
+// Job states, stored in Redis; do not rename.
+const (
+	StateQueued      = "queued"
+	StateSyncing     = "syncing"
+	StateIngesting   = "ingesting"
+	StateSucceeded   = "succeeded"
+	StatePartialSync = "partial_sync"
+	StateFailed      = "failed"
+	StateCanceled    = "canceled"
+)
+
+// Stage states, stored in Redis; do not rename.
+const (
+	StagePending   = "pending"
+	StageRunning   = "running"
+	StageSucceeded = "succeeded"
+	StageFailed    = "failed"
+	StageSkipped   = "skipped"
+)
+
+// Triggers, stored in Redis; do not rename.
+const (
+	TriggerManual   = "manual"
+	TriggerSchedule = "schedule"
+	TriggerWebhook  = "webhook"
+)
+
+// Progress stages.
+const (
+	ProgressGitSync = "git_sync"
+	ProgressIngest  = "ingest"
+	ProgressDone    = "done"
+)
+
+// Terminal reports whether state is a final job state.
+func Terminal(state string) bool {
+	switch state {
+	case StateSucceeded, StatePartialSync, StateFailed, StateCanceled:
+		return true
+	}
+	return false
+}
+
+// Job is one sync of one fabric, as stored in Redis and returned by the API (SPEC §4).
+// Fields may be added, never renamed.
+type Job struct {
+	ID         string     `json:"id"`
+	Fabric     string     `json:"fabric"`
+	Trigger    string     `json:"trigger"`
+	State      string     `json:"state"`
+	Progress   Progress   `json:"progress"`
+	GitSync    GitSync    `json:"git_sync"`
+	Ingest     Ingest     `json:"ingest"`
+	Reason     string     `json:"reason,omitempty"` // why the job ended failed/partial_sync/canceled, in a sentence
+	Log        []LogLine  `json:"log"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Progress is the job's live progress. Percent never goes down.
+type Progress struct {
+	Stage   string `json:"stage"`
+	Percent int    `json:"percent"`
+	Message string `json:"message"`
+}
+
+// GitSync is the state of the git sync stage.
+type GitSync struct {
+	State         string   `json:"state"`
+	Attempts      int      `json:"attempts"`
+	Commit        string   `json:"commit"`
+	Error         string   `json:"error"`
+	AttemptErrors []string `json:"attempt_errors"`
+}
+
+// Ingest is the state of the ingest stage.
+type Ingest struct {
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	Files         int        `json:"files"`
+	Documents     int        `json:"documents"`
+	Created       int        `json:"created"`
+	Updated       int        `json:"updated"`
+	Unchanged     int        `json:"unchanged"`
+	Archived      int        `json:"archived"`
+	Commit        string     `json:"commit"`
+	Warnings      []string   `json:"warnings"`
+	Errors        []DocError `json:"errors"`
+	Error         string     `json:"error"`
+	AttemptErrors []string   `json:"attempt_errors"`
+}
+
+// DocError is one ingestion problem located in a raw file.
+type DocError struct {
+	File     string `json:"file"`
+	Document int    `json:"document"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Message  string `json:"message"`
+}
+
+// LogLine is one timestamped line of the job log.
+type LogLine struct {
+	Time    time.Time `json:"time"`
+	Message string    `json:"message"`
+}
+
+// maxLogLines bounds the job log kept in the record; older lines are dropped, with a marker.
+const maxLogLines = 500
+
+func (j *Job) logf(now time.Time, msg string) {
+	j.Log = append(j.Log, LogLine{Time: now.UTC(), Message: msg})
+	if len(j.Log) > maxLogLines {
+		keep := j.Log[len(j.Log)-maxLogLines+1:]
+		j.Log = append([]LogLine{{Time: keep[0].Time, Message: "(earlier lines dropped)"}}, keep...)
+	}
+}
+
+// setProgress moves the progress forward; percent never goes down.
+func (j *Job) setProgress(stage string, percent int, msg string) {
+	if percent < j.Progress.Percent {
+		percent = j.Progress.Percent
+	}
+	if percent > 100 {
+		percent = 100
+	}
+	j.Progress = Progress{Stage: stage, Percent: percent, Message: msg}
+}
+
+func newJob(id, fabric, trigger string, now time.Time) *Job {
+	return &Job{
+		ID: id, Fabric: fabric, Trigger: trigger, State: StateQueued,
+		Progress:  Progress{Stage: ProgressGitSync, Percent: 0, Message: "queued"},
+		GitSync:   GitSync{State: StagePending, AttemptErrors: []string{}},
+		Ingest:    Ingest{State: StagePending, Warnings: []string{}, Errors: []DocError{}, AttemptErrors: []string{}},
+		Log:       []LogLine{{Time: now.UTC(), Message: "job queued (trigger " + trigger + ")"}},
+		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+	}
+}

@@ -1,0 +1,197 @@
+package tasks_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/fabsync/fabsync/internal/redistest"
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+func newService(t *testing.T) *tasks.Service {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs redis-server")
+	}
+	rdb, _ := redistest.Client(t)
+	return tasks.NewService(rdb)
+}
+
+func TestTriggerSlots(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+
+	first, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if err != nil || slot != tasks.SlotActive || first.State != tasks.StateQueued {
+		t.Fatalf("first Trigger = %v, %v, %v; want a queued active job", first, slot, err)
+	}
+	// While the first job is queued (not started), a trigger returns it.
+	again, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerWebhook)
+	if err != nil || slot != tasks.SlotExisting || again.ID != first.ID {
+		t.Fatalf("Trigger while queued = %v, %v, %v; want the queued job %s", again.ID, slot, err, first.ID)
+	}
+	// Once it runs, one follow-up is queued, and further triggers return that follow-up.
+	if _, err := svc.Store.Update(ctx, first.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	follow, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerSchedule)
+	if err != nil || slot != tasks.SlotWaiting || follow.ID == first.ID {
+		t.Fatalf("Trigger while running = %v, %v, %v; want a new waiting job", follow, slot, err)
+	}
+	third, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if err != nil || slot != tasks.SlotExisting || third.ID != follow.ID {
+		t.Fatalf("Trigger with one waiting = %v, %v, %v; want the waiting job %s", third.ID, slot, err, follow.ID)
+	}
+	// Another fabric is independent.
+	if _, slot, err := svc.Trigger(ctx, "f2", tasks.TriggerManual); err != nil || slot != tasks.SlotActive {
+		t.Fatalf("Trigger(f2) = %v, %v; want active", slot, err)
+	}
+	// The sync task of the active job is in the queue; the waiting job has none yet.
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+first.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("sync task of first job = %v, %v; want pending", info, err)
+	}
+	if _, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+follow.ID); err == nil {
+		t.Fatalf("waiting job already has a task")
+	}
+	jobs, err := svc.Store.List(ctx, "f1", 10)
+	if err != nil || len(jobs) != 2 || jobs[0].ID != follow.ID || jobs[1].ID != first.ID {
+		t.Fatalf("List = %v, %v; want [follow, first]", jobs, err)
+	}
+}
+
+func TestConcurrentTriggers(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	const n = 20
+	var wg sync.WaitGroup
+	ids := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- j.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	distinct := map[string]bool{}
+	for id := range ids {
+		distinct[id] = true
+	}
+	if len(distinct) != 1 {
+		t.Fatalf("20 concurrent triggers made %d jobs; want 1 (all see the queued one)", len(distinct))
+	}
+	pending, err := svc.Inspector().ListPendingTasks(tasks.QueueSync)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending sync tasks = %d, %v; want 1", len(pending), err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	first, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	// Canceling a queued job ends it at once and removes its task.
+	j, err := svc.Cancel(ctx, first.ID)
+	if err != nil || j.State != tasks.StateCanceled || j.FinishedAt == nil {
+		t.Fatalf("Cancel(queued) = %+v, %v; want canceled", j, err)
+	}
+	if _, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+first.ID); err == nil {
+		t.Error("canceled job's task is still queued")
+	}
+	if _, err := svc.Cancel(ctx, first.ID); !errors.Is(err, tasks.ErrJobEnded) {
+		t.Fatalf("Cancel(ended) = %v; want ErrJobEnded", err)
+	}
+	if _, err := svc.Cancel(ctx, "nope"); !errors.Is(err, tasks.ErrJobNotFound) {
+		t.Fatalf("Cancel(unknown) = %v; want ErrJobNotFound", err)
+	}
+	// The slot is free again: a new trigger is active.
+	if _, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerManual); err != nil || slot != tasks.SlotActive {
+		t.Fatalf("Trigger after cancel = %v, %v; want active", slot, err)
+	}
+}
+
+func TestCancelWaitingPromotes(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	first, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	svc.Store.Update(ctx, first.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil })
+	svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+first.ID) // as if a worker held it
+	follow, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	// Cancel the running job: nothing runs it (no task), so it ends now and the follow-up starts.
+	if j, err := svc.Cancel(ctx, first.ID); err != nil || j.State != tasks.StateCanceled {
+		t.Fatalf("Cancel(running without task) = %v, %v", j, err)
+	}
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+follow.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("follow-up task = %v, %v; want pending after the running job ended", info, err)
+	}
+}
+
+func TestReconcileEndsJobsWhoseTaskIsGone(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	follow := func() *tasks.Job {
+		svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil })
+		f, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+		return f
+	}()
+	// Nothing is wrong yet: the task is pending.
+	if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 0 {
+		t.Fatalf("Reconcile with live task = %d, %v; want 0", n, err)
+	}
+	// Someone deletes the task from the dashboard.
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+	}
+	got, _ := svc.Store.Get(ctx, j.ID)
+	if got.State != tasks.StateFailed || got.Reason == "" || got.FinishedAt == nil {
+		t.Fatalf("job after reconcile = %s (%q); want failed with a reason", got.State, got.Reason)
+	}
+	// The waiting job was promoted and enqueued.
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+follow.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("follow-up task = %v, %v; want pending", info, err)
+	}
+}
+
+func TestProgressNeverGoesDown(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	for _, pct := range []int{10, 40, 20, 50} {
+		if _, err := svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "git_sync", pct, "x"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := svc.Store.Get(ctx, j.ID)
+	if got.Progress.Percent != 50 {
+		t.Fatalf("percent = %d; want 50", got.Progress.Percent)
+	}
+	got, _ = svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "ingest", 30, "y"); return nil })
+	if got.Progress.Percent != 50 {
+		t.Fatalf("percent after a lower value = %d; want 50", got.Progress.Percent)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	f := tasks.Backoff(time.Second, 10*time.Second)
+	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		got := f(n, nil, nil)
+		if got < want*3/4 || got > want*5/4 {
+			t.Errorf("Backoff(%d) = %v; want %v ±25%%", n, got, want)
+		}
+	}
+}

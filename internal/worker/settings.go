@@ -1,0 +1,39 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/gitops"
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+// FromSettings builds a worker Config from the process settings: it reads the fabrics file,
+// creates the data dir and opens Redis (the caller closes cfg.Redis).
+func FromSettings(s config.Settings, getenv func(string) string, log *slog.Logger) (Config, error) {
+	name, email, err := s.Author()
+	if err != nil {
+		return Config{}, err
+	}
+	fabrics, err := config.NewSource(s.ConfigPath)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
+		return Config{}, fmt.Errorf("data dir: %w", err)
+	}
+	rdb, err := tasks.OpenRedis(s.RedisURL)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{
+		Redis: rdb,
+		Handler: tasks.HandlerConfig{
+			DataDir: s.DataDir, Fabrics: fabrics, Getenv: getenv,
+			Author: gitops.Signature{Name: name, Email: email}, GitDepth: gitops.RecommendedDepth,
+		},
+		Logger: log,
+	}, nil
+}

@@ -1,0 +1,138 @@
+// Package worker runs fabsync's asynq server: both sync tasks, the reconciler that ends jobs
+// whose tasks are gone, and graceful shutdown. It is the wiring behind cmd/worker and dev mode;
+// the behaviour lives in package tasks. It knows nothing of HTTP.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+// Config configures a worker. Zero values take the defaults in brackets.
+type Config struct {
+	Redis           redis.UniversalClient // required; the caller closes it after Run returns
+	Handler         tasks.HandlerConfig   // required fields: DataDir, Fabrics
+	Concurrency     int                   // tasks run at once [4]
+	ShutdownTimeout time.Duration         // how long running tasks may finish on shutdown [30s]
+	ReconcileEvery  time.Duration         // how often jobs are reconciled with their tasks [15s]
+	ReconcileGrace  time.Duration         // how long a new job may wait for its first enqueue [30s]
+	RetryBase       time.Duration         // first retry delay, doubled per retry [5s]
+	RetryMax        time.Duration         // longest retry delay [5m]
+	PollInterval    time.Duration         // how often idle queues are checked for new tasks [200ms]
+	DelayedInterval time.Duration         // how often due retries are moved back to their queue [1s]
+	Logger          *slog.Logger          // required
+}
+
+// Run serves tasks until ctx ends, then shuts down: running tasks get ShutdownTimeout to finish,
+// after which asynq puts them back in their queue without using a retry. It returns nil after a
+// clean shutdown, or the startup error.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Redis == nil || cfg.Logger == nil {
+		return errors.New("worker: Redis and Logger are required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = 15 * time.Second
+	}
+	if cfg.ReconcileGrace <= 0 {
+		cfg.ReconcileGrace = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.DelayedInterval <= 0 {
+		cfg.DelayedInterval = time.Second
+	}
+	log := cfg.Logger
+	cfg.Handler.Logger = log
+	svc := tasks.NewService(cfg.Redis)
+	h, err := tasks.NewHandler(svc, cfg.Handler)
+	if err != nil {
+		return err
+	}
+	srv := asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   tasks.Queues,
+		StrictPriority:           false,
+		RetryDelayFunc:           tasks.Backoff(cfg.RetryBase, cfg.RetryMax),
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.DelayedInterval,
+		Logger:                   asynqLogger{log},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			// The one place task failures are logged (STYLE §7).
+			retry, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			id, _ := asynq.GetTaskID(ctx)
+			log.ErrorContext(ctx, "task failed", "task_id", id, "task_type", t.Type(),
+				"retry", retry, "max_retry", maxRetry, "final", errors.Is(err, asynq.SkipRetry) || retry >= maxRetry, "err", err)
+		}),
+	})
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "concurrency", cfg.Concurrency, "data_dir", cfg.Handler.DataDir)
+
+	var wg sync.WaitGroup
+	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		reconcileLoop(recCtx, svc, cfg.ReconcileEvery, cfg.ReconcileGrace, log)
+	}()
+
+	<-ctx.Done()
+	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
+	stopRec()
+	wg.Wait()
+	srv.Shutdown()
+	log.Info("worker stopped")
+	return nil
+}
+
+func reconcileLoop(ctx context.Context, svc *tasks.Service, every, grace time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := svc.Reconcile(ctx, grace)
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "reconcile jobs", "err", err)
+		}
+		if n > 0 {
+			log.InfoContext(ctx, "reconciled jobs whose tasks ended", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// asynqLogger routes asynq's own logs through slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}
