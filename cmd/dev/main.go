@@ -66,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	builtin := gitops.UseBuiltinFileTransport()
+	if builtin {
+		log.Info("git is not installed: serving local repositories with go-git's built-in transport")
+	}
 
 	if !set["redis-url"] && getenv("REDIS_URL") == "" {
 		mr := miniredis.NewMiniRedis()
@@ -90,6 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	defer wcfg.Redis.Close()
 	wcfg.Concurrency = 2
+	if builtin {
+		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
+	}
 	fabrics, err := config.NewSource(s.ConfigPath)
 	if err != nil {
 		return err

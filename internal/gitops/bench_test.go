@@ -3,6 +3,7 @@ package gitops_test
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +12,10 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
-	"testing"
+		"testing"
 	"time"
 
 	"github.com/fabsync/fabsync/internal/gitops"
@@ -177,21 +178,50 @@ func benchRemotes(b *testing.B) []benchRemote {
 	}
 }
 
-// cli runs the git CLI in dir and returns the maximum resident set size of
-// the largest process in its tree, in bytes.
-func cli(b *testing.B, dir string, args ...string) int64 {
+// cli runs the git CLI in dir. With measure, it runs git under
+// /usr/bin/time and returns the maximum resident set size of the largest
+// process of git's tree, in bytes (0 without /usr/bin/time). The rusage of a
+// child of this test process cannot serve: a forked child's maxrss starts
+// from the parent's RSS at fork time, which here is the benchmark's own heap.
+func cli(b *testing.B, measure bool, dir string, args ...string) int64 {
 	b.Helper()
-	cmd := exec.Command("git", args...)
+	name := "git"
+	if _, err := os.Stat("/usr/bin/time"); measure && err == nil {
+		name, args = "/usr/bin/time", append([]string{"-f", "maxrss=%M", "git"}, args...)
+	} else {
+		measure = false
+	}
+	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0")
-	out, err := cmd.CombinedOutput()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	if !measure {
+		return 0
+	}
+	_, kib, ok := strings.Cut(stderr.String(), "maxrss=")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(kib), 10, 64)
+	return n * 1024
+}
+
+// benchDir is where clones go; tmpfs (/dev/shm) takes the disk out of the
+// figures.
+var benchDir = flag.String("benchdir", "", "directory for benchmark clones (default os.TempDir())")
+
+func cloneDir(b *testing.B) string {
+	b.Helper()
+	dir, err := os.MkdirTemp(*benchDir, "fabsync-gitops-bench-")
 	if err != nil {
-		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		b.Fatal(err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024
-	}
-	return 0
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // heapPeak samples the Go heap (live and not yet swept objects) while it
@@ -251,7 +281,7 @@ func BenchmarkClone(b *testing.B) {
 				var peaks []float64
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					dir := filepath.Join(b.TempDir(), "clone")
+					dir := filepath.Join(cloneDir(b), "clone")
 					c, err := gitops.New(gitops.Config{URL: r.url, Dir: dir, Depth: depth})
 					if err != nil {
 						b.Fatal(err)
@@ -272,13 +302,13 @@ func BenchmarkClone(b *testing.B) {
 				var peaks []float64
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					dir := b.TempDir()
+					dir := cloneDir(b)
 					args := []string{"clone", "-q", "--single-branch", "--branch", "main", "--no-tags"}
 					if depth > 0 {
 						args = append(args, "--depth", fmt.Sprint(depth))
 					}
 					b.StartTimer()
-					rss := cli(b, dir, append(args, r.url, "clone")...)
+					rss := cli(b, true, dir, append(args, r.url, "clone")...)
 					b.StopTimer()
 					peaks = append(peaks, float64(rss)/(1<<20))
 					os.RemoveAll(dir)
@@ -296,25 +326,25 @@ func BenchmarkClone(b *testing.B) {
 func BenchmarkSyncNoop(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth})
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(cloneDir(b), "clone")})
 			sync(b, c)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				sync(b, c)
 			}
 		})
-		cliDir := b.TempDir()
-		cli(b, cliDir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
+		cliDir := cloneDir(b)
+		cli(b, false, cliDir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
 		work := filepath.Join(cliDir, "clone")
 		b.Run(r.name+"/impl=cli-fetch", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				cli(b, work, "fetch", "-q", "origin")
+				cli(b, false, work, "fetch", "-q", "origin")
 			}
 		})
 		b.Run(r.name+"/impl=cli-fetch+reset", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				cli(b, work, "fetch", "-q", "origin")
-				cli(b, work, "reset", "-q", "--hard", "origin/main")
+				cli(b, false, work, "fetch", "-q", "origin")
+				cli(b, false, work, "reset", "-q", "--hard", "origin/main")
 			}
 		})
 	}
@@ -325,7 +355,7 @@ func BenchmarkSyncNoop(b *testing.B) {
 func BenchmarkSync10(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth})
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(cloneDir(b), "clone")})
 			sync(b, c)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -336,16 +366,16 @@ func BenchmarkSync10(b *testing.B) {
 			}
 		})
 		b.Run(r.name+"/impl=cli", func(b *testing.B) {
-			dir := b.TempDir()
-			cli(b, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
+			dir := cloneDir(b)
+			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
 			work := filepath.Join(dir, "clone")
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				addCommits(b, r.bare, 10)
 				b.StartTimer()
-				cli(b, work, "fetch", "-q", "origin")
-				cli(b, work, "reset", "-q", "--hard", "origin/main")
+				cli(b, false, work, "fetch", "-q", "origin")
+				cli(b, false, work, "reset", "-q", "--hard", "origin/main")
 			}
 		})
 	}

@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"fmt"
 	"time"
 
 	"github.com/go-git/go-git/v5"

@@ -381,15 +381,16 @@ func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
 	return werr
 }
 
-// identityString names a resource for messages: "Switch leaf-1 (group
-// wiring.githedgehog.com, namespace default)".
+// identityString names a resource for messages: "Switch "leaf-1" (group
+// wiring.githedgehog.com, namespace team-a)". No namespace and "default"
+// are the same, as they are for a Kubernetes API server.
 func identityString(group, kind, namespace, name string) string {
 	s := kind + " " + quote(name)
 	var extra []string
 	if group != "" {
 		extra = append(extra, "group "+group)
 	}
-	if namespace != "" {
+	if namespace != "" && namespace != "default" {
 		extra = append(extra, "namespace "+namespace)
 	}
 	if len(extra) > 0 {

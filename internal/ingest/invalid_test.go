@@ -35,8 +35,8 @@ func TestInvalid(t *testing.T) {
 				"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n" + "---\n" +
 				"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Leaf_1\n")},
 			want: []ingest.Problem{
-				{File: "raw/a.yaml", Document: 2, Line: 10, Message: "YAML syntax error: did not find expected ',' or ']'"},
-				{File: "raw/a.yaml", Document: 3, Line: 15, Column: 9, Message: `metadata.name "Leaf_1" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253)`},
+				{File: "raw/a.yaml", Document: 2, Line: 9, Message: "YAML syntax error: did not find expected ',' or ']'"},
+				{File: "raw/a.yaml", Document: 3, Line: 14, Column: 9, Message: `metadata.name "Leaf_1" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253)`},
 			},
 		},
 		{
@@ -94,8 +94,8 @@ func TestInvalid(t *testing.T) {
 			want: []ingest.Problem{
 				{File: "raw/a.yaml", Document: 2, Line: 9, Column: 9, Message: `duplicate resource Switch "leaf-1" (group wiring.githedgehog.com): also defined in raw/a.yaml document 1 (line 4)`},
 				{File: "raw/b.yaml", Document: 1, Line: 5, Column: 9, Message: `duplicate resource Switch "leaf-1" (group wiring.githedgehog.com): also defined in raw/a.yaml document 1 (line 4)`},
-				{File: "raw/b.yaml", Document: 3, Line: 16, Column: 9, Message: `resource VPC "v" (group vpc.githedgehog.com) would be written to managed/vpcs/v.yaml, like VPC "v" (group vpc.githedgehog.com, namespace default) from raw/b.yaml document 2 (line 10)`},
-				{File: "raw/b.yaml", Document: 4, Line: 21, Column: 9, Message: `resource VPC "v" (group other.githedgehog.com) would be written to managed/vpcs/v.yaml, like VPC "v" (group vpc.githedgehog.com, namespace default) from raw/b.yaml document 2 (line 10)`},
+				{File: "raw/b.yaml", Document: 3, Line: 16, Column: 9, Message: `duplicate resource VPC "v" (group vpc.githedgehog.com): also defined in raw/b.yaml document 2 (line 10)`},
+				{File: "raw/b.yaml", Document: 4, Line: 21, Column: 9, Message: `resource VPC "v" (group other.githedgehog.com) would be written to managed/vpcs/v.yaml, like VPC "v" (group vpc.githedgehog.com) from raw/b.yaml document 2 (line 10)`},
 			},
 		},
 		{
@@ -129,7 +129,7 @@ func TestInvalid(t *testing.T) {
 				"---\n" + sw("self") + "spec: &s\n  me: *s\n")},
 			limits: ingest.Limits{MaxAliasExpansion: 1000},
 			want: []ingest.Problem{
-				{File: "raw/lol.yaml", Document: 2, Line: 13, Column: 16, Message: "aliases expand to more than 1000 nodes (the limit); write the content out instead of using anchors and aliases"},
+				{File: "raw/lol.yaml", Document: 2, Line: 13, Column: 42, Message: "aliases expand to more than 1000 nodes (the limit); write the content out instead of using anchors and aliases"},
 				{File: "raw/lol.yaml", Document: 3, Line: 20, Column: 7, Message: "anchor &s contains an alias to itself"},
 			},
 		},
@@ -186,10 +186,19 @@ func TestInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "scanner, reader and anchor errors are located",
+			fsys: fstest.MapFS{"raw/a.yaml": file("apiVersion: v1\nkind: a: b\n---\napiVersion: v1\nkind: X\x07\n---\n" + sw("x") + "spec: *nope\n")},
+			want: []ingest.Problem{
+				{File: "raw/a.yaml", Document: 1, Line: 2, Message: "YAML syntax error: mapping values are not allowed in this context"},
+				{File: "raw/a.yaml", Document: 2, Line: 5, Message: "YAML syntax error: control characters are not allowed"},
+				{File: "raw/a.yaml", Document: 3, Line: 11, Message: "YAML syntax error: unknown anchor 'nope' referenced"},
+			},
+		},
+		{
 			name: "unsupported YAML version",
 			fsys: fstest.MapFS{"raw/a.yaml": file("%YAML 1.2\n---\n" + sw("a"))},
 			want: []ingest.Problem{
-				{File: "raw/a.yaml", Document: 1, Line: 2, Message: "YAML syntax error: unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"},
+				{File: "raw/a.yaml", Document: 1, Line: 1, Message: "YAML syntax error: unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"},
 			},
 		},
 	}

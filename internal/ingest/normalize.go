@@ -55,11 +55,30 @@ func Normalize(doc []byte) ([]byte, error) {
 }
 
 // syntaxError is a YAML parse error with the line (relative to the parsed
-// text) it was found on, if known.
+// text, 1-based) it was found on, if known.
 type syntaxError struct {
 	Line int
 	Msg  string
 }
+
+// parserProblems are the messages of libyaml's parser (as opposed to its
+// scanner) errors. yaml.v3 reports their line 0-based, and leaves the
+// line out when it is the first.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+var unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 
 func (e *syntaxError) Error() string {
 	if e.Line > 0 {
@@ -84,20 +103,22 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 		if err == io.EOF {
 			return &yaml.Node{Kind: yaml.DocumentNode}, nil
 		}
-		return nil, toSyntaxError(err)
+		return nil, toSyntaxError(err, data)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == io.EOF:
 	case err != nil:
-		return nil, toSyntaxError(err)
+		return nil, toSyntaxError(err, data)
 	default:
 		return nil, &syntaxError{Line: extra.Line, Msg: "a second document starts here; separate documents with a line holding only ---"}
 	}
 	return &doc, nil
 }
 
-func toSyntaxError(err error) *syntaxError {
+// toSyntaxError turns a yaml.v3 parse error about data into a syntaxError
+// with the right line.
+func toSyntaxError(err error, data []byte) *syntaxError {
 	msg := err.Error()
 	line := 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -106,10 +127,41 @@ func toSyntaxError(err error) *syntaxError {
 		}
 		msg = msg[len(m[0]):]
 	}
+	switch {
+	case line > 0 && parserProblems[msg]:
+		line++
+	case line > 0:
+	case msg == "control characters are not allowed":
+		line = controlCharLine(data)
+	case unknownAnchorRE.MatchString(msg):
+		alias := "*" + unknownAnchorRE.FindStringSubmatch(msg)[1]
+		if i := bytes.Index(data, []byte(alias)); i >= 0 {
+			line = bytes.Count(data[:i], []byte("\n")) + 1
+		}
+	default:
+		// libyaml leaves out the line when it is the first one.
+		line = 1
+	}
 	if msg == "found incompatible YAML document" {
 		msg = "unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"
 	}
 	return &syntaxError{Line: line, Msg: msg}
+}
+
+// controlCharLine returns the 1-based line of the first character YAML does
+// not allow in data, or 0.
+func controlCharLine(data []byte) int {
+	line := 1
+	for _, r := range string(data) {
+		switch {
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r':
+		case r < 0x20 || r == 0x7F || (r >= 0x80 && r <= 0x9F && r != 0x85) || r == 0xFFFE || r == 0xFFFF:
+			return line
+		}
+	}
+	return 0
 }
 
 // isEmptyDoc reports whether a parsed document holds nothing to ingest.

@@ -1,0 +1,396 @@
+package ingest_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fabsync/fabsync/internal/ingest"
+)
+
+// genDoc returns a realistic Hedgehog document of about 1 KB: a
+// Connection, a Server or a VPC, cycling, with unique names per (file, i).
+func genDoc(file, i int) string {
+	id := fmt.Sprintf("%03d-%05d", file, i)
+	switch i % 3 {
+	case 0:
+		return fmt.Sprintf(`apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-%[1]s--mclag--leaf-%[1]s-a--leaf-%[1]s-b
+  labels:
+    fabric.githedgehog.com/connection-type: mclag
+    server.fabric.githedgehog.com/server-%[1]s: "true"
+    switch.fabric.githedgehog.com/leaf-%[1]s-a: "true"
+    switch.fabric.githedgehog.com/leaf-%[1]s-b: "true"
+spec:
+  mclag:
+    links:
+    - server:
+        port: server-%[1]s/enp2s1
+      switch:
+        port: leaf-%[1]s-a/E1/1
+    - server:
+        port: server-%[1]s/enp2s2
+      switch:
+        port: leaf-%[1]s-b/E1/1
+    - server:
+        port: server-%[1]s/enp2s3
+      switch:
+        port: leaf-%[1]s-a/E1/2
+    - server:
+        port: server-%[1]s/enp2s4
+      switch:
+        port: leaf-%[1]s-b/E1/2
+    mtu: 9036 # jumbo frames
+`, id)
+	case 1:
+		return fmt.Sprintf(`#
+# Server server-%[1]s
+#
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Server
+metadata:
+  name: server-%[1]s
+  namespace: default
+  annotations:
+    type.hhfab.githedgehog.com: hw
+    serial.hhfab.githedgehog.com: ssh://192.168.90.10:8901
+    power.hhfab.githedgehog.com/psu1_psu2: http://192.168.90.142/outlet/3
+    link.hhfab.githedgehog.com/enp2s1: pci@0000:4d:00.0
+    link.hhfab.githedgehog.com/enp2s2: pci@0000:4d:00.1
+    link.hhfab.githedgehog.com/enp2s3: pci@0000:4f:00.0
+    link.hhfab.githedgehog.com/enp2s4: pci@0000:4f:00.1
+spec:
+  description: S-%[1]s MCLAG leaf-%[1]s-a leaf-%[1]s-b, rack 12, row 3, slot 7, 2x25G + 2x25G
+  profile: default
+  boot:
+    mac: 0c:20:12:fe:00:01
+`, id)
+	default:
+		return fmt.Sprintf(`apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-%[1]s
+  namespace: default
+spec:
+  ipv4Namespace: default
+  vlanNamespace: default
+  subnets:
+    subnet-1:
+      subnet: 10.10.1.0/24
+      gateway: 10.10.1.1
+      vlan: 1001
+      dhcp:
+        enable: true
+        range:
+          start: 10.10.1.10
+          end: 10.10.1.99
+    subnet-2:
+      subnet: 10.10.2.0/24
+      gateway: 10.10.2.1
+      vlan: 1002
+      dhcp:
+        enable: true
+    subnet-3:
+      subnet: 10.10.3.0/24
+      vlan: 1003
+      isolated: true
+      restricted: true
+  permit:
+    - [subnet-1, subnet-2]
+    - [subnet-2, subnet-3]
+`, id)
+	}
+}
+
+// genFile returns a raw file of n generated documents.
+func genFile(file, n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		b.WriteString("---\n")
+		b.WriteString(genDoc(file, i))
+	}
+	return b.Bytes()
+}
+
+// genFS is a fabric folder whose raw files are generated when opened, so
+// that the input is not held in memory and peak memory measures ingest.
+type genFS struct {
+	files, docs int
+	static      map[string][]byte // instead of generated files, if set
+}
+
+func (g *genFS) names() []string {
+	if g.static != nil {
+		return slices.Sorted(func(yield func(string) bool) {
+			for n := range g.static {
+				if !yield(n) {
+					return
+				}
+			}
+		})
+	}
+	var ns []string
+	for i := range g.files {
+		ns = append(ns, fmt.Sprintf("wiring-%03d.yaml", i))
+	}
+	return ns
+}
+
+func (g *genFS) content(name string) ([]byte, bool) {
+	if g.static != nil {
+		d, ok := g.static[name]
+		return d, ok
+	}
+	var i int
+	if _, err := fmt.Sscanf(name, "wiring-%03d.yaml", &i); err != nil || i >= g.files {
+		return nil, false
+	}
+	return genFile(i, g.docs), true
+}
+
+func (g *genFS) Open(name string) (fs.File, error) {
+	switch name {
+	case ".":
+		return &genDir{name: ".", ents: []fs.DirEntry{dirEnt{"raw", true, 0}}}, nil
+	case "raw":
+		var ents []fs.DirEntry
+		for _, n := range g.names() {
+			ents = append(ents, dirEnt{n, false, 0})
+		}
+		return &genDir{name: "raw", ents: ents}, nil
+	}
+	if rest, ok := strings.CutPrefix(name, "raw/"); ok {
+		if d, ok := g.content(rest); ok {
+			return &genFile_{name: rest, Reader: bytes.NewReader(d), size: int64(len(d))}, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+type dirEnt struct {
+	name string
+	dir  bool
+	size int64
+}
+
+func (d dirEnt) Name() string { return d.name }
+func (d dirEnt) IsDir() bool  { return d.dir }
+func (d dirEnt) Type() fs.FileMode {
+	if d.dir {
+		return fs.ModeDir
+	}
+	return 0
+}
+func (d dirEnt) Info() (fs.FileInfo, error) { return d, nil }
+func (d dirEnt) Size() int64                { return d.size }
+func (d dirEnt) Mode() fs.FileMode {
+	if d.dir {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
+func (d dirEnt) ModTime() time.Time { return time.Time{} }
+func (d dirEnt) Sys() any           { return nil }
+
+type genDir struct {
+	name string
+	ents []fs.DirEntry
+	read bool
+}
+
+func (d *genDir) Stat() (fs.FileInfo, error) { return dirEnt{d.name, true, 0}, nil }
+func (d *genDir) Read([]byte) (int, error)   { return 0, io.EOF }
+func (d *genDir) Close() error               { return nil }
+func (d *genDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if d.read {
+		if n > 0 {
+			return nil, io.EOF
+		}
+		return nil, nil
+	}
+	d.read = true
+	return d.ents, nil
+}
+
+type genFile_ struct {
+	*bytes.Reader
+	name string
+	size int64
+}
+
+func (f *genFile_) Stat() (fs.FileInfo, error) { return dirEnt{f.name, false, f.size}, nil }
+func (f *genFile_) Close() error               { return nil }
+
+// discardWriter counts what it is given and keeps nothing.
+type discardWriter struct{ n int64 }
+
+func (w *discardWriter) WriteFile(_ string, data []byte) error { w.n += int64(len(data)); return nil }
+func (w *discardWriter) Remove(string) error                   { return nil }
+
+// peakHeap samples the heap in use (objects plus unused spans, like
+// MemStats.HeapInuse) every 200µs until stop is called, and returns the
+// peak in MiB.
+func peakHeap() (stop func() float64) {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	var peak uint64
+	read := func() {
+		metrics.Read(samples)
+		if v := samples[0].Value.Uint64() + samples[1].Value.Uint64(); v > peak {
+			peak = v
+		}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(200 * time.Microsecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		wg.Wait()
+		read()
+		return float64(peak) / (1 << 20)
+	}
+}
+
+// baseline is the least any ingest must do: decode each document with the
+// yaml.v3 Decoder, read kind and metadata.name, encode it again and "write"
+// it.
+func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
+	ents, err := fs.ReadDir(fsys, "raw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := 0
+	for _, e := range ents {
+		data, err := fs.ReadFile(fsys, "raw/"+e.Name())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			var id struct {
+				Kind     string `yaml:"kind"`
+				Metadata struct {
+					Name string `yaml:"name"`
+				} `yaml:"metadata"`
+			}
+			if err := doc.Decode(&id); err != nil {
+				b.Fatal(err)
+			}
+			var buf bytes.Buffer
+			enc := yaml.NewEncoder(&buf)
+			enc.SetIndent(2)
+			if err := enc.Encode(&doc); err != nil {
+				b.Fatal(err)
+			}
+			enc.Close()
+			if err := w.WriteFile("managed/"+id.Kind+"/"+id.Metadata.Name+".yaml", buf.Bytes()); err != nil {
+				b.Fatal(err)
+			}
+			docs++
+		}
+	}
+	return docs
+}
+
+// BenchmarkIngest measures Ingest and the baseline on generated input (one
+// file of 10,000 documents; 100 files of 1,000) and on the real samples.
+// See docs/benchmarks-ingest.md.
+func BenchmarkIngest(b *testing.B) {
+	type input struct {
+		name   string
+		fsys   *genFS
+		limits ingest.Limits
+	}
+	inputs := []input{
+		// 10,000 documents of ~1 KB are over the 8 MiB default file limit.
+		{"1x10000docs", &genFS{files: 1, docs: 10000}, ingest.Limits{MaxFileBytes: 64 << 20}},
+		{"100x1000docs", &genFS{files: 100, docs: 1000}, ingest.Limits{}},
+	}
+	if files, _ := filepath.Glob(filepath.Join(hedgehogDir, "*.yaml")); len(files) > 0 {
+		static := map[string][]byte{}
+		for _, f := range files {
+			d, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			static[filepath.Base(f)] = d
+		}
+		inputs = append(inputs, input{"hedgehog", &genFS{static: static}, ingest.Limits{}})
+	} else {
+		b.Logf("no samples in %s: skipping the hedgehog sub-benchmark", hedgehogDir)
+	}
+	for _, in := range inputs {
+		var size int64
+		for _, n := range in.fsys.names() {
+			d, _ := in.fsys.content(n)
+			size += int64(len(d))
+		}
+		runtime.GC()
+		b.Run(in.name+"/ingest", func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			opts := testOpts
+			opts.Limits = in.limits
+			docs := 0
+			runtime.GC()
+			stop := peakHeap()
+			for b.Loop() {
+				res, err := ingest.Ingest(in.fsys, opts, &discardWriter{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				docs += res.Documents
+			}
+			b.ReportMetric(stop(), "peak-MiB")
+			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+		})
+		runtime.GC()
+		b.Run(in.name+"/baseline", func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			docs := 0
+			runtime.GC()
+			stop := peakHeap()
+			for b.Loop() {
+				docs += baseline(b, in.fsys, &discardWriter{})
+			}
+			b.ReportMetric(stop(), "peak-MiB")
+			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}
