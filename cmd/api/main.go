@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer rdb.Close()
-	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Fabrics: fabrics, Token: s.APIToken, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

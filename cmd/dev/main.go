@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Fabrics: fabrics, Token: s.APIToken, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -221,7 +221,7 @@ func (c *client) getJSON(ctx context.Context, method, path string, query url.Val
 		return status, nil, err
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return status, nil, fmt.Errorf("decode response to %s %s: %w", method, path, err)
+		return status, nil, fmt.Errorf("answer to %s %s is not the expected JSON (is --server a fabsync server?): %w", method, path, err)
 	}
 	return status, body, nil
 }

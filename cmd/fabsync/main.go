@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		loc:       location(getenv),
 		terminal:  isTerminal(stderr) && getenv("TERM") != "dumb",
 		termWidth: termWidth(getenv),
+		opts:      defaultOptions(getenv),
 	}
 	return c.main(ctx, args)
 }
@@ -78,14 +79,21 @@ type options struct {
 	interval     time.Duration
 }
 
-func (o *options) register(fs *flag.FlagSet, getenv func(string) string) {
-	def := defaultServer
+// defaultOptions are the global options before any flag is parsed.
+func defaultOptions(getenv func(string) string) options {
+	o := options{server: defaultServer, timeout: 30 * time.Minute, interval: 500 * time.Millisecond}
 	if v := getenv("FABSYNC_SERVER"); v != "" {
-		def = v
+		o.server = v
 	}
-	fs.StringVar(&o.server, "server", def, "")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "")
-	fs.DurationVar(&o.interval, "poll-interval", 500*time.Millisecond, "")
+	return o
+}
+
+// register adds the global flags to fs. The current values are the defaults, so flags given
+// before the command survive the command's own parse.
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.server, "server", o.server, "")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")
+	fs.DurationVar(&o.interval, "poll-interval", o.interval, "")
 }
 
 func (c *cli) main(ctx context.Context, args []string) int {
@@ -97,6 +105,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.usageError("", err.Error())
 	}
 	args = fs.Args()
+	c.noteServerFlag(fs)
 	if *help {
 		c.printHelp(c.stdout, "")
 		return exitOK
@@ -126,13 +135,11 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		c.printHelp(c.stdout, cmd.name)
 		return exitOK
 	}
-	if len(pos) != len(cmd.args) {
-		switch {
-		case len(pos) < len(cmd.args):
-			return c.usageError(cmd.name, "missing "+cmd.args[len(pos)])
-		default:
-			return c.usageError(cmd.name, fmt.Sprintf("unexpected argument %q", pos[len(cmd.args)]))
-		}
+	if len(pos) < len(cmd.args) {
+		return c.usageError(cmd.name, "missing "+cmd.args[len(pos)])
+	}
+	if len(pos) > len(cmd.args) {
+		return c.usageError(cmd.name, fmt.Sprintf("unexpected argument %q", pos[len(cmd.args)]))
 	}
 	for i, p := range pos {
 		if p == "" {
@@ -151,7 +158,7 @@ func (c *cli) flagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	c.opts.register(fs, c.getenv)
+	c.opts.register(fs)
 	return fs
 }
 
@@ -176,13 +183,18 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// setup checks the global options once flags are parsed and builds the API client.
-func (c *cli) setup(fs *flag.FlagSet) string {
+// noteServerFlag records whether fs was given --server, for hint.
+func (c *cli) noteServerFlag(fs *flag.FlagSet) {
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "server" {
 			c.opts.serverByFlag = true
 		}
 	})
+}
+
+// setup checks the global options once flags are parsed and builds the API client.
+func (c *cli) setup(fs *flag.FlagSet) string {
+	c.noteServerFlag(fs)
 	u, err := url.Parse(strings.TrimRight(c.opts.server, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Sprintf("--server %q: want an http:// or https:// URL such as %s", redactURL(c.opts.server), defaultServer)

@@ -45,7 +45,9 @@ func TestRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"-shutdown-timeout", "2s"}, func(k string) string { return env[k] }, &logs) }()
+	go func() {
+		done <- run(ctx, []string{"-shutdown-timeout", "2s"}, func(k string) string { return env[k] }, &logs)
+	}()
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	select {

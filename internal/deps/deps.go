@@ -17,6 +17,6 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/redis/go-redis/v9"
 	_ "go.yaml.in/yaml/v3"
-	_ "golang.org/x/tools/txtar"
 	_ "golang.org/x/crypto/ssh"
+	_ "golang.org/x/tools/txtar"
 )

@@ -38,9 +38,10 @@ type system struct {
 }
 
 type options struct {
-	workers int
-	token   string
-	env     map[string]string
+	workers       int    // 0 = one; -1 = none (jobs stay queued)
+	token         string // FABSYNC_API_TOKEN
+	webhookSecret string // FABSYNC_WEBHOOK_SECRET
+	env           map[string]string
 }
 
 // start runs fabsync with the given fabrics file content.
@@ -86,7 +87,7 @@ func start(t *testing.T, fabrics string, o options) *system {
 			Concurrency: 2, ShutdownTimeout: 5 * time.Second,
 			ReconcileEvery: 200 * time.Millisecond, ReconcileGrace: 2 * time.Second,
 			RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-			PollInterval: 20 * time.Millisecond, DelayedInterval: 50 * time.Millisecond,
+			PollInterval: 20 * time.Millisecond, DelayedInterval: 50 * time.Millisecond, ScheduleSync: 200 * time.Millisecond,
 			Logger: log.With("worker", i),
 		}
 		done := make(chan error, 1)
@@ -99,7 +100,7 @@ func start(t *testing.T, fabrics string, o options) *system {
 	}
 	t.Cleanup(func() { rdb.Close() })
 	s.svc = tasks.NewService(rdb)
-	e, err := server.New(server.Config{Service: s.svc, Fabrics: src, Token: o.token, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: s.svc, Redis: rdb, Fabrics: src, Token: o.token, WebhookSecret: o.webhookSecret, Logger: log, UI: web.FS()})
 	if err != nil {
 		t.Fatal(err)
 	}

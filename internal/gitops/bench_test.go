@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/fabsync/fabsync/internal/gitops"
@@ -271,81 +271,119 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// BenchmarkClone: first clone, shallow (RecommendedDepth) and full, go-git
-// against `git clone --single-branch [--depth N]`.
+// pairs collects paired measurements: each iteration runs go-git and the
+// CLI back to back (alternating which goes first), so that the ratio of each
+// pair cancels the drift of a shared, noisy machine. Reported metrics:
+// gogit-ms and cli-ms (medians), ratio (median of the per-pair ratios
+// go-git/CLI) and any medians added with extra. ns/op also counts set-up
+// work and is not the figure to read.
+type pairs struct {
+	gogit, cli, ratio []float64
+	extra             map[string][]float64
+}
+
+func (p *pairs) add(gogit, cli time.Duration) {
+	p.gogit = append(p.gogit, float64(gogit)/1e6)
+	p.cli = append(p.cli, float64(cli)/1e6)
+	p.ratio = append(p.ratio, float64(gogit)/float64(cli))
+}
+
+func (p *pairs) addExtra(unit string, v float64) {
+	if p.extra == nil {
+		p.extra = map[string][]float64{}
+	}
+	p.extra[unit] = append(p.extra[unit], v)
+}
+
+func (p *pairs) report(b *testing.B) {
+	b.ReportMetric(median(p.gogit), "gogit-ms")
+	b.ReportMetric(median(p.cli), "cli-ms")
+	b.ReportMetric(median(p.ratio), "ratio")
+	for unit, vs := range p.extra {
+		b.ReportMetric(median(vs), unit)
+	}
+}
+
+// timed runs the steps in order, alternating, and returns how long a and b
+// took.
+func timed(i int, a, b func()) (time.Duration, time.Duration) {
+	var da, db time.Duration
+	run := func(f func(), d *time.Duration) {
+		start := time.Now()
+		f()
+		*d = time.Since(start)
+	}
+	if i%2 == 0 {
+		run(a, &da)
+		run(b, &db)
+	} else {
+		run(b, &db)
+		run(a, &da)
+	}
+	return da, db
+}
+
+// BenchmarkClone: first clone, shallow (RecommendedDepth) and full, our
+// Client (go-git) against `git clone --single-branch --no-tags [--depth N]`.
+// Memory: peak-heap-MiB is the Go heap peak during the go-git clone;
+// cli-maxrss-MiB the largest RSS in git's process tree.
 func BenchmarkClone(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		for _, depth := range []int{benchDepth, 0} {
-			name := fmt.Sprintf("%s/depth=%d", r.name, depth)
-			b.Run(name+"/impl=gogit", func(b *testing.B) {
-				var peaks []float64
+			b.Run(fmt.Sprintf("%s/depth=%d", r.name, depth), func(b *testing.B) {
+				var p pairs
 				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					dir := filepath.Join(cloneDir(b), "clone")
-					c, err := gitops.New(gitops.Config{URL: r.url, Dir: dir, Depth: depth})
+					dir := cloneDir(b)
+					c, err := gitops.New(gitops.Config{URL: r.url, Dir: filepath.Join(dir, "gogit"), Depth: depth})
 					if err != nil {
 						b.Fatal(err)
 					}
-					stop := heapPeak()
-					b.StartTimer()
-					if _, err := c.Sync(context.Background(), nil); err != nil {
-						b.Fatal(err)
-					}
-					b.StopTimer()
-					peaks = append(peaks, float64(stop())/(1<<20))
-					os.RemoveAll(dir)
-					b.StartTimer()
-				}
-				b.ReportMetric(median(peaks), "peak-heap-MiB")
-			})
-			b.Run(name+"/impl=cli", func(b *testing.B) {
-				var peaks []float64
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					dir := cloneDir(b)
 					args := []string{"clone", "-q", "--single-branch", "--branch", "main", "--no-tags"}
 					if depth > 0 {
 						args = append(args, "--depth", fmt.Sprint(depth))
 					}
-					b.StartTimer()
-					rss := cli(b, true, dir, append(args, r.url, "clone")...)
-					b.StopTimer()
-					peaks = append(peaks, float64(rss)/(1<<20))
+					var rss int64
+					dg, dc := timed(i, func() {
+						stop := heapPeak()
+						if _, err := c.Sync(context.Background(), nil); err != nil {
+							b.Fatal(err)
+						}
+						p.addExtra("peak-heap-MiB", float64(stop())/(1<<20))
+					}, func() {
+						rss = cli(b, true, dir, append(args, r.url, "cli")...)
+					})
+					p.add(dg, dc)
+					p.addExtra("cli-maxrss-MiB", float64(rss)/(1<<20))
 					os.RemoveAll(dir)
-					b.StartTimer()
 				}
-				b.ReportMetric(median(peaks), "maxrss-MiB")
+				p.report(b)
 			})
 		}
 	}
 }
 
 // BenchmarkSyncNoop: a resync that finds nothing new. go-git: Sync (one ref
-// listing, no reset thanks to the tree fingerprint). CLI: `git fetch` alone
-// and `git fetch` + `git reset --hard`.
+// listing; no reset, thanks to the tree fingerprint). CLI: `git fetch`
+// (ratio) and `git fetch` + `git reset --hard` (fetch+reset-ms).
 func BenchmarkSyncNoop(b *testing.B) {
 	for _, r := range benchRemotes(b) {
-		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(cloneDir(b), "clone")})
+		b.Run(r.name, func(b *testing.B) {
+			dir := cloneDir(b)
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit")})
 			sync(b, c)
+			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "cli")
+			work := filepath.Join(dir, "cli")
+			var p pairs
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				sync(b, c)
-			}
-		})
-		cliDir := cloneDir(b)
-		cli(b, false, cliDir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
-		work := filepath.Join(cliDir, "clone")
-		b.Run(r.name+"/impl=cli-fetch", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				cli(b, false, work, "fetch", "-q", "origin")
-			}
-		})
-		b.Run(r.name+"/impl=cli-fetch+reset", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
+				dg, dc := timed(i, func() { sync(b, c) }, func() { cli(b, false, work, "fetch", "-q", "origin") })
+				p.add(dg, dc)
+				start := time.Now()
 				cli(b, false, work, "fetch", "-q", "origin")
 				cli(b, false, work, "reset", "-q", "--hard", "origin/main")
+				p.addExtra("cli-fetch+reset-ms", float64(time.Since(start))/1e6)
 			}
+			p.report(b)
 		})
 	}
 }
@@ -354,29 +392,23 @@ func BenchmarkSyncNoop(b *testing.B) {
 // (list, fetch, hard reset, clean). CLI: `git fetch` + `git reset --hard`.
 func BenchmarkSync10(b *testing.B) {
 	for _, r := range benchRemotes(b) {
-		b.Run(r.name+"/impl=gogit", func(b *testing.B) {
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(cloneDir(b), "clone")})
-			sync(b, c)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				addCommits(b, r.bare, 10)
-				b.StartTimer()
-				sync(b, c)
-			}
-		})
-		b.Run(r.name+"/impl=cli", func(b *testing.B) {
+		b.Run(r.name, func(b *testing.B) {
 			dir := cloneDir(b)
-			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "clone")
-			work := filepath.Join(dir, "clone")
+			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit")})
+			sync(b, c)
+			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "cli")
+			work := filepath.Join(dir, "cli")
+			var p pairs
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				b.StopTimer()
 				addCommits(b, r.bare, 10)
-				b.StartTimer()
-				cli(b, false, work, "fetch", "-q", "origin")
-				cli(b, false, work, "reset", "-q", "--hard", "origin/main")
+				dg, dc := timed(i, func() { sync(b, c) }, func() {
+					cli(b, false, work, "fetch", "-q", "origin")
+					cli(b, false, work, "reset", "-q", "--hard", "origin/main")
+				})
+				p.add(dg, dc)
 			}
+			p.report(b)
 		})
 	}
 }

@@ -49,8 +49,18 @@ func New(cfg Config) (*Client, error) {
 		branch:    branch,
 		tracking:  tracking,
 		fetchSpec: fmt.Sprintf("+%s:%s", branch, tracking),
-		secrets:   []string{cfg.Auth.Password, cfg.Auth.SSHKeyPassphrase},
+		secrets:   secrets(cfg.Auth),
 	}, nil
+}
+
+// secrets lists what must never appear in an error: the password or token,
+// the key passphrase, and a user name that is really a token.
+func secrets(a Auth) []string {
+	s := []string{a.Password, a.SSHKeyPassphrase}
+	if looksLikeToken(a.Username) {
+		s = append(s, a.Username)
+	}
+	return s
 }
 
 // Dir returns the clone's working tree directory (absolute).

@@ -154,6 +154,7 @@ type ingester struct {
 	res      Result
 	entries  map[string]*entry // resource files written or confirmed this run
 	logFiles []logFile
+	cached   int // bytes of output in rawFile.Done
 }
 
 // rawFile is one raw YAML file to ingest.
@@ -162,7 +163,14 @@ type rawFile struct {
 	Size int64
 	Sum  [32]byte         // sha256 of the content read in the first pass
 	Slow map[int]struct{} // documents whose normalization needed more than one pass
+	// Done holds documents the first pass normalized, by index, within
+	// cacheBudget, so that the second pass need not do it again.
+	Done map[int]*docResult
 }
+
+// cacheBudget bounds the normalized output the first pass keeps for the
+// second, so memory stays bounded however large raw/ is.
+const cacheBudget = 16 << 20
 
 func (in *ingester) problem(p Problem) { in.problems = append(in.problems, p) }
 
@@ -286,6 +294,7 @@ func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	defer fh.Close()
+	size := int64(-1)
 	if st, err := fh.Stat(); err == nil {
 		if !st.Mode().IsRegular() {
 			return nil, fmt.Errorf("read %s: not a regular file", f.Path)
@@ -293,8 +302,9 @@ func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
 		if st.Size() > in.lim.MaxFileBytes {
 			return nil, nil
 		}
+		size = st.Size()
 	}
-	data, err := io.ReadAll(io.LimitReader(fh, in.lim.MaxFileBytes+1))
+	data, err := readAll(io.LimitReader(fh, in.lim.MaxFileBytes+1), size)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.Path, err)
 	}
@@ -302,6 +312,28 @@ func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
 		return nil, nil
 	}
 	return data, nil
+}
+
+// readAll is io.ReadAll reading into a buffer of the expected size, so
+// that a large file is not copied while the buffer grows.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // docPlace is where a resource was first seen in this ingest.
@@ -356,6 +388,16 @@ func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
 				f.Slow = map[int]struct{}{}
 			}
 			f.Slow[r.Doc.Index] = struct{}{}
+		}
+		if n := len(r.Out) + len(r.Path) + 64; in.cached+n <= cacheBudget {
+			in.cached += n
+			if f.Done == nil {
+				f.Done = map[int]*docResult{}
+			}
+			keep := r
+			keep.Doc.Data = nil // it pins the whole file
+			keep.Out = bytes.Clone(r.Out)
+			f.Done[r.Doc.Index] = &keep
 		}
 		id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 		if first, dup := seen[r.Path]; dup {
@@ -433,7 +475,13 @@ func (in *ingester) writeFile(f *rawFile) error {
 	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path)}
 	sp := newSplitter(data)
 	var werr error
+	// f.Done is only read until ordered returns.
 	ordered(in.workers, sp.Next, func(d rawDoc) docResult {
+		if r, ok := f.Done[d.Index]; ok {
+			kept := *r
+			kept.Doc = d
+			return kept
+		}
 		_, slow := f.Slow[d.Index]
 		return processDoc(f.Path, d, in.lim, !slow)
 	}, func(r docResult) bool {
@@ -443,6 +491,7 @@ func (in *ingester) writeFile(f *rawFile) error {
 		}
 		return werr == nil
 	})
+	f.Done = nil
 	if werr != nil {
 		return werr
 	}

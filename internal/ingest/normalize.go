@@ -36,11 +36,21 @@ var ErrEmpty = errors.New("empty document")
 // It returns an error wrapping ErrEmpty for an empty document, and an error
 // for invalid YAML or more than one document. It is safe for concurrent use.
 func Normalize(doc []byte) ([]byte, error) {
-	doc = bytes.TrimPrefix(doc, utf8BOM)
-	if bytes.IndexByte(doc, '\r') >= 0 {
-		doc = toLF(doc)
+	sp := newSplitter(doc)
+	var one []byte
+	for d, ok := sp.Next(); ok; d, ok = sp.Next() {
+		if d.Empty {
+			continue
+		}
+		if one != nil {
+			return nil, fmt.Errorf("line %d: %w", d.Line, errManyDocuments)
+		}
+		one = d.Data
 	}
-	n, err := parseDoc(doc)
+	if one == nil {
+		return nil, ErrEmpty
+	}
+	n, err := parseDoc(one)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +63,8 @@ func Normalize(doc []byte) ([]byte, error) {
 	out, _, err := normalizeNode(n)
 	return out, err
 }
+
+var errManyDocuments = errors.New("more than one document; Normalize takes one")
 
 // syntaxError is a YAML parse error with the line (relative to the parsed
 // text, 1-based) it was found on, if known.
@@ -97,8 +109,22 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 			n, err = nil, &syntaxError{Msg: fmt.Sprintf("YAML parser failed on this document: %v", r)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
+	if !hasExoticBreak(data) {
+		// The splitter cut data at every document marker, so it holds one
+		// document: parse it straight from memory.
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, toSyntaxError(err, data)
+		}
+		if doc.Kind == 0 {
+			doc.Kind = yaml.DocumentNode
+		}
+		return &doc, nil
+	}
+	// NEL, LS and PS are line breaks to libyaml but not to the splitter
+	// (nor to YAML 1.2), so a marker may hide behind one: look for a
+	// second document.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
 			return &yaml.Node{Kind: yaml.DocumentNode}, nil
@@ -118,6 +144,12 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 
 // toSyntaxError turns a yaml.v3 parse error about data into a syntaxError
 // with the right line.
+// hasExoticBreak reports whether data holds a character libyaml takes for
+// a line break besides LF and CR: NEL (U+0085), LS (U+2028) or PS (U+2029).
+func hasExoticBreak(data []byte) bool {
+	return bytes.Contains(data, []byte("\u0085")) || bytes.Contains(data, []byte("\u2028")) || bytes.Contains(data, []byte("\u2029"))
+}
+
 func toSyntaxError(err error, data []byte) *syntaxError {
 	msg := err.Error()
 	line := 0
@@ -303,17 +335,28 @@ func normalizeNode(doc *yaml.Node) (out []byte, stable bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	// Normalizing the output must change nothing. The YAML library moves
-	// some comments on a round trip; iterate a few times to a fixed point,
-	// and as a last resort drop the comments.
-	cur := out
-	for i := 0; i < 4; i++ {
-		next, err := renormalize(cur)
-		if err == nil && bytes.Equal(next, cur) {
-			return cur, i == 0, nil
+	// The encoder is a function of the node tree alone (kinds, tags,
+	// styles, values, anchors, comments; not positions), so if the output
+	// parses back to the same tree, normalizing it again gives the same
+	// bytes, and one encoding is enough to know it.
+	if again, err := parseDoc(out); err == nil && !isEmptyDoc(again) {
+		if _, err := expandAliases(again, defaultMaxAliasExpansion); err == nil {
+			transform(again)
+			if sameTree(doc, again) {
+				return out, true, nil
+			}
 		}
+	}
+	// The YAML library moves some comments on a round trip; iterate a few
+	// times to a fixed point, and as a last resort drop the comments.
+	cur := out
+	for range 4 {
+		next, err := renormalize(cur)
 		if err != nil {
 			break
+		}
+		if bytes.Equal(next, cur) {
+			return cur, false, nil
 		}
 		cur = next
 	}
@@ -327,6 +370,22 @@ func normalizeNode(doc *yaml.Node) (out []byte, stable bool, err error) {
 		return out, false, nil
 	}
 	return nil, false, errors.New("the YAML library cannot write this document back stably")
+}
+
+// sameTree reports whether a and b are equal in everything the encoder
+// looks at.
+func sameTree(a, b *yaml.Node) bool {
+	if a.Kind != b.Kind || a.Style != b.Style || a.Tag != b.Tag || a.Value != b.Value ||
+		a.Anchor != b.Anchor || a.HeadComment != b.HeadComment || a.LineComment != b.LineComment ||
+		a.FootComment != b.FootComment || len(a.Content) != len(b.Content) || (a.Alias == nil) != (b.Alias == nil) {
+		return false
+	}
+	for i := range a.Content {
+		if !sameTree(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeFast normalizes a document already known (from an earlier

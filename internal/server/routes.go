@@ -2,32 +2,72 @@ package server
 
 import (
 	"crypto/subtle"
+	_ "embed"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/hibiken/asynq/x/metrics"
+	"github.com/hibiken/asynqmon"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fabsync/fabsync/internal/tasks"
 )
 
-// routes lists every route in one place.
+const webhookPath = "/api/v1/webhooks/github"
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// routes lists every route in one place. /api/openapi.yaml documents all but the UI and Asynqmon.
 func (s *server) routes(e *echo.Echo, cfg Config) {
+	// The token guard is per route: echo's Group.Use would add catch-all routes that turn 405s
+	// into 404s.
+	auth := requireToken(cfg.Token)
+
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/api/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
-	// The token guard is per route: echo's Group.Use would add catch-all routes that turn 405s into 404s.
-	auth := requireToken(cfg.Token)
-	api := e.Group("/api/v1")
-	api.GET("/fabrics", s.listFabrics, auth)
-	api.POST("/fabrics/:fabric/sync", s.triggerSync, auth)
-	api.GET("/fabrics/:fabric/jobs", s.listJobs, auth)
-	api.GET("/jobs/:id", s.getJob, auth)
-	api.POST("/jobs/:id/cancel", s.cancelJob, auth)
+	e.GET("/api/v1/fabrics", s.listFabrics, auth)
+	e.POST("/api/v1/fabrics/:fabric/sync", s.triggerSync, auth)
+	e.GET("/api/v1/fabrics/:fabric/jobs", s.listJobs, auth)
+	e.GET("/api/v1/jobs/:id", s.getJob, auth)
+	e.POST("/api/v1/jobs/:id/cancel", s.cancelJob, auth)
+	e.POST(webhookPath, s.githubWebhook(cfg.WebhookSecret)) // authenticated by its HMAC signature
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.NewQueueMetricsCollector(cfg.Service.Inspector()),
+		tasks.NewCollector(cfg.Redis),
+	)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), auth)
+
+	mon := echo.WrapHandler(asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{cfg.Redis}}))
+	e.Any("/monitoring", mon, auth)
+	e.Any("/monitoring/*", mon, auth)
 
 	if cfg.UI != nil {
 		e.StaticFS("/", cfg.UI)
 	}
 }
 
-// requireToken guards a group with a bearer token (constant-time compare); an empty token
+// sharedRedis hands Asynqmon the server's Redis client instead of a second pool.
+type sharedRedis struct{ c redis.UniversalClient }
+
+func (r sharedRedis) MakeRedisClient() any { return r.c }
+
+// tokenCookie lets a browser reach /monitoring/ after the UI was given the token: page
+// navigation cannot send an Authorization header.
+const tokenCookie = "fabsync-token"
+
+// requireToken guards a route with a bearer token (constant-time compare); an empty token
 // leaves it open.
 func requireToken(token string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -36,6 +76,13 @@ func requireToken(token string) echo.MiddlewareFunc {
 		}
 		return func(c echo.Context) error {
 			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				if ck, err := c.Cookie(tokenCookie); err == nil {
+					if v, err := url.QueryUnescape(ck.Value); err == nil {
+						got, ok = v, true
+					}
+				}
+			}
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="fabsync"`)
 				return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid API token is required (Authorization: Bearer <token>)"}

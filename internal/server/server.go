@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/tasks"
@@ -21,12 +22,14 @@ import (
 
 // Config configures the HTTP server. Zero values take the defaults in brackets.
 type Config struct {
-	Service   *tasks.Service // required
-	Fabrics   *config.Source // required
-	Token     string         // when set, /api/v1/* requires "Authorization: Bearer <Token>"
-	Logger    *slog.Logger   // required
-	UI        fs.FS          // the web UI's files; nil serves none
-	BodyLimit string         // request body limit ["1M"]
+	Service       *tasks.Service        // required
+	Redis         redis.UniversalClient // required: Asynqmon and /metrics read the queues through it
+	Fabrics       *config.Source        // required
+	Token         string                // when set, /api/v1/*, /metrics and /monitoring/ require "Authorization: Bearer <Token>"
+	WebhookSecret string                // HMAC secret of the GitHub webhook; empty disables the webhook
+	Logger        *slog.Logger          // required
+	UI            fs.FS                 // the web UI's files; nil serves none
+	BodyLimit     string                // request body limit ["1M"]
 }
 
 type server struct {
@@ -37,8 +40,8 @@ type server struct {
 
 // New builds the whole HTTP server: middleware, routes and the error mapping.
 func New(cfg Config) (*echo.Echo, error) {
-	if cfg.Service == nil || cfg.Fabrics == nil || cfg.Logger == nil {
-		return nil, errors.New("server: Service, Fabrics and Logger are required")
+	if cfg.Service == nil || cfg.Redis == nil || cfg.Fabrics == nil || cfg.Logger == nil {
+		return nil, errors.New("server: Service, Redis, Fabrics and Logger are required")
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
@@ -50,7 +53,10 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(s.accessLog)
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   cfg.BodyLimit,
+		Skipper: func(c echo.Context) bool { return c.Path() == webhookPath }, // capped by its handler
+	}))
 	s.routes(e, cfg)
 	return e, nil
 }

@@ -77,10 +77,11 @@ func NewHandler(svc *Service, cfg HandlerConfig) (*Handler, error) {
 	return &Handler{svc: svc, cfg: cfg, locks: map[string]*sync.Mutex{}}, nil
 }
 
-// Register adds both task types to mux.
+// Register adds the task types to mux.
 func (h *Handler) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeRepoSync, h.HandleRepoSync)
 	mux.HandleFunc(TypeIngest, h.HandleIngest)
+	mux.HandleFunc(TypeResync, h.HandleResync)
 }
 
 // IsPermanent reports whether err is one no retry can fix; tasks returning it are archived at once.
@@ -107,7 +108,7 @@ func (h *Handler) HandleRepoSync(ctx context.Context, t *asynq.Task) error {
 		unlock := h.lock(a.fab.Name)
 		defer unlock()
 		h.note(ctx, a.p.JobID, 2, "fetching "+c.URL())
-		head, err := c.Sync(ctx, h.progress(ctx, a.p.JobID))
+		head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, h.progress(ctx, a.p.JobID)) })
 		if err != nil {
 			return fmt.Errorf("git sync: %w", err)
 		}
@@ -144,7 +145,7 @@ func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
 		defer unlock()
 		id := a.p.JobID
 		for round := 1; ; round++ {
-			head, err := c.Sync(ctx, nil)
+			head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, nil) })
 			if err != nil {
 				return fmt.Errorf("git sync before ingest: %w", err)
 			}
@@ -190,7 +191,7 @@ func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
 				return h.succeed(ctx, id, "", "nothing changed in the repository")
 			}
 			h.note(ctx, id, 90, "pushing "+short(sha))
-			err = c.Push(ctx, nil)
+			_, err = h.timed(ctx, "push", func() (string, error) { return "", c.Push(ctx, nil) })
 			if errors.Is(err, gitops.ErrPushRejected) && round < h.cfg.PushAttempts {
 				h.note(ctx, id, 90, fmt.Sprintf("push rejected: the remote moved; fetching and ingesting again (round %d of %d)", round+1, h.cfg.PushAttempts))
 				continue
@@ -261,11 +262,17 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage string, body fun
 		defer wg.Done()
 		h.watchCancel(runCtx, p.JobID, cancel)
 	}()
+	begin := time.Now()
 	if !ok {
 		err = fmt.Errorf("fabric %q is no longer in the configuration: %w", started.Fabric, errPermanent)
 	} else {
 		err = body(runCtx, a)
 	}
+	outcome := "succeeded"
+	if err != nil {
+		outcome = "failed"
+	}
+	observe(context.WithoutCancel(ctx), h.svc.Store.rdb, histJobDuration, time.Since(begin), stage, outcome)
 	cancel(nil)
 	wg.Wait()
 
@@ -329,6 +336,18 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage string, body fun
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return err
+}
+
+// timed runs a git operation and records its duration.
+func (h *Handler) timed(ctx context.Context, op string, fn func() (string, error)) (string, error) {
+	begin := time.Now()
+	v, err := fn()
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	observe(context.WithoutCancel(ctx), h.svc.Store.rdb, histGitOperations, time.Since(begin), op, outcome)
+	return v, err
 }
 
 func stageName(stage string) string {

@@ -106,10 +106,13 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Job, error) {
 // the reconciler repairs whatever this could not do.
 func (s *Service) end(ctx context.Context, id string, fn func(*Job)) (*Job, error) {
 	now := s.now().UTC()
+	ended := false
 	j, err := s.Store.Update(ctx, id, func(j *Job) error {
+		ended = false
 		if Terminal(j.State) {
 			return nil
 		}
+		ended = true
 		fn(j)
 		j.FinishedAt = &now
 		// A stage that never ran is skipped; one cut short failed, unless the user canceled it.
@@ -136,6 +139,9 @@ func (s *Service) end(ctx context.Context, id string, fn func(*Job)) (*Job, erro
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ended {
+		recordJobEnd(ctx, s.Store.rdb, j)
 	}
 	return j, s.release(ctx, j.Fabric, id)
 }

@@ -29,6 +29,8 @@ type Config struct {
 	RetryMax        time.Duration         // longest retry delay [5m]
 	PollInterval    time.Duration         // how often idle queues are checked for new tasks [200ms]
 	DelayedInterval time.Duration         // how often due retries are moved back to their queue [1s]
+	ScheduleSync    time.Duration         // how often the periodic resync schedule is re-read from the fabrics file [10s]
+	NoScheduler     bool                  // run no periodic resync scheduler in this worker
 	Logger          *slog.Logger          // required
 }
 
@@ -56,6 +58,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.DelayedInterval <= 0 {
 		cfg.DelayedInterval = time.Second
+	}
+	if cfg.ScheduleSync <= 0 {
+		cfg.ScheduleSync = 10 * time.Second
 	}
 	log := cfg.Logger
 	cfg.Handler.Logger = log
@@ -90,6 +95,23 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "data_dir", cfg.Handler.DataDir)
 
+	var sched *asynq.PeriodicTaskManager
+	if !cfg.NoScheduler {
+		sched, err = asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
+			RedisUniversalClient:       cfg.Redis,
+			PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
+			SyncInterval:               cfg.ScheduleSync,
+			SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel},
+		})
+		if err == nil {
+			err = sched.Start()
+		}
+		if err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("start resync scheduler: %w", err)
+		}
+	}
+
 	var wg sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(1)
@@ -102,6 +124,9 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
 	stopRec()
 	wg.Wait()
+	if sched != nil {
+		sched.Shutdown()
+	}
 	srv.Shutdown()
 	log.Info("worker stopped")
 	return nil

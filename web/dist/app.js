@@ -1,13 +1,50 @@
-// fabsync web UI: plain JavaScript over the JSON API (SPEC §4). No build step.
+// fabsync web UI: plain JavaScript over the JSON API (SPEC §4). No build step, no framework,
+// nothing fetched from anywhere but this server. Every API-provided string goes through esc()
+// (or textContent) and every number through num() before it reaches the page.
 "use strict";
 
 const TOKEN_KEY = "fabsync-token";
 const ACTIVE = new Set(["queued", "syncing", "ingesting"]);
-const state = { fabrics: [], polling: {}, selected: null };
+const STATE_WORDS = {
+  queued: "queued", syncing: "syncing", ingesting: "ingesting", succeeded: "succeeded",
+  partial_sync: "partial sync", failed: "failed", canceled: "canceled",
+};
+const STAGE_WORDS = { git_sync: "Git sync", ingest: "Ingesting", done: "Done" };
+
+const state = {
+  fabrics: [],
+  polling: {},   // fabric -> id of the job being polled
+  pending: {},   // fabric -> true while its POST /sync is in flight
+  selected: null, // fabric whose history is shown
+  logJob: null,  // job whose log is shown
+  bannerKind: "",
+  refreshing: false,
+};
 
 function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+
+function num(n) {
+  const v = Number(n);
+  return Number.isFinite(v) ? v : 0;
+}
+
+function plural(n, word) {
+  n = num(n);
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+// setHTML replaces an element's content only when it changed, so that a periodic re-render does
+// not destroy the button a user is pressing or the element that has the keyboard focus.
+function setHTML(el, html) {
+  if (el && el.dataset.html !== html) {
+    el.innerHTML = html;
+    el.dataset.html = html;
+  }
+}
+
+class Unauthorized extends Error {}
 
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Accept": "application/json" }, opts.headers || {});
@@ -17,34 +54,54 @@ async function api(path, opts = {}) {
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401) {
-    askToken();
-    throw new Error("an API token is required");
+    if (tok) sessionStorage.removeItem(TOKEN_KEY);
+    askToken(Boolean(tok));
+    throw new Unauthorized("an API token is required");
   }
   if (!res.ok) {
-    const msg = body && body.error ? body.error.message : res.statusText;
+    const msg = body && body.error && body.error.message ? body.error.message : res.status + " " + res.statusText;
     throw new Error(msg);
   }
   return { status: res.status, body };
 }
 
-function banner(html) {
+// banner shows a message above the fabrics (html must be escaped already); kind lets a later
+// success clear only the message it makes stale.
+function banner(html, kind = "error") {
   const b = document.getElementById("banner");
+  state.bannerKind = html ? kind : "";
   if (!html) { b.hidden = true; b.innerHTML = ""; return; }
+  b.className = "banner " + kind;
   b.hidden = false;
   b.innerHTML = html;
 }
 
-function askToken() {
-  if (document.getElementById("token-form")) return;
-  banner(`<form id="token-form">This server needs an API token.
-    <input type="password" id="token-input" placeholder="API token" autocomplete="off">
-    <button type="submit">Use token</button></form>`);
+function askToken(refused) {
+  const old = document.getElementById("token-form");
+  if (old) {
+    if (refused) document.getElementById("token-error").textContent = "That token was refused; try again.";
+    return;
+  }
+  banner(`<form id="token-form">
+    <label for="token-input">This server needs an API token.</label>
+    <input type="password" id="token-input" autocomplete="off" required>
+    <button type="submit">Use token</button>
+    <span id="token-error" class="token-error" role="alert">${refused ? "That token was refused; try again." : ""}</span>
+    <p class="muted">The token is kept for this browser tab only.</p></form>`, "token");
+  const tbody = document.querySelector("#fabrics tbody");
+  if (!state.fabrics.length) {
+    tbody.dataset.key = "";
+    setHTML(tbody, `<tr><td colspan="7" class="muted">Enter the API token to see the fabrics.</td></tr>`);
+  }
   document.getElementById("token-form").addEventListener("submit", ev => {
     ev.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, document.getElementById("token-input").value.trim());
+    const v = document.getElementById("token-input").value.trim();
+    if (!v) return;
+    sessionStorage.setItem(TOKEN_KEY, v);
     banner("");
     refresh();
   });
+  document.getElementById("token-input").focus();
 }
 
 function fmtTime(t) {
@@ -56,97 +113,215 @@ function fmtTime(t) {
 function duration(j) {
   if (!j.started_at) return "";
   const end = j.finished_at ? new Date(j.finished_at) : new Date();
-  const s = (end - new Date(j.started_at)) / 1000;
+  const s = Math.max(0, (end - new Date(j.started_at)) / 1000);
+  if (isNaN(s)) return "";
   return s < 60 ? s.toFixed(1) + " s" : Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
 }
 
-function stateBadge(st) { return `<span class="state ${esc(st)}">${esc(st.replace("_", " "))}</span>`; }
+function fmtResync(r) {
+  if (!r || r === "0s") return "off";
+  return "every " + String(r).replace(/(\D)0s$/, "$1").replace(/(\D)0m$/, "$1");
+}
 
-function shortSha(s) { return s ? s.slice(0, 10) : ""; }
+// withoutCredentials drops any user:password@ from a URL (the API already does; this is a belt).
+function withoutCredentials(u) {
+  return String(u ?? "").replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+}
 
-// summary describes a job in plain words.
+function stateBadge(st) {
+  return `<span class="state ${esc(st)}">${esc(STATE_WORDS[st] || st)}</span>`;
+}
+
+function shortSha(s) { return s ? String(s).slice(0, 10) : ""; }
+
+function docError(e) {
+  const where = num(e.line) > 0 ? `${e.file}:${num(e.line)}:${num(e.column)}` : String(e.file ?? "");
+  return `${where} document ${num(e.document)}: ${e.message ?? ""}`;
+}
+
+function attemptErrors(title, errs) {
+  if (!errs || !errs.length) return "";
+  return `<details class="attempts"><summary>${esc(title)} (${plural(errs.length, "attempt")} failed)</summary>
+    <ol>${errs.map(e => `<li>${esc(e)}</li>`).join("")}</ol></details>`;
+}
+
+// summary describes a finished job in plain words.
 function summary(j) {
   const g = j.git_sync || {}, i = j.ingest || {};
-  const lines = [];
+  const out = [];
   switch (j.state) {
     case "succeeded":
-      if (i.files === 0) {
-        lines.push(`<p>Nothing to ingest: <code>raw/</code> holds no YAML. The repository is unchanged.</p>`);
+      if (num(i.files) === 0) {
+        out.push(`<p>Nothing to ingest: <code>raw/</code> holds no YAML. The repository is unchanged.</p>`);
       } else {
-        lines.push(`<p>Synced <b>${i.files}</b> raw file(s), <b>${i.documents}</b> document(s): ` +
-          `${i.created} created, ${i.updated} updated, ${i.unchanged} unchanged; ${i.archived} file(s) archived.` +
-          (i.commit ? ` Pushed commit <code>${esc(shortSha(i.commit))}</code>.` : " No commit was needed.") + `</p>`);
+        out.push(`<p>Synced ${plural(i.files, "raw file")} with ${plural(i.documents, "document")}: ` +
+          `${num(i.created)} created, ${num(i.updated)} updated, ${num(i.unchanged)} unchanged; ` +
+          `${plural(i.archived, "file")} archived. ` +
+          (i.commit ? `Pushed commit <code class="commit" title="${esc(i.commit)}">${esc(shortSha(i.commit))}</code>.`
+            : `Nothing changed, so no commit was needed.`) + `</p>`);
       }
       break;
-    case "partial_sync":
-      lines.push(`<p>Git sync worked${g.commit ? " (at <code>" + esc(shortSha(g.commit)) + "</code>)" : ""}, then ingestion failed. ` +
-        `<b>Nothing was changed in the repository.</b></p>`);
-      if (i.errors && i.errors.length) {
-        lines.push(`<div class="errors">` + i.errors.map(e =>
-          esc(`${e.file}:${e.line}:${e.column} document ${e.document}: ${e.message}`)).join("\n") + `</div>`);
-      } else if (i.error) {
-        lines.push(`<div class="errors">${esc(i.error)}</div>`);
+    case "partial_sync": {
+      out.push(`<p>Git sync worked${g.commit ? ` (at <code>${esc(shortSha(g.commit))}</code>)` : ""}, then ingestion failed. ` +
+        `<strong>Nothing was changed in the repository.</strong> Fix the raw files and sync again.</p>`);
+      const errs = i.errors || [];
+      if (errs.length) {
+        out.push(`<p>${plural(errs.length, "problem")} in the raw files:</p>` +
+          `<ul class="errors">${errs.map(e => `<li>${esc(docError(e))}</li>`).join("")}</ul>`);
+      } else if (i.error || j.reason) {
+        out.push(`<ul class="errors"><li>${esc(i.error || j.reason)}</li></ul>`);
       }
       break;
+    }
     case "failed":
-      lines.push(`<p>Failed: ${esc(j.reason || g.error || i.error || "unknown reason")}</p>`);
+      out.push(`<p><strong>Failed:</strong> ${esc(j.reason || g.error || i.error || "no reason was recorded")}</p>`);
       break;
     case "canceled":
-      lines.push(`<p>Canceled.</p>`);
+      out.push(`<p>The job was canceled${j.reason ? ` (${esc(j.reason)})` : ""}. Nothing was pushed by it.</p>`);
       break;
   }
-  if (i.warnings && i.warnings.length) {
-    lines.push(`<div class="warnings">Warnings:<br>` + i.warnings.map(esc).join("<br>") + `</div>`);
+  if (j.state !== "succeeded") {
+    out.push(attemptErrors("Git sync errors", g.attempt_errors));
+    if (j.state !== "partial_sync" || num(i.attempts) > 1) out.push(attemptErrors("Ingest errors", i.attempt_errors));
   }
-  return lines.join("");
+  if (i.warnings && i.warnings.length) {
+    out.push(`<div class="warnings"><p>${plural(i.warnings.length, "warning")}:</p><ul>` +
+      i.warnings.map(w => `<li>${esc(w)}</li>`).join("") + `</ul></div>`);
+  }
+  return out.join("");
+}
+
+function progressOf(j) {
+  const p = j.progress || {};
+  const percent = Math.min(100, Math.max(0, Math.round(num(p.percent))));
+  const queued = j.state === "queued";
+  const stage = queued ? "Queued" : STAGE_WORDS[p.stage] || String(p.stage || "");
+  const message = queued && (!p.message || p.message === "queued") ? "waiting for a worker" : String(p.message || "");
+  return { percent, text: `${stage} · ${percent}%` + (message ? ` · ${message}` : "") };
+}
+
+function cardTitle(j) {
+  const when = j.finished_at || j.started_at || j.created_at;
+  return `Job <code>${esc(j.id)}</code> ${stateBadge(j.state)} ` +
+    `<span class="muted">${esc(j.trigger)}, ${esc(fmtTime(when))}${j.finished_at ? ", took " + esc(duration(j)) : ""}</span>`;
 }
 
 function jobCard(j) {
   const running = ACTIVE.has(j.state);
-  const p = j.progress || { percent: 0, message: "" };
-  return `<div class="card" data-job="${esc(j.id)}" data-state="${esc(j.state)}">
-    <h4>Job <code>${esc(j.id)}</code> ${stateBadge(j.state)} <span class="muted">${esc(j.trigger)}, ${esc(fmtTime(j.created_at))}</span></h4>
-    ${running ? `<div class="bar" role="progressbar" aria-valuenow="${p.percent}" aria-valuemin="0" aria-valuemax="100"><div style="width:${p.percent}%"></div></div>
-      <div class="progress-text">${esc(p.stage)} · ${p.percent}% · ${esc(p.message)}</div>
-      <button class="danger cancel" data-job="${esc(j.id)}">Cancel</button>` : `<div class="result">${summary(j)}</div>`}
+  const head = `<h3 class="card-title">${cardTitle(j)}</h3>`;
+  if (!running) {
+    return `<div class="card" data-job="${esc(j.id)}" data-state="${esc(j.state)}">${head}
+      <div class="result" role="status">${summary(j)}</div></div>`;
+  }
+  const p = progressOf(j);
+  return `<div class="card" data-job="${esc(j.id)}" data-state="${esc(j.state)}">${head}
+    <div class="bar" role="progressbar" aria-label="Progress of job ${esc(j.id)}" aria-valuemin="0" aria-valuemax="100"
+      aria-valuenow="${p.percent}" aria-valuetext="${esc(p.text)}"><div style="width:${p.percent}%"></div></div>
+    <div class="progress-text" aria-live="polite">${esc(p.text)}</div>
+    <button type="button" class="danger cancel" data-job="${esc(j.id)}">Cancel</button>
   </div>`;
+}
+
+// updateCard shows the fabric's latest job under its row. A running job's card is updated in
+// place (bar, text), so its Cancel button stays the same element between polls.
+function updateCard(fabric, j) {
+  const row = document.getElementById("jobrow-" + fabric);
+  const td = document.getElementById("job-" + fabric);
+  if (!row || !td) return;
+  if (!j) { row.hidden = true; setHTML(td, ""); return; }
+  row.hidden = false;
+  const card = td.querySelector(".card");
+  if (card && card.dataset.job === j.id && ACTIVE.has(j.state) && ACTIVE.has(card.dataset.state)) {
+    card.dataset.state = j.state;
+    setHTML(card.querySelector(".card-title"), cardTitle(j));
+    const p = progressOf(j);
+    const bar = card.querySelector(".bar");
+    bar.setAttribute("aria-valuenow", String(p.percent));
+    bar.setAttribute("aria-valuetext", p.text);
+    bar.firstElementChild.style.width = p.percent + "%";
+    const txt = card.querySelector(".progress-text");
+    if (txt.textContent !== p.text) txt.textContent = p.text;
+    return;
+  }
+  setHTML(td, jobCard(j));
 }
 
 function renderFabrics() {
   const tbody = document.querySelector("#fabrics tbody");
   if (!state.fabrics.length) {
-    tbody.innerHTML = `<tr><td colspan="7" class="muted">No fabrics are configured (see fabsync.yaml).</td></tr>`;
+    tbody.dataset.key = "";
+    setHTML(tbody, `<tr><td colspan="7" class="muted">No fabrics are configured (see fabsync.yaml).</td></tr>`);
     return;
   }
-  tbody.innerHTML = state.fabrics.map(f => {
+  const key = state.fabrics.map(f => f.name).join("\n");
+  if (tbody.dataset.key !== key) {
+    tbody.innerHTML = state.fabrics.map(f => {
+      const n = esc(f.name);
+      return `<tr id="fabric-${n}" class="fabric">
+        <th scope="row" class="name"></th><td class="repo"></td><td class="branch"></td><td class="path"></td>
+        <td class="resync"></td><td class="last"></td>
+        <td class="action"><button type="button" class="sync" id="sync-${n}" data-fabric="${n}">Sync from Git</button></td>
+      </tr>
+      <tr class="jobrow" id="jobrow-${n}" hidden><td colspan="7" id="job-${n}"></td></tr>`;
+    }).join("");
+    tbody.dataset.key = key;
+    delete tbody.dataset.html;
+  }
+  for (const f of state.fabrics) {
+    const row = document.getElementById("fabric-" + f.name);
     const j = f.latest_job;
-    const busy = j && ACTIVE.has(j.state);
-    const label = busy ? (j.state === "queued" ? "Queued…" : "Sync running…") : "Sync from Git";
-    return `<tr id="fabric-${esc(f.name)}">
-      <td><a class="link" data-fabric="${esc(f.name)}">${esc(f.name)}</a></td>
-      <td class="repo">${esc(f.repo)}</td><td>${esc(f.branch)}</td><td>${esc(f.path)}</td>
-      <td>${esc(f.resync || "off")}</td>
-      <td>${j ? stateBadge(j.state) + ` <span class="muted">${esc(fmtTime(j.finished_at || j.created_at))}</span>` : `<span class="muted">never</span>`}</td>
-      <td><button class="sync" id="sync-${esc(f.name)}" data-fabric="${esc(f.name)}" ${busy ? "disabled" : ""}>${label}</button></td>
-    </tr>
-    <tr class="jobrow"><td colspan="7" id="job-${esc(f.name)}">${j ? jobCard(j) : ""}</td></tr>`;
-  }).join("");
+    const cell = c => row.querySelector("." + c);
+    setHTML(cell("name"), `<button type="button" class="link" data-fabric="${esc(f.name)}" aria-controls="detail"
+      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>`);
+    setHTML(cell("repo"), esc(withoutCredentials(f.repo)));
+    setHTML(cell("branch"), esc(f.branch));
+    setHTML(cell("path"), f.path ? esc(f.path) : `<span class="muted">(root)</span>`);
+    setHTML(cell("resync"), esc(fmtResync(f.resync)));
+    setHTML(cell("last"), j ? `${stateBadge(j.state)} <span class="muted">${esc(fmtTime(j.finished_at || j.started_at || j.created_at))}</span>`
+      : `<span class="muted">never</span>`);
+    const btn = document.getElementById("sync-" + f.name);
+    const busy = state.pending[f.name] || (j && ACTIVE.has(j.state));
+    const label = !busy ? "Sync from Git" : (!j || state.pending[f.name] || j.state === "queued") ? "Queued…" : "Sync running…";
+    btn.disabled = Boolean(busy);
+    if (btn.textContent !== label) btn.textContent = label;
+    btn.title = busy ? `A sync of ${f.name} is already queued or running` : `Fetch ${f.name}'s repository and ingest its raw files`;
+    updateCard(f.name, j);
+  }
+}
+
+// newer returns the more recent view of a fabric's latest job: refresh and the job poller race.
+function newer(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  if (a.id === b.id) return String(b.updated_at || "") >= String(a.updated_at || "") ? b : a;
+  return String(b.created_at || "") >= String(a.created_at || "") ? b : a;
 }
 
 async function refresh() {
+  if (state.refreshing) return;
+  state.refreshing = true;
   try {
     const { body } = await api("/api/v1/fabrics");
-    state.fabrics = body.fabrics;
+    const old = new Map(state.fabrics.map(f => [f.name, f]));
+    state.fabrics = (body.fabrics || []).map(f => {
+      const o = old.get(f.name);
+      if (o) f.latest_job = newer(o.latest_job, f.latest_job);
+      return f;
+    });
+    if (state.bannerKind === "load" || state.bannerKind === "token") banner("");
     renderFabrics();
     for (const f of state.fabrics) {
       if (f.latest_job && ACTIVE.has(f.latest_job.state)) watch(f.name, f.latest_job.id);
     }
     if (state.selected) loadHistory(state.selected);
   } catch (e) {
-    if (!document.getElementById("token-form")) banner(esc("Could not load fabrics: " + e.message));
+    if (!(e instanceof Unauthorized)) banner(esc("Could not load the fabrics: " + e.message), "load");
+  } finally {
+    state.refreshing = false;
   }
 }
 
+// watch polls a job until it ends, updating its fabric's row, and the log if it is shown.
 function watch(fabric, id) {
   if (state.polling[fabric] === id) return;
   state.polling[fabric] = id;
@@ -155,12 +330,16 @@ function watch(fabric, id) {
     try {
       const { body: j } = await api("/api/v1/jobs/" + encodeURIComponent(id));
       const f = state.fabrics.find(x => x.name === fabric);
-      if (f) f.latest_job = j;
+      if (f) f.latest_job = newer(f.latest_job, j);
       renderFabrics();
+      if (state.logJob === id) renderLog(j);
       if (ACTIVE.has(j.state)) { setTimeout(tick, 500); return; }
-      delete state.polling[fabric];
+      if (state.polling[fabric] === id) delete state.polling[fabric];
       if (state.selected === fabric) loadHistory(fabric);
+      // A follow-up job may have been queued meanwhile.
+      if (f && f.latest_job && f.latest_job.id !== id && ACTIVE.has(f.latest_job.state)) watch(fabric, f.latest_job.id);
     } catch (e) {
+      if (e instanceof Unauthorized) { delete state.polling[fabric]; return; }
       setTimeout(tick, 2000);
     }
   };
@@ -168,60 +347,91 @@ function watch(fabric, id) {
 }
 
 async function sync(fabric) {
-  const btn = document.getElementById("sync-" + fabric);
-  if (btn) { btn.disabled = true; btn.textContent = "Queued…"; }
+  state.pending[fabric] = true;
+  renderFabrics();
   try {
     const { body: j } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/sync", { method: "POST" });
+    delete state.pending[fabric];
     const f = state.fabrics.find(x => x.name === fabric);
-    if (f) f.latest_job = j;
+    if (f) f.latest_job = newer(f.latest_job, j);
+    if (state.bannerKind === "action") banner("");
     renderFabrics();
     watch(fabric, j.id);
+    if (state.selected === fabric) loadHistory(fabric);
   } catch (e) {
-    banner(esc("Could not start a sync of " + fabric + ": " + e.message));
-    refresh();
+    delete state.pending[fabric];
+    renderFabrics();
+    if (!(e instanceof Unauthorized)) banner(esc("Could not start a sync of " + fabric + ": " + e.message), "action");
   }
 }
 
-async function cancel(id) {
-  try { await api("/api/v1/jobs/" + encodeURIComponent(id) + "/cancel", { method: "POST" }); }
-  catch (e) { banner(esc("Could not cancel: " + e.message)); }
+async function cancel(btn) {
+  btn.disabled = true;
+  btn.textContent = "Canceling…";
+  try {
+    await api("/api/v1/jobs/" + encodeURIComponent(btn.dataset.job) + "/cancel", { method: "POST" });
+  } catch (e) {
+    btn.disabled = false;
+    btn.textContent = "Cancel";
+    if (!(e instanceof Unauthorized)) banner(esc("Could not cancel: " + e.message), "action");
+  }
 }
 
 async function loadHistory(fabric) {
+  const first = state.selected !== fabric;
   state.selected = fabric;
-  document.getElementById("detail").hidden = false;
+  const detail = document.getElementById("detail");
+  detail.hidden = false;
   document.getElementById("detail-name").textContent = fabric;
+  if (first) {
+    state.logJob = null;
+    document.getElementById("joblog").hidden = true;
+    setHTML(document.querySelector("#history tbody"), `<tr><td colspan="7" class="muted">Loading…</td></tr>`);
+  }
   try {
     const { body } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/jobs?limit=50");
-    document.querySelector("#history tbody").innerHTML = body.jobs.map(j => `<tr>
+    if (state.selected !== fabric) return;
+    const jobs = body.jobs || [];
+    setHTML(document.querySelector("#history tbody"), jobs.map(j => `<tr data-job="${esc(j.id)}"${j.id === state.logJob ? ` class="selected"` : ""}>
       <td><code>${esc(j.id)}</code></td><td>${esc(j.trigger)}</td><td>${stateBadge(j.state)}</td>
-      <td>${esc(fmtTime(j.started_at || j.created_at))}</td><td>${esc(duration(j))}</td>
-      <td>${j.git_sync.attempts} / ${j.ingest.attempts}</td>
-      <td><a class="link showlog" data-job="${esc(j.id)}">log</a></td></tr>`).join("") ||
-      `<tr><td colspan="7" class="muted">No jobs yet.</td></tr>`;
+      <td>${esc(fmtTime(j.started_at || j.created_at))}</td><td>${ACTIVE.has(j.state) ? "running…" : esc(duration(j))}</td>
+      <td>${num((j.git_sync || {}).attempts)} / ${num((j.ingest || {}).attempts)}</td>
+      <td><button type="button" class="link showlog" data-job="${esc(j.id)}" aria-controls="joblog"
+        aria-label="Show the log of job ${esc(j.id)}">log</button></td></tr>`).join("") ||
+      `<tr><td colspan="7" class="muted">No jobs yet.</td></tr>`);
+    if (first) detail.scrollIntoView({ block: "nearest" });
   } catch (e) {
-    banner(esc("Could not load jobs: " + e.message));
+    if (!(e instanceof Unauthorized)) banner(esc("Could not load the jobs of " + fabric + ": " + e.message), "action");
   }
 }
 
-async function showLog(id) {
+function renderLog(j) {
   const pre = document.getElementById("joblog");
+  const lines = (j.log || []).map(l => `${l.time ?? ""}  ${l.message ?? ""}`);
+  const text = `Log of job ${j.id} (${STATE_WORDS[j.state] || j.state})\n` + (lines.length ? lines.join("\n") : "(no lines yet)");
+  if (pre.textContent !== text) pre.textContent = text;
+  pre.hidden = false;
+}
+
+async function showLog(id) {
   try {
     const { body: j } = await api("/api/v1/jobs/" + encodeURIComponent(id));
-    pre.hidden = false;
-    pre.textContent = `job ${j.id} (${j.state})\n` + (j.log || []).map(l => `${l.time}  ${l.message}`).join("\n");
+    state.logJob = id;
+    for (const tr of document.querySelectorAll("#history tbody tr")) tr.classList.toggle("selected", tr.dataset.job === id);
+    renderLog(j);
   } catch (e) {
-    banner(esc("Could not load the log: " + e.message));
+    if (!(e instanceof Unauthorized)) banner(esc("Could not load the log: " + e.message), "action");
   }
 }
 
 document.addEventListener("click", ev => {
-  const t = ev.target;
+  const t = ev.target.closest("button");
+  if (!t || t.disabled) return;
   if (t.matches("button.sync")) sync(t.dataset.fabric);
-  else if (t.matches("button.cancel")) cancel(t.dataset.job);
-  else if (t.matches("a[data-fabric]")) loadHistory(t.dataset.fabric);
-  else if (t.matches("a.showlog")) showLog(t.dataset.job);
+  else if (t.matches("button.cancel")) cancel(t);
+  else if (t.matches("button[data-fabric]")) loadHistory(t.dataset.fabric);
+  else if (t.matches("button.showlog")) showLog(t.dataset.job);
 });
 
 refresh();
-setInterval(refresh, 5000);
+setInterval(() => { if (!document.getElementById("token-form")) refresh(); }, 5000);

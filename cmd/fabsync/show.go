@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func jobsFlags(fs *flag.FlagSet) runner {
+	limit := fs.Int("limit", 20, "")
+	asJSON := fs.Bool("json", false, "")
+	return func(ctx context.Context, c *cli, args []string) int {
+		if *limit < 1 {
+			return c.usageError("jobs", "--limit must be at least 1")
+		}
+		return c.jobs(ctx, args[0], *limit, *asJSON)
+	}
+}
+
+// jobs runs `fabsync jobs FABRIC`.
+func (c *cli) jobs(ctx context.Context, fabricName string, limit int, asJSON bool) int {
+	var resp struct {
+		Jobs []job `json:"jobs"`
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	_, body, err := c.client.getJSON(ctx, http.MethodGet, "/api/v1/fabrics/"+url.PathEscape(fabricName)+"/jobs", q, &resp)
+	if err != nil {
+		return c.fail(err)
+	}
+	if asJSON {
+		if err := writeJSON(c.stdout, body); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	if len(resp.Jobs) == 0 {
+		fmt.Fprintf(c.stdout, "No jobs for %s yet. Start one with: %s\n", fabricName, c.hint("sync", fabricName))
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTRIGGER\tSTATE\tSTARTED\tDURATION\tATTEMPTS (GIT/INGEST)")
+	for _, j := range resp.Jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", j.ID, j.Trigger, j.State, c.timeOrDash(j.StartedAt),
+			c.duration(&j), j.GitSync.Attempts, j.Ingest.Attempts)
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
+}
+
+func statusFlags(fs *flag.FlagSet) runner {
+	asJSON := fs.Bool("json", false, "")
+	return func(ctx context.Context, c *cli, args []string) int {
+		return c.status(ctx, args[0], *asJSON)
+	}
+}
+
+// status runs `fabsync status JOB`.
+func (c *cli) status(ctx context.Context, id string, asJSON bool) int {
+	j, body, err := c.client.getJob(ctx, id)
+	if err != nil {
+		return c.fail(err)
+	}
+	if asJSON {
+		if err := writeJSON(c.stdout, body); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	w := c.stdout
+	fmt.Fprintf(w, "Job %s\n", j.ID)
+	fmt.Fprintf(w, "  Fabric:    %s (trigger: %s)\n", j.Fabric, j.Trigger)
+	fmt.Fprintf(w, "  State:     %s\n", j.State)
+	fmt.Fprintf(w, "  Created:   %s\n", c.longTime(j.CreatedAt))
+	if j.StartedAt != nil {
+		fmt.Fprintf(w, "  Started:   %s\n", c.longTime(*j.StartedAt))
+	}
+	if j.FinishedAt != nil {
+		fmt.Fprintf(w, "  Finished:  %s (took %s)\n", c.longTime(*j.FinishedAt), c.duration(j))
+	}
+	fmt.Fprintf(w, "  Git sync:  %s\n", stageSummary(j.GitSync.State, j.GitSync.Attempts, j.GitSync.Commit))
+	fmt.Fprintf(w, "  Ingest:    %s\n", stageSummary(j.Ingest.State, j.Ingest.Attempts, ""))
+	fmt.Fprintln(w)
+	if ended(j.State) {
+		c.writeOutcome(w, j)
+	} else {
+		fmt.Fprintf(w, "In progress: %s\n", progressBar(j))
+		if j.State == stateQueued {
+			fmt.Fprintln(w, "It is waiting for a worker (or for the fabric's running job to end).")
+		}
+	}
+	if len(j.Log) > 0 {
+		fmt.Fprintln(w, "\nLog:")
+		for _, l := range j.Log {
+			fmt.Fprintf(w, "  %s  %s\n", l.Time.In(c.loc).Format("2006-01-02 15:04:05"), l.Message)
+		}
+	}
+	return exitOK
+}
+
+// stageSummary describes one stage, e.g. "succeeded after 2 attempts, at commit 1a2b3c".
+func stageSummary(state string, attempts int, commit string) string {
+	s := state
+	switch attempts {
+	case 0:
+	case 1:
+		s += " after 1 attempt"
+	default:
+		s += fmt.Sprintf(" after %d attempts", attempts)
+	}
+	if commit != "" {
+		s += ", at commit " + commit
+	}
+	return s
+}
+
+// writeOutcome says in plain words how an ended job turned out: counts and the pushed commit,
+// or every problem found in the raw files, or the reason it failed; then any warnings.
+func (c *cli) writeOutcome(w io.Writer, j *job) {
+	in := j.Ingest
+	switch j.State {
+	case stateSucceeded:
+		fmt.Fprintf(w, "Sync of %s succeeded (job %s).\n", j.Fabric, j.ID)
+		if in.Files == 0 {
+			fmt.Fprintln(w, "Nothing to ingest: raw/ has no YAML files. No commit needed.")
+			break
+		}
+		fmt.Fprintf(w, "Ingested %s, %s: %d created, %d updated, %d unchanged.\n",
+			plural(in.Files, "file"), plural(in.Documents, "document"), in.Created, in.Updated, in.Unchanged)
+		fmt.Fprintf(w, "Archived %s.\n", plural(in.Archived, "raw file"))
+		if in.Commit != "" {
+			fmt.Fprintf(w, "Pushed commit %s.\n", in.Commit)
+		} else {
+			fmt.Fprintln(w, "No commit needed: the repository already matched.")
+		}
+	case statePartialSync:
+		fmt.Fprintf(w, "Sync of %s ended in partial_sync (job %s): git sync worked, ingestion failed; nothing was changed in the repository.\n", j.Fabric, j.ID)
+		if len(in.Errors) > 0 {
+			fmt.Fprintf(w, "%s in raw files:\n", plural(len(in.Errors), "problem"))
+			for _, e := range in.Errors {
+				fmt.Fprintln(w, e.String())
+			}
+			fmt.Fprintf(w, "Fix them in raw/, push, and sync again: %s\n", c.hint("sync", j.Fabric, "--wait"))
+			break
+		}
+		fmt.Fprintf(w, "Reason: %s\n", firstNonEmpty(in.Error, j.Reason, "none recorded"))
+		writeAttempts(w, in.AttemptErrors)
+	case stateFailed:
+		fmt.Fprintf(w, "Sync of %s failed (job %s): %s\n", j.Fabric, j.ID,
+			firstNonEmpty(j.Reason, j.GitSync.Error, j.Ingest.Error, "no reason recorded"))
+		writeAttempts(w, slices.Concat(j.GitSync.AttemptErrors, j.Ingest.AttemptErrors))
+	case stateCanceled:
+		fmt.Fprintf(w, "Sync of %s was canceled (job %s): %s\n", j.Fabric, j.ID, firstNonEmpty(j.Reason, "canceled"))
+	default:
+		fmt.Fprintf(w, "Sync of %s ended in state %s (job %s).\n", j.Fabric, j.State, j.ID)
+		if j.Reason != "" {
+			fmt.Fprintf(w, "Reason: %s\n", j.Reason)
+		}
+	}
+	if len(in.Warnings) > 0 {
+		fmt.Fprintf(w, "%s:\n", plural(len(in.Warnings), "warning"))
+		for _, msg := range in.Warnings {
+			fmt.Fprintf(w, "  - %s\n", msg)
+		}
+	}
+}
+
+// writeAttempts lists each attempt's error when there was more than one attempt; a single one
+// is already the reason.
+func writeAttempts(w io.Writer, errs []string) {
+	if len(errs) < 2 {
+		return
+	}
+	fmt.Fprintln(w, "Attempts:")
+	for _, e := range errs {
+		fmt.Fprintf(w, "  - %s\n", e)
+	}
+}
+
+// String formats a problem as "file:line:col document N: message", the form editors and
+// terminals link to, leaving out the parts that are unknown.
+func (e docError) String() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Column))
+		}
+	}
+	if e.Document > 0 {
+		b.WriteString(" document " + strconv.Itoa(e.Document))
+	}
+	b.WriteString(": " + e.Message)
+	return b.String()
+}
+
+func fabricsFlags(fs *flag.FlagSet) runner {
+	asJSON := fs.Bool("json", false, "")
+	return func(ctx context.Context, c *cli, _ []string) int {
+		return c.fabrics(ctx, *asJSON)
+	}
+}
+
+// fabrics runs `fabsync fabrics`.
+func (c *cli) fabrics(ctx context.Context, asJSON bool) int {
+	var resp struct {
+		Fabrics []fabric `json:"fabrics"`
+	}
+	_, body, err := c.client.getJSON(ctx, http.MethodGet, "/api/v1/fabrics", nil, &resp)
+	if err != nil {
+		return c.fail(err)
+	}
+	if asJSON {
+		if err := writeJSON(c.stdout, body); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	if len(resp.Fabrics) == 0 {
+		fmt.Fprintln(c.stdout, "No fabrics are configured on this server (see FABSYNC_CONFIG on the server).")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tREPO\tBRANCH\tPATH\tRESYNC\tLAST JOB")
+	for _, f := range resp.Fabrics {
+		last := "never synced"
+		if j := f.LatestJob; j != nil {
+			at := j.CreatedAt
+			if j.FinishedAt != nil {
+				at = *j.FinishedAt
+			}
+			last = j.State + ", " + c.shortTime(at)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Repo, f.Branch, f.Path, firstNonEmpty(f.Resync, "off"), last)
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
+}
+
+// runCancel runs `fabsync cancel JOB`.
+func runCancel(ctx context.Context, c *cli, args []string) int {
+	var j job
+	_, _, err := c.client.getJSON(ctx, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(args[0])+"/cancel", nil, &j)
+	if err != nil {
+		return c.fail(err)
+	}
+	if j.State == stateCanceled {
+		fmt.Fprintf(c.stdout, "Job %s (%s) is canceled.\n", j.ID, j.Fabric)
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "Cancel requested: job %s (%s) is %s and stops at its next check.\nCheck it with: %s\n",
+		j.ID, j.Fabric, j.State, c.hint("status", j.ID))
+	return exitOK
+}
+
+// duration is how long a job ran: start to finish, or start to now while it runs.
+func (c *cli) duration(j *job) string {
+	if j.StartedAt == nil {
+		return "-"
+	}
+	if j.FinishedAt != nil {
+		return roundDuration(j.FinishedAt.Sub(*j.StartedAt))
+	}
+	return roundDuration(c.now().Sub(*j.StartedAt)) + " so far"
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func (c *cli) timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return c.shortTime(*t)
+}
+
+func (c *cli) shortTime(t time.Time) string { return t.In(c.loc).Format("2006-01-02 15:04:05") }
+
+func (c *cli) longTime(t time.Time) string { return t.In(c.loc).Format("2006-01-02 15:04:05 MST") }
+
+// plural returns "1 file", "3 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
