@@ -179,6 +179,8 @@ func (p *page) shot(name string) []byte {
 		p.t.Fatal(err)
 	}
 	p.t.Logf("screenshot: %s", path)
+	os.MkdirAll("/tmp/shots", 0o755)
+	os.WriteFile("/tmp/shots/"+name+".png", b, 0o644)
 	return b
 }
 
@@ -335,11 +337,17 @@ func TestBrowserSync(t *testing.T) {
 
 func TestBrowserPartialSync(t *testing.T) {
 	gs := gittest.NewServer(t)
+	// xss.yaml's name reaches the page inside an API error message: the UI must show it as text.
+	const xss = `<img src=x onerror=window.__xss=1>`
 	url := gs.NewRepo(t, "gitops", map[string]string{
 		"fab/raw/good.yaml":    readTestdata(t, "wiring.yaml"),
 		"fab/raw/invalid.yaml": readTestdata(t, "invalid.yaml"),
+		"fab/raw/xss.yaml":     "apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata:\n  name: '" + xss + "'\n",
 	})
-	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q, path: fab}\n", url), options{})
+	sys := start(t, fmt.Sprintf(`fabrics:
+  - {name: fab, repo: %q, path: fab}
+  - {name: gone, repo: %q, path: fab}
+`, url, gs.URL+"/nope.git"), options{})
 	p := newPage(t, sys)
 
 	p.do("sync and wait for the result",
@@ -347,26 +355,45 @@ func TestBrowserPartialSync(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#job-fab .card[data-state="partial_sync"] .result`)),
 	)
 	j := sys.latestJob("fab")
-	if j.State != tasks.StatePartialSync || len(j.Ingest.Errors) != 1 {
-		t.Fatalf("job = %s with errors %+v; want partial_sync with one error", j.State, j.Ingest.Errors)
+	if j.State != tasks.StatePartialSync || len(j.Ingest.Errors) != 2 {
+		t.Fatalf("job = %s with errors %+v; want partial_sync with two errors", j.State, j.Ingest.Errors)
 	}
 	got := p.text("#job-fab .result")
 	// testdata/invalid.yaml's second document starts on line 6; its bad name is at line 9, column 9.
-	e := j.Ingest.Errors[0]
-	line := fmt.Sprintf("raw/invalid.yaml:%d:%d document %d: %s", e.Line, e.Column, e.Document, e.Message)
-	for _, s := range []string{"Nothing was changed in the repository.", "raw/invalid.yaml:9:9 document 2: ", line, "1 problem in the raw files"} {
+	want := []string{"Nothing was changed in the repository.", "2 problems in the raw files", "raw/invalid.yaml:9:9 document 2: "}
+	for _, e := range j.Ingest.Errors {
+		want = append(want, fmt.Sprintf("%s:%d:%d document %d: %s", e.File, e.Line, e.Column, e.Document, e.Message))
+	}
+	for _, s := range want {
 		if !strings.Contains(got, s) {
 			t.Errorf("summary = %q; want it to say %q", got, s)
 		}
 	}
-	if n := eval[int](p, `document.querySelectorAll("#job-fab ul.errors li").length`); n != 1 {
-		t.Errorf("%d error lines; want 1", n)
+	if !strings.Contains(got, xss) {
+		t.Errorf("summary = %q; want the bad name %s shown as text", got, xss)
+	}
+	if n := eval[int](p, `document.querySelectorAll("#job-fab ul.errors li").length`); n != 2 {
+		t.Errorf("%d error lines; want 2", n)
+	}
+	if eval[bool](p, `document.querySelector("main img") !== null || window.__xss === 1`) {
+		t.Error("an API error message was inserted as HTML")
 	}
 	if got := p.text("#fabric-fab .last"); !strings.HasPrefix(got, "partial sync") {
 		t.Errorf("last job cell = %q; want partial sync", got)
 	}
 	p.do("wait for the button", chromedp.WaitEnabled(chromedp.CSS("#sync-fab")))
 	p.shot("partial_sync")
+
+	// A failed job says why.
+	p.do("sync a missing repository",
+		chromedp.Click(chromedp.CSS("#sync-gone"), chromedp.NodeEnabled),
+		chromedp.WaitVisible(chromedp.CSS(`#job-gone .card[data-state="failed"] .result`)),
+	)
+	jg := sys.latestJob("gone")
+	if got := p.text("#job-gone .result"); jg.Reason == "" || !strings.HasPrefix(got, "Failed: "+jg.Reason) {
+		t.Errorf("summary = %q; want Failed: and the reason %q", got, jg.Reason)
+	}
+	p.shot("failed")
 }
 
 func TestBrowserToken(t *testing.T) {
@@ -387,8 +414,8 @@ func TestBrowserToken(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("token-error")?.textContent.includes("refused")`, chromedp.WithPollingTimeout(browserTimeout)),
 	)
+	// The refused form is a new one, with an empty field.
 	p.do("enter the token",
-		chromedp.SetValue(chromedp.CSS("#token-input"), ""),
 		chromedp.SendKeys(chromedp.CSS("#token-input"), token),
 		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
 		chromedp.WaitEnabled(chromedp.CSS("#sync-fab")),

@@ -203,7 +203,7 @@ function progressOf(j) {
 function cardTitle(j) {
   const when = j.finished_at || j.started_at || j.created_at;
   return `Job <code>${esc(j.id)}</code> ${stateBadge(j.state)} ` +
-    `<span class="muted">${esc(j.trigger)}, ${esc(fmtTime(when))}${j.finished_at ? ", took " + esc(duration(j)) : ""}</span>`;
+    `<span class="muted card-when">${esc(j.trigger)}, ${esc(fmtTime(when))}${j.finished_at ? ", took " + esc(duration(j)) : ""}</span>`;
 }
 
 function jobCard(j) {
@@ -405,9 +405,15 @@ async function loadHistory(fabric) {
   }
 }
 
+// logTime shows a log line's time in UTC to the millisecond.
+function logTime(t) {
+  const d = new Date(t);
+  return isNaN(d) ? String(t ?? "") : d.toISOString().replace("T", " ");
+}
+
 function renderLog(j) {
   const pre = document.getElementById("joblog");
-  const lines = (j.log || []).map(l => `${l.time ?? ""}  ${l.message ?? ""}`);
+  const lines = (j.log || []).map(l => `${logTime(l.time)}  ${l.message ?? ""}`);
   const text = `Log of job ${j.id} (${STATE_WORDS[j.state] || j.state})\n` + (lines.length ? lines.join("\n") : "(no lines yet)");
   if (pre.textContent !== text) pre.textContent = text;
   pre.hidden = false;
