@@ -42,6 +42,7 @@ type options struct {
 	token         string // FABSYNC_API_TOKEN
 	webhookSecret string // FABSYNC_WEBHOOK_SECRET
 	env           map[string]string
+	redis         *redistest.Server // a Redis the test stops and restarts; default a private one
 }
 
 // start runs fabsync with the given fabrics file content.
@@ -57,7 +58,12 @@ func start(t *testing.T, fabrics string, o options) *system {
 		o.workers = 0 // API only: jobs stay queued
 	}
 	dir := t.TempDir()
-	s := &system{t: t, cfgPath: filepath.Join(dir, "fabsync.yaml"), redisURL: redistest.Start(t), env: o.env}
+	s := &system{t: t, cfgPath: filepath.Join(dir, "fabsync.yaml"), env: o.env}
+	if o.redis != nil {
+		s.redisURL = o.redis.URL
+	} else {
+		s.redisURL = redistest.Start(t)
+	}
 	if err := os.WriteFile(s.cfgPath, []byte(fabrics), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
+	"github.com/fabsync/fabsync/internal/redistest"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
 
@@ -226,5 +227,35 @@ func TestPeriodicResync(t *testing.T) {
 	time.Sleep(12 * time.Second)
 	if n := len(scheduled()); n != 1 {
 		t.Errorf("%d scheduled jobs after the schedule was removed; want still 1", n)
+	}
+}
+
+// TestReadyzFollowsRedis: /readyz answers 503 while Redis is down and recovers with it, while
+// /healthz (liveness) stays 200.
+func TestReadyzFollowsRedis(t *testing.T) {
+	rs := redistest.StartServer(t)
+	gs := gittest.NewServer(t)
+	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q}\n", gs.NewRepo(t, "gitops", nil)), options{redis: rs, workers: -1})
+	if r := sys.do("GET", "/readyz", ""); r.status != 200 {
+		t.Fatalf("/readyz = %d; want 200", r.status)
+	}
+	rs.Stop()
+	r := sys.do("GET", "/readyz", "")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "redis_unavailable") {
+		t.Errorf("/readyz with Redis down = %d %s; want 503", r.status, r.body)
+	}
+	if r := sys.do("GET", "/healthz", ""); r.status != 200 {
+		t.Errorf("/healthz with Redis down = %d; want 200", r.status)
+	}
+	if r := sys.do("GET", "/api/v1/jobs/x", ""); r.status != http.StatusServiceUnavailable || strings.Contains(string(r.body), "127.0.0.1") {
+		t.Errorf("API with Redis down = %d %s; want 503 without internals", r.status, r.body)
+	}
+	rs.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for sys.do("GET", "/readyz", "").status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

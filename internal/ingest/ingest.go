@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -152,9 +153,23 @@ type ingester struct {
 	files    []rawFile
 	problems []Problem
 	res      Result
-	entries  map[string]*entry // resource files written or confirmed this run
+	entries  []entry // one per resource file written or confirmed
 	logFiles []logFile
-	cached   int // bytes of output in rawFile.Done
+	cached   int               // bytes of output in rawFile.Done
+	intern   map[string]string // kinds, apiVersions and namespaces, stored once
+	docs     int               // documents the first pass found
+}
+
+// interned returns s, shared with earlier equal strings.
+func (in *ingester) interned(s string) string {
+	if v, ok := in.intern[s]; ok {
+		return v
+	}
+	if in.intern == nil {
+		in.intern = map[string]string{}
+	}
+	in.intern[s] = s
+	return s
 }
 
 // rawFile is one raw YAML file to ingest.
@@ -170,7 +185,7 @@ type rawFile struct {
 
 // cacheBudget bounds the normalized output the first pass keeps for the
 // second, so memory stays bounded however large raw/ is.
-const cacheBudget = 16 << 20
+const cacheBudget = 12 << 20
 
 func (in *ingester) problem(p Problem) { in.problems = append(in.problems, p) }
 
@@ -197,9 +212,9 @@ func (in *ingester) run() (*Result, error) {
 		return nil, &ValidationError{Problems: in.problems}
 	}
 
-	in.entries = map[string]*entry{}
+	in.entries = make([]entry, 0, in.docs)
 	for i := range in.files {
-		if err := in.writeFile(&in.files[i]); err != nil {
+		if err := in.writeFile(i); err != nil {
 			return nil, err
 		}
 	}
@@ -383,6 +398,7 @@ func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
 		if r.Empty || len(r.Problems) > 0 {
 			return true
 		}
+		in.docs++
 		if !r.Stable {
 			if f.Slow == nil {
 				f.Slow = map[int]struct{}{}
@@ -464,7 +480,8 @@ func (in *ingester) write(name, prefix string, data []byte) error {
 
 // writeFile is the second pass over one raw file: it writes its resource
 // files and archive copy, and removes it.
-func (in *ingester) writeFile(f *rawFile) error {
+func (in *ingester) writeFile(fileIdx int) error {
+	f := &in.files[fileIdx]
 	data, err := in.readRaw(f)
 	if err != nil {
 		return err
@@ -485,7 +502,7 @@ func (in *ingester) writeFile(f *rawFile) error {
 		_, slow := f.Slow[d.Index]
 		return processDoc(f.Path, d, in.lim, !slow)
 	}, func(r docResult) bool {
-		werr = in.writeResource(f, r)
+		werr = in.writeResource(fileIdx, r)
 		if werr == nil && !r.Empty {
 			lf.Resources = append(lf.Resources, r.Path)
 		}
@@ -495,6 +512,7 @@ func (in *ingester) writeFile(f *rawFile) error {
 	if werr != nil {
 		return werr
 	}
+	lf.Resources = slices.Clip(lf.Resources)
 	if err := in.write(lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
 	}
@@ -511,7 +529,8 @@ func (in *ingester) writeFile(f *rawFile) error {
 	return nil
 }
 
-func (in *ingester) writeResource(f *rawFile, r docResult) error {
+func (in *ingester) writeResource(fileIdx int, r docResult) error {
+	f := &in.files[fileIdx]
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("read %s: %w: document %d changed between passes: %s", f.Path, errPanic, r.Doc.Index, r.Problems[0].Message)
 	}
@@ -555,15 +574,16 @@ func (in *ingester) writeResource(f *rawFile, r docResult) error {
 			return err
 		}
 	}
-	in.entries[r.Path] = &entry{
+	in.entries = append(in.entries, entry{
 		Path:       r.Path,
-		Kind:       r.Kind,
-		APIVersion: r.APIVersion,
-		Namespace:  r.Namespace,
-		Name:       r.Name,
-		SHA256:     hexSum(sha256.Sum256(r.Out)),
-		Source:     source{File: f.Path, Document: r.Doc.Index, Commit: in.opts.Commit, Job: in.opts.JobID},
-	}
+		Kind:       in.interned(r.Kind),
+		APIVersion: in.interned(r.APIVersion),
+		Namespace:  in.interned(r.Namespace),
+		Name:       r.Path[len(r.Path)-len(".yaml")-len(r.Name) : len(r.Path)-len(".yaml")], // no copy
+		Sum:        sha256.Sum256(r.Out),
+		File:       int32(fileIdx),
+		Document:   int32(r.Doc.Index),
+	})
 	return nil
 }
 
@@ -572,6 +592,12 @@ func (in *ingester) writeResource(f *rawFile, r docResult) error {
 // manifest (or computed from the file when the old manifest has none or
 // its checksum no longer matches).
 func (in *ingester) writeManifest() error {
+	byPath := func(a, b entry) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(in.entries, byPath)
+	touched := func(p string) bool {
+		_, ok := slices.BinarySearchFunc(in.entries, entry{Path: p}, byPath)
+		return ok
+	}
 	var others []string
 	for _, top := range []string{"managed", "unmanaged"} {
 		mode, ok, err := in.t.typeOf(top)
@@ -582,7 +608,7 @@ func (in *ingester) writeManifest() error {
 			continue
 		}
 		err = in.t.walk(top, true, func(p string, mode fs.FileMode) error {
-			if mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) && in.entries[p] == nil {
+			if mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) && !touched(p) {
 				others = append(others, p)
 			}
 			return nil
@@ -596,7 +622,7 @@ func (in *ingester) writeManifest() error {
 		for _, p := range others {
 			want[p] = true
 		}
-		var old map[string]entry
+		var old map[string]manifestLine
 		if mode, ok, err := in.t.typeOf(ManifestPath); err != nil {
 			return err
 		} else if ok && mode.IsRegular() {
@@ -615,28 +641,35 @@ func (in *ingester) writeManifest() error {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", p, err)
 			}
-			sum := hexSum(sha256.Sum256(data))
-			e, ok := old[p]
-			if !ok || e.SHA256 != sum {
+			sum := sha256.Sum256(data)
+			m, ok := old[p]
+			if !ok || m.SHA256 != hex.EncodeToString(sum[:]) {
 				id := identityOf(data)
-				id.Source = e.Source
-				e = id
+				id.Source = m.Source
+				m = id
 			}
-			e.Path, e.SHA256 = p, sum
-			in.entries[p] = &e
+			e := entry{Path: p, Kind: m.Kind, APIVersion: m.APIVersion, Namespace: m.Namespace, Name: m.Name, Sum: sum, File: -1}
+			if m.Source != (source{}) {
+				e.Source = &m.Source
+			}
+			in.entries = append(in.entries, e)
 		}
+		slices.SortFunc(in.entries, byPath)
 	}
-	paths := make([]string, 0, len(in.entries))
-	for p := range in.entries {
-		paths = append(paths, p)
+	// Size the buffer exactly: the manifest may be the largest thing held.
+	size := len(manifestHeader) + len("resources:\n")
+	var scratch []byte
+	for i := range in.entries {
+		scratch = appendManifestEntry(scratch[:0], &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
+		size += len(scratch)
 	}
-	slices.Sort(paths)
-	buf := make([]byte, 0, len(manifestHeader)+len("resources:\n")+len(paths)*256)
+	buf := make([]byte, 0, size)
 	buf = append(buf, manifestHeader...)
 	buf = append(buf, "resources:\n"...)
-	for _, p := range paths {
-		buf = appendManifestEntry(buf, in.entries[p])
+	for i := range in.entries {
+		buf = appendManifestEntry(buf, &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
 	}
+	in.entries = nil
 	return in.write(ManifestPath, ".hnp", buf)
 }
 

@@ -18,8 +18,8 @@ const (
 	gitkeepPath    = "raw/.gitkeep"
 )
 
-// entry is one line of the manifest.
-type entry struct {
+// manifestLine is one entry of the manifest as YAML reads it.
+type manifestLine struct {
 	Path       string `yaml:"path"`
 	Kind       string `yaml:"kind"`
 	APIVersion string `yaml:"apiVersion"`
@@ -27,6 +27,15 @@ type entry struct {
 	Name       string `yaml:"name"`
 	SHA256     string `yaml:"sha256"`
 	Source     source `yaml:"source"`
+}
+
+// entry is one entry of the manifest in memory, kept small: there is one
+// per resource file.
+type entry struct {
+	Path, Kind, APIVersion, Namespace, Name string
+	Sum                                     [32]byte
+	File, Document                          int32   // this run's source: index into the raw files, document
+	Source                                  *source // a source from the old manifest, if File < 0
 }
 
 // source is where a resource file came from.
@@ -43,7 +52,7 @@ const manifestHeader = `# fabsync manifest: one entry per resource file under ma
 
 // appendManifestEntry appends e as one flow-style line, so that a change to
 // one resource is a one-line diff and the file can be read line by line.
-func appendManifestEntry(b []byte, e *entry) []byte {
+func appendManifestEntry(b []byte, e *entry, files []rawFile, commit, job string) []byte {
 	b = append(b, "- {path: "...)
 	b = appendScalar(b, e.Path)
 	b = append(b, ", kind: "...)
@@ -57,10 +66,18 @@ func appendManifestEntry(b []byte, e *entry) []byte {
 	b = append(b, ", name: "...)
 	b = appendScalar(b, e.Name)
 	b = append(b, ", sha256: "...)
-	b = appendScalar(b, e.SHA256)
+	var hexSum [64]byte
+	hex.Encode(hexSum[:], e.Sum[:])
+	b = appendScalar(b, string(hexSum[:]))
 	b = append(b, ", source: {"...)
 	sep := ""
-	s := e.Source
+	var s source
+	switch {
+	case e.File >= 0:
+		s = source{File: files[e.File].Path, Document: int(e.Document), Commit: commit, Job: job}
+	case e.Source != nil:
+		s = *e.Source
+	}
 	if s.File != "" {
 		b = append(b, "file: "...)
 		b = appendScalar(b, s.File)
@@ -120,8 +137,8 @@ func plainSafe(s string) bool {
 // wants. It reads the one-line-per-entry form Ingest writes line by line,
 // so that a large manifest is never held as a YAML tree; anything else is
 // parsed as a whole. ok is false when the file could not be understood.
-func readManifest(data []byte, keep func(path string) bool) (entries map[string]entry, ok bool) {
-	entries = map[string]entry{}
+func readManifest(data []byte, keep func(path string) bool) (entries map[string]manifestLine, ok bool) {
+	entries = map[string]manifestLine{}
 	lineByLine := true
 	for line := range bytes.Lines(data) {
 		t := bytes.TrimSpace(line)
@@ -129,7 +146,7 @@ func readManifest(data []byte, keep func(path string) bool) (entries map[string]
 		case len(t) == 0, t[0] == '#', string(t) == "resources:":
 			continue
 		case bytes.HasPrefix(t, []byte("- {")):
-			var e entry
+			var e manifestLine
 			if _, err := safeUnmarshal(t[2:], &e); err != nil {
 				lineByLine = false
 			} else if keep(e.Path) {
@@ -147,7 +164,7 @@ func readManifest(data []byte, keep func(path string) bool) (entries map[string]
 	}
 	clear(entries)
 	var m struct {
-		Resources []entry `yaml:"resources"`
+		Resources []manifestLine `yaml:"resources"`
 	}
 	if _, err := safeUnmarshal(data, &m); err != nil {
 		return nil, false
@@ -211,7 +228,7 @@ func appendLogEntry(b []byte, job, commit string, t time.Time, files []logFile) 
 
 // identity reads the identity fields of a resource file for the manifest,
 // leaving unknown fields empty.
-func identityOf(data []byte) (e entry) {
+func identityOf(data []byte) (e manifestLine) {
 	doc, err := parseDoc(data)
 	if err != nil || isEmptyDoc(doc) || doc.Content[0].Kind != yaml.MappingNode {
 		return e
@@ -233,5 +250,3 @@ func identityOf(data []byte) (e entry) {
 	}
 	return e
 }
-
-func hexSum(sum [32]byte) string { return hex.EncodeToString(sum[:]) }

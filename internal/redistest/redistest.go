@@ -39,33 +39,72 @@ func Start(t testing.TB) string {
 		}
 		return fmt.Sprintf("redis://%s/%d", opt.Addr, db)
 	}
+	return StartServer(t).URL
+}
+
+// Server is a private redis-server process that a test can stop and start again on the same
+// port (for fault tests). It keeps nothing on disk: a restart loses every key.
+type Server struct {
+	URL  string
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// StartServer starts a private redis-server, stopped in t.Cleanup. It ignores
+// FABSYNC_TEST_REDIS_URL: the test needs a process of its own.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found: install it (Debian: apt-get install redis-server) or set FABSYNC_TEST_REDIS_URL")
 	}
-	dir := t.TempDir()
+	s := &Server{t: t, bin: bin, dir: t.TempDir()}
 	var lastErr error
 	for try := 0; try < 5; try++ {
-		port := freePort(t)
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no",
-			"--maxmemory-policy", "noeviction", "--logfile", filepath.Join(dir, "redis.log"))
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start redis-server: %v", err)
+		s.port = freePort(t)
+		if lastErr = s.start(); lastErr == nil {
+			s.URL = fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
+			t.Cleanup(s.Stop)
+			return s
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if lastErr = waitReady(addr, 5*time.Second); lastErr == nil {
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			})
-			return "redis://" + addr + "/0"
-		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
 	}
 	t.Fatalf("redis-server did not become ready: %v", lastErr)
-	return ""
+	return nil
+}
+
+func (s *Server) start() error {
+	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
+		"--maxmemory-policy", "noeviction", "--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	if err := waitReady(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)), 5*time.Second); err != nil {
+		s.Stop()
+		return err
+	}
+	return nil
+}
+
+// Stop kills the server (if running) and waits for it to exit.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Restart starts the server again on the same port after Stop.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("restart redis-server: %v", err)
+	}
 }
 
 // Client returns a go-redis client for a Redis only this test uses, closed in t.Cleanup.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
@@ -33,8 +34,11 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	var ae *apiError
 	var he *echo.HTTPError
+	var ne *net.OpError
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &ne):
+		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "the job store (Redis) does not answer; try again shortly"}
 	case errors.Is(err, tasks.ErrJobNotFound):
 		ae = &apiError{http.StatusNotFound, "job_not_found", "no job with that ID"}
 	case errors.Is(err, tasks.ErrJobEnded):
@@ -48,7 +52,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; see the server log (request " +
 			c.Response().Header().Get(echo.HeaderXRequestID) + ")"}
 	}
-	if ae.Status >= 500 {
+	if ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable || ne != nil {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}

@@ -115,6 +115,7 @@ function duration(j) {
   const end = j.finished_at ? new Date(j.finished_at) : new Date();
   const s = Math.max(0, (end - new Date(j.started_at)) / 1000);
   if (isNaN(s)) return "";
+  if (s < 0.05) return "< 0.1 s";
   return s < 60 ? s.toFixed(1) + " s" : Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
 }
 
@@ -123,9 +124,14 @@ function fmtResync(r) {
   return "every " + String(r).replace(/(\D)0s$/, "$1").replace(/(\D)0m$/, "$1");
 }
 
-// withoutCredentials drops any user:password@ from a URL (the API already does; this is a belt).
+// withoutCredentials drops secrets from a URL's user info (the API never sends any; this is a
+// belt): an http(s) user name can be a token, an ssh user name (git@) is only a name.
 function withoutCredentials(u) {
-  return String(u ?? "").replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+  const s = String(u ?? "");
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/@]*)@/i.exec(s);
+  if (!m) return s;
+  const user = /^https?$/i.test(m[1]) ? "" : m[2].split(":")[0] + "@";
+  return m[1] + "://" + user + s.slice(m[0].length);
 }
 
 function stateBadge(st) {
@@ -140,7 +146,7 @@ function docError(e) {
 }
 
 function attemptErrors(title, errs) {
-  if (!errs || !errs.length) return "";
+  if (!errs || errs.length < 2) return ""; // one failed attempt is already the reason above
   return `<details class="attempts"><summary>${esc(title)} (${plural(errs.length, "attempt")} failed)</summary>
     <ol>${errs.map(e => `<li>${esc(e)}</li>`).join("")}</ol></details>`;
 }
