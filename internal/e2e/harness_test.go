@@ -43,6 +43,7 @@ type options struct {
 	webhookSecret string // FABSYNC_WEBHOOK_SECRET
 	env           map[string]string
 	redis         *redistest.Server // a Redis the test stops and restarts; default a private one
+	retryBase     time.Duration     // first retry delay [20ms]
 }
 
 // start runs fabsync with the given fabrics file content.
@@ -77,6 +78,9 @@ func start(t *testing.T, fabrics string, o options) *system {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	getenv := func(k string) string { return o.env[k] }
+	if o.retryBase == 0 {
+		o.retryBase = 20 * time.Millisecond
+	}
 	for i := 0; i < o.workers; i++ {
 		rdb, err := tasks.OpenRedis(s.redisURL)
 		if err != nil {
@@ -92,7 +96,7 @@ func start(t *testing.T, fabrics string, o options) *system {
 			},
 			Concurrency: 2, ShutdownTimeout: 5 * time.Second,
 			ReconcileEvery: 200 * time.Millisecond, ReconcileGrace: 2 * time.Second,
-			RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+			RetryBase: o.retryBase, RetryMax: 5 * o.retryBase,
 			PollInterval: 20 * time.Millisecond, DelayedInterval: 50 * time.Millisecond, ScheduleSync: 200 * time.Millisecond,
 			Logger: log.With("worker", i),
 		}
@@ -184,7 +188,13 @@ func (s *system) trigger(fabric string) (tasks.Job, int) {
 // wait polls the job until it ends and returns it.
 func (s *system) wait(id string) tasks.Job {
 	s.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	return s.waitFor(id, 90*time.Second)
+}
+
+// waitFor polls the job until it ends, for at most limit.
+func (s *system) waitFor(id string, limit time.Duration) tasks.Job {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		r := s.do("GET", "/api/v1/jobs/"+id, "")
 		if r.status != http.StatusOK {
@@ -196,7 +206,7 @@ func (s *system) wait(id string) tasks.Job {
 			return j
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("job %s still %s after 90 s: %s", id, j.State, r.body)
+			s.t.Fatalf("job %s still %s after %s: %s", id, j.State, limit, r.body)
 		}
 		time.Sleep(30 * time.Millisecond)
 	}

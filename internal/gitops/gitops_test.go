@@ -358,3 +358,24 @@ func modTime(t testing.TB, name string) time.Time {
 	}
 	return fi.ModTime()
 }
+
+// TestFindTrailerShallow: the search ends quietly at the shallow boundary.
+func TestFindTrailerShallow(t *testing.T) {
+	needGit(t)
+	srv := gittest.NewServer(t)
+	url := srv.NewRepo(t, "fabric", nil)
+	old := gittest.Commit(t, url, map[string]string{"a.txt": "a\n"}, "a\n\nFabsync-Job: old")
+	for i := range 3 {
+		gittest.Commit(t, url, map[string]string{"b.txt": strconv.Itoa(i)}, "b")
+	}
+	c := newClient(t, gitops.Config{URL: url, Depth: 2})
+	sync(t, c)
+	if h, ok, err := c.FindTrailer("Fabsync-Job", "old", 200); err != nil || ok {
+		t.Errorf("FindTrailer past the shallow boundary = %q, %v, %v; want not found, no error", h, ok, err)
+	}
+	full := newClient(t, gitops.Config{URL: url})
+	sync(t, full)
+	if h, ok, err := full.FindTrailer("Fabsync-Job", "old", 0); err != nil || !ok || h != old {
+		t.Errorf("FindTrailer in a full clone = %q, %v, %v; want %s", h, ok, err, old)
+	}
+}

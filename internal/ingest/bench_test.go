@@ -332,33 +332,37 @@ func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
 // See docs/benchmarks-ingest.md.
 func BenchmarkIngest(b *testing.B) {
 	type input struct {
-		name   string
-		fsys   *genFS
-		limits ingest.Limits
+		name    string
+		fabrics []*genFS // each ingested on its own
+		limits  ingest.Limits
 	}
 	inputs := []input{
 		// 10,000 documents of ~1 KB are over the 8 MiB default file limit.
-		{"1x10000docs", &genFS{files: 1, docs: 10000}, ingest.Limits{MaxFileBytes: 64 << 20}},
-		{"100x1000docs", &genFS{files: 100, docs: 1000}, ingest.Limits{}},
+		{"1x10000docs", []*genFS{{files: 1, docs: 10000}}, ingest.Limits{MaxFileBytes: 64 << 20}},
+		{"100x1000docs", []*genFS{{files: 100, docs: 1000}}, ingest.Limits{}},
 	}
 	if files, _ := filepath.Glob(filepath.Join(hedgehogDir, "*.yaml")); len(files) > 0 {
-		static := map[string][]byte{}
+		// The samples come from different fabrics and reuse names: each is
+		// ingested as its own fabric folder.
+		var fabrics []*genFS
 		for _, f := range files {
 			d, err := os.ReadFile(f)
 			if err != nil {
 				b.Fatal(err)
 			}
-			static[filepath.Base(f)] = d
+			fabrics = append(fabrics, &genFS{static: map[string][]byte{filepath.Base(f): d}})
 		}
-		inputs = append(inputs, input{"hedgehog", &genFS{static: static}, ingest.Limits{}})
+		inputs = append(inputs, input{"hedgehog", fabrics, ingest.Limits{}})
 	} else {
 		b.Logf("no samples in %s: skipping the hedgehog sub-benchmark", hedgehogDir)
 	}
 	for _, in := range inputs {
 		var size int64
-		for _, n := range in.fsys.names() {
-			d, _ := in.fsys.content(n)
-			size += int64(len(d))
+		for _, fsys := range in.fabrics {
+			for _, n := range fsys.names() {
+				d, _ := fsys.content(n)
+				size += int64(len(d))
+			}
 		}
 		runtime.GC()
 		b.Run(in.name+"/ingest", func(b *testing.B) {
@@ -370,11 +374,13 @@ func BenchmarkIngest(b *testing.B) {
 			runtime.GC()
 			stop := peakHeap()
 			for b.Loop() {
-				res, err := ingest.Ingest(in.fsys, opts, &discardWriter{})
-				if err != nil {
-					b.Fatal(err)
+				for _, fsys := range in.fabrics {
+					res, err := ingest.Ingest(fsys, opts, &discardWriter{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					docs += res.Documents
 				}
-				docs += res.Documents
 			}
 			b.ReportMetric(stop(), "peak-MiB")
 			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
@@ -387,7 +393,9 @@ func BenchmarkIngest(b *testing.B) {
 			runtime.GC()
 			stop := peakHeap()
 			for b.Loop() {
-				docs += baseline(b, in.fsys, &discardWriter{})
+				for _, fsys := range in.fabrics {
+					docs += baseline(b, fsys, &discardWriter{})
+				}
 			}
 			b.ReportMetric(stop(), "peak-MiB")
 			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")

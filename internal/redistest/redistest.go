@@ -43,25 +43,36 @@ func Start(t testing.TB) string {
 }
 
 // Server is a private redis-server process that a test can stop and start again on the same
-// port (for fault tests). It keeps nothing on disk: a restart loses every key.
+// port (for fault tests). Unless Persistent, it keeps nothing on disk: a restart loses every key.
 type Server struct {
 	URL  string
 	t    testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	bin     string
+	dir     string
+	port    int
+	persist bool
+	cmd     *exec.Cmd
 }
+
+// Option configures StartServer.
+type Option func(*Server)
+
+// Persistent makes the server keep its data across Stop and Restart (append-only file, fsync
+// on every write), as a production Redis would.
+func Persistent() Option { return func(s *Server) { s.persist = true } }
 
 // StartServer starts a private redis-server, stopped in t.Cleanup. It ignores
 // FABSYNC_TEST_REDIS_URL: the test needs a process of its own.
-func StartServer(t testing.TB) *Server {
+func StartServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found: install it (Debian: apt-get install redis-server) or set FABSYNC_TEST_REDIS_URL")
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	for _, o := range opts {
+		o(s)
+	}
 	var lastErr error
 	for try := 0; try < 5; try++ {
 		s.port = freePort(t)
@@ -76,9 +87,13 @@ func StartServer(t testing.TB) *Server {
 }
 
 func (s *Server) start() error {
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
-		"--maxmemory-policy", "noeviction", "--logfile", filepath.Join(s.dir, "redis.log"))
+	aof := []string{"--appendonly", "no"}
+	if s.persist {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--dir", s.dir,
+		"--daemonize", "no", "--maxmemory-policy", "noeviction", "--logfile", filepath.Join(s.dir, "redis.log")}, aof...)
+	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
