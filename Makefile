@@ -2,7 +2,7 @@
 GO      ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test test-short fmt vet lint golden bench build fuzz clean
+.PHONY: run test test-short test-faults fmt vet lint golden bench build fuzz clean
 
 ## run: dev mode — the whole system in one process (embedded Redis, demo fabric) at http://127.0.0.1:8080
 run:
@@ -11,6 +11,10 @@ run:
 ## test: formatting, vet, then every test with the race detector (needs redis-server and git)
 test: fmt vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-faults: only the fault tests (real worker processes killed mid-push, Redis restarts, git outages); `make test` runs them too
+test-faults:
+	$(GO) test -race -count=1 -timeout 15m -run 'Fault' -v ./internal/e2e
 
 ## test-short: the fast tests only (no Redis, git or Chromium needed)
 test-short:

@@ -28,6 +28,11 @@ func TestRunHelpAndBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"a" is used by two fabrics`) {
 		t.Fatalf("run with duplicate fabrics = %v; want a clear error", err)
 	}
+	os.WriteFile(cfg, []byte("fabrics:\n  - {name: a, repo: /r, auth: {token_env: A_TOKEN}}\n"), 0o644)
+	err = run(context.Background(), nil, func(k string) string { return map[string]string{"FABSYNC_CONFIG": cfg}[k] }, &out)
+	if err == nil || !strings.Contains(err.Error(), "fabric a: auth.token_env: environment variable A_TOKEN is not set") {
+		t.Fatalf("run with a missing secret = %v; want an error naming the fabric, field and variable", err)
+	}
 	err = run(context.Background(), []string{"-git-author", "nobody"}, func(k string) string { return map[string]string{"FABSYNC_CONFIG": cfg}[k] }, &out)
 	if err == nil || !strings.Contains(err.Error(), "git author") {
 		t.Fatalf("run with a bad author = %v; want a clear error", err)

@@ -425,6 +425,16 @@ func TestBrowserToken(t *testing.T) {
 	if got := eval[string](p, `sessionStorage.getItem("fabsync-token")`); got != token {
 		t.Errorf("sessionStorage holds %q; want the token", got)
 	}
+	// A link cannot send an Authorization header: the UI keeps the token in a session cookie
+	// that the server accepts for the Asynqmon link.
+	status, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`fetch("/monitoring/", {headers: {"Accept": "text/html"}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != 200 {
+		t.Errorf("GET /monitoring/ from the page = %d, %v; want 200 with the UI's token cookie", status, err)
+	}
+	status, err = chromedp.Run(p.ctx, chromedp.Evaluate[int](`fetch("/monitoring/", {credentials: "omit"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != 401 {
+		t.Errorf("GET /monitoring/ without the cookie = %d, %v; want 401", status, err)
+	}
 	// The token works for the rest of the API too.
 	p.do("sync with the token",
 		chromedp.Click(chromedp.CSS("#sync-fab")),

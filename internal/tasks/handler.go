@@ -24,8 +24,16 @@ import (
 // do not rename.
 const TrailerKey = "Fabsync-Job"
 
-// errPermanent marks errors no retry can fix (bad payload, fabric removed, missing secret).
-var errPermanent = errors.New("permanent error")
+// permanentError marks an error no retry can fix (fabric removed, missing secret) without
+// changing its text.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{fmt.Errorf(format, args...)}
+}
 
 // errUserCanceled is the cancel cause when the job was canceled through the API.
 var errUserCanceled = errors.New("job canceled")
@@ -87,7 +95,8 @@ func (h *Handler) Register(mux *asynq.ServeMux) {
 // IsPermanent reports whether err is one no retry can fix; tasks returning it are archived at once.
 func IsPermanent(err error) bool {
 	var ve *ingest.ValidationError
-	return errors.Is(err, errPermanent) || errors.As(err, &ve) || gitops.IsPermanent(err)
+	var pe *permanentError
+	return errors.As(err, &pe) || errors.As(err, &ve) || gitops.IsPermanent(err)
 }
 
 // attempt is the state shared by one run of a task handler.
@@ -264,7 +273,7 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage string, body fun
 	}()
 	begin := time.Now()
 	if !ok {
-		err = fmt.Errorf("fabric %q is no longer in the configuration: %w", started.Fabric, errPermanent)
+		err = permanent("fabric %q is no longer in the configuration", started.Fabric)
 	} else {
 		err = body(runCtx, a)
 	}
@@ -460,13 +469,13 @@ func ResolveAuth(a config.Auth, getenv func(string) string) (gitops.Auth, error)
 		case env != "":
 			v := getenv(env)
 			if v == "" {
-				return "", fmt.Errorf("auth.%s_env: environment variable %s is not set: %w", field, env, errPermanent)
+				return "", permanent("auth.%s_env: environment variable %s is not set", field, env)
 			}
 			return v, nil
 		case file != "":
 			b, err := os.ReadFile(file)
 			if err != nil {
-				return "", fmt.Errorf("auth.%s_file: %v: %w", field, err, errPermanent)
+				return "", permanent("auth.%s_file: %v", field, err)
 			}
 			return strings.TrimSpace(string(b)), nil
 		}

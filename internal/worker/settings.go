@@ -21,6 +21,12 @@ func FromSettings(s config.Settings, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return Config{}, err
 	}
+	// A fabric whose secret is missing would fail every job; say so now, naming the field.
+	for _, f := range fabrics.Fabrics() {
+		if _, err := tasks.ResolveAuth(f.Auth, getenv); err != nil {
+			return Config{}, fmt.Errorf("fabric %s: %w", f.Name, err)
+		}
+	}
 	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
 		return Config{}, fmt.Errorf("data dir: %w", err)
 	}

@@ -46,6 +46,19 @@ function setHTML(el, html) {
 
 class Unauthorized extends Error {}
 
+// The token also goes into a session cookie of the same name, which the server accepts where
+// a page navigation cannot send an Authorization header (the Asynqmon link). SameSite=Strict:
+// no other site can make the browser send it.
+function setToken(tok) {
+  if (tok) {
+    sessionStorage.setItem(TOKEN_KEY, tok);
+    document.cookie = `${TOKEN_KEY}=${encodeURIComponent(tok)}; path=/; SameSite=Strict`;
+  } else {
+    sessionStorage.removeItem(TOKEN_KEY);
+    document.cookie = `${TOKEN_KEY}=; path=/; max-age=0; SameSite=Strict`;
+  }
+}
+
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Accept": "application/json" }, opts.headers || {});
   const tok = sessionStorage.getItem(TOKEN_KEY);
@@ -54,7 +67,7 @@ async function api(path, opts = {}) {
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401) {
-    if (tok) sessionStorage.removeItem(TOKEN_KEY);
+    if (tok) setToken("");
     askToken(Boolean(tok));
     throw new Unauthorized("an API token is required");
   }
@@ -97,7 +110,7 @@ function askToken(refused) {
     ev.preventDefault();
     const v = document.getElementById("token-input").value.trim();
     if (!v) return;
-    sessionStorage.setItem(TOKEN_KEY, v);
+    setToken(v);
     banner("");
     refresh();
   });
@@ -445,5 +458,7 @@ document.addEventListener("click", ev => {
   else if (t.matches("button.showlog")) showLog(t.dataset.job);
 });
 
+// A reloaded tab keeps its sessionStorage; renew the cookie from it.
+if (sessionStorage.getItem(TOKEN_KEY)) setToken(sessionStorage.getItem(TOKEN_KEY));
 refresh();
 setInterval(() => { if (!document.getElementById("token-form")) refresh(); }, 5000);
