@@ -78,10 +78,19 @@ func (d Duration) String() string {
 // File is the parsed fabrics file.
 type File struct {
 	Fabrics []Fabric `yaml:"fabrics"`
+
+	byName map[string]int // index into Fabrics
 }
 
 // Fabric returns the fabric named name.
 func (f *File) Fabric(name string) (Fabric, bool) {
+	if f.byName != nil {
+		i, ok := f.byName[name]
+		if !ok {
+			return Fabric{}, false
+		}
+		return f.Fabrics[i], true
+	}
 	for _, fb := range f.Fabrics {
 		if fb.Name == name {
 			return fb, true
@@ -155,6 +164,10 @@ func Parse(data []byte) (*File, error) {
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	f.byName = make(map[string]int, len(f.Fabrics))
+	for i, fb := range f.Fabrics {
+		f.byName[fb.Name] = i
 	}
 	return &f, nil
 }

@@ -44,10 +44,12 @@ type options struct {
 	env           map[string]string
 	redis         *redistest.Server // a Redis the test stops and restarts; default a private one
 	retryBase     time.Duration     // first retry delay [20ms]
+	poll          time.Duration     // worker poll and delayed-task intervals [20ms, 50ms]; -1 = production defaults
+	concurrency   int               // tasks per worker [2]
 }
 
 // start runs fabsync with the given fabrics file content.
-func start(t *testing.T, fabrics string, o options) *system {
+func start(t testing.TB, fabrics string, o options) *system {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: needs redis-server and git")
@@ -81,6 +83,15 @@ func start(t *testing.T, fabrics string, o options) *system {
 	if o.retryBase == 0 {
 		o.retryBase = 20 * time.Millisecond
 	}
+	poll, delayed := 20*time.Millisecond, 50*time.Millisecond
+	if o.poll < 0 {
+		poll, delayed = 0, 0 // worker.Config defaults
+	} else if o.poll > 0 {
+		poll, delayed = o.poll, o.poll
+	}
+	if o.concurrency == 0 {
+		o.concurrency = 2
+	}
 	for i := 0; i < o.workers; i++ {
 		rdb, err := tasks.OpenRedis(s.redisURL)
 		if err != nil {
@@ -94,10 +105,10 @@ func start(t *testing.T, fabrics string, o options) *system {
 				Author: gitops.Signature{Name: "fabsync test", Email: "test@fabsync.localhost"}, GitDepth: gitops.RecommendedDepth,
 				GitTimeout: 20 * time.Second, CancelPoll: 50 * time.Millisecond,
 			},
-			Concurrency: 2, ShutdownTimeout: 5 * time.Second,
+			Concurrency: o.concurrency, ShutdownTimeout: 5 * time.Second,
 			ReconcileEvery: 200 * time.Millisecond, ReconcileGrace: 2 * time.Second,
 			RetryBase: o.retryBase, RetryMax: 5 * o.retryBase,
-			PollInterval: 20 * time.Millisecond, DelayedInterval: 50 * time.Millisecond, ScheduleSync: 200 * time.Millisecond,
+			PollInterval: poll, DelayedInterval: delayed, ScheduleSync: 200 * time.Millisecond,
 			Logger: log.With("worker", i),
 		}
 		done := make(chan error, 1)

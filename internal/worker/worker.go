@@ -27,7 +27,7 @@ type Config struct {
 	ReconcileGrace  time.Duration         // how long a new job may wait for its first enqueue [30s]
 	RetryBase       time.Duration         // first retry delay, doubled per retry [5s]
 	RetryMax        time.Duration         // longest retry delay [5m]
-	PollInterval    time.Duration         // how often idle queues are checked for new tasks [200ms]
+	PollInterval    time.Duration         // how often idle queues are checked for new tasks [100ms]
 	DelayedInterval time.Duration         // how often due retries are moved back to their queue [1s]
 	ScheduleSync    time.Duration         // how often the periodic resync schedule is re-read from the fabrics file [10s]
 	NoScheduler     bool                  // run no periodic resync scheduler in this worker
@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.ReconcileGrace = 30 * time.Second
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 200 * time.Millisecond
+		cfg.PollInterval = 100 * time.Millisecond
 	}
 	if cfg.DelayedInterval <= 0 {
 		cfg.DelayedInterval = time.Second
