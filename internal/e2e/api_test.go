@@ -116,3 +116,19 @@ func TestCancelQueued(t *testing.T) {
 		t.Errorf("trigger after cancel = %d %s", status, next.ID)
 	}
 }
+
+// TestTokenCookieOnlyForPages: the UI's token cookie opens /monitoring/ and /metrics (pages a
+// browser navigates to) but not the JSON API, so a cookie can never trigger a sync.
+func TestTokenCookieOnlyForPages(t *testing.T) {
+	gs := gittest.NewServer(t)
+	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q}\n", gs.NewRepo(t, "gitops", nil)), options{token: "tok", workers: -1})
+	ck := []string{"Cookie", "fabsync-token=tok"}
+	if r := sys.do("POST", "/api/v1/fabrics/fab/sync", "", ck...); r.status != 401 {
+		t.Errorf("trigger with only the cookie = %d; want 401", r.status)
+	}
+	for _, p := range []string{"/metrics", "/monitoring/"} {
+		if r := sys.do("GET", p, "", ck...); r.status != 200 {
+			t.Errorf("GET %s with the cookie = %d; want 200", p, r.status)
+		}
+	}
+}

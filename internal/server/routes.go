@@ -27,7 +27,8 @@ var openAPI []byte
 func (s *server) routes(e *echo.Echo, cfg Config) {
 	// The token guard is per route: echo's Group.Use would add catch-all routes that turn 405s
 	// into 404s.
-	auth := requireToken(cfg.Token)
+	auth := requireToken(cfg.Token, false)
+	browserAuth := requireToken(cfg.Token, true) // pages a browser navigates to: the cookie counts too
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -47,11 +48,11 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 		metrics.NewQueueMetricsCollector(cfg.Service.Inspector()),
 		tasks.NewCollector(cfg.Redis),
 	)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), auth)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), browserAuth)
 
 	mon := echo.WrapHandler(asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{cfg.Redis}}))
-	e.Any("/monitoring", mon, auth)
-	e.Any("/monitoring/*", mon, auth)
+	e.Any("/monitoring", mon, browserAuth)
+	e.Any("/monitoring/*", mon, browserAuth)
 
 	if cfg.UI != nil {
 		e.StaticFS("/", cfg.UI)
@@ -68,15 +69,16 @@ func (r sharedRedis) MakeRedisClient() any { return r.c }
 const tokenCookie = "fabsync-token"
 
 // requireToken guards a route with a bearer token (constant-time compare); an empty token
-// leaves it open.
-func requireToken(token string) echo.MiddlewareFunc {
+// leaves it open. With cookie, the UI's token cookie is accepted too (only for pages a browser
+// navigates to: the JSON API wants the header, so a cookie can never trigger a sync).
+func requireToken(token string, cookie bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return next
 		}
 		return func(c echo.Context) error {
 			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok {
+			if !ok && cookie {
 				if ck, err := c.Cookie(tokenCookie); err == nil {
 					if v, err := url.QueryUnescape(ck.Value); err == nil {
 						got, ok = v, true
