@@ -45,8 +45,8 @@ func Start(t testing.TB) string {
 // Server is a private redis-server process that a test can stop and start again on the same
 // port (for fault tests). Unless Persistent, it keeps nothing on disk: a restart loses every key.
 type Server struct {
-	URL  string
-	t    testing.TB
+	URL     string
+	t       testing.TB
 	bin     string
 	dir     string
 	port    int
