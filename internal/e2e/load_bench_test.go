@@ -26,8 +26,13 @@ type loadResult struct {
 	errors   int64
 }
 
-// runLoad calls fn from conc goroutines for dur and measures each call.
+// runLoad calls fn from conc goroutines for dur (or until max calls, when max > 0) and
+// measures each call.
 func runLoad(conc int, dur time.Duration, fn func(i int64) error) loadResult {
+	return runLoadN(conc, dur, 0, fn)
+}
+
+func runLoadN(conc int, dur time.Duration, max int64, fn func(i int64) error) loadResult {
 	var next, errs atomic.Int64
 	lat := make([][]time.Duration, conc)
 	var wg sync.WaitGroup
@@ -38,8 +43,12 @@ func runLoad(conc int, dur time.Duration, fn func(i int64) error) loadResult {
 		go func(g int) {
 			defer wg.Done()
 			for time.Now().Before(stop) {
+				i := next.Add(1)
+				if max > 0 && i > max {
+					return
+				}
 				t0 := time.Now()
-				if err := fn(next.Add(1)); err != nil {
+				if err := fn(i); err != nil {
 					errs.Add(1)
 				}
 				lat[g] = append(lat[g], time.Since(t0))
@@ -75,7 +84,7 @@ func (r loadResult) report(b *testing.B) {
 // goroutines for 5 s each, and, in the same run and against the same Redis, the two bare
 // operations underneath them: asynq Client.Enqueue and a Redis HGETALL. Run with -benchtime 1x.
 func BenchmarkAPILoad(b *testing.B) {
-	const conc, dur, fabrics = 32, 5 * time.Second, 20000
+	const conc, dur, fabrics = 32, 5 * time.Second, 50000
 	gs := gittest.NewServer(b)
 	url := gs.NewRepo(b, "gitops", nil)
 	var cfg strings.Builder
@@ -112,16 +121,16 @@ func BenchmarkAPILoad(b *testing.B) {
 		runLoad(conc, dur, func(int64) error { return rdb.HGetAll(ctx, "fabsync:job:"+j.ID).Err() }).report(b)
 	})
 	b.Run("trigger/api", func(b *testing.B) {
-		var n atomic.Int64
-		runLoad(conc, dur, func(int64) error {
-			// f1..f19999, each once: every call creates a job and enqueues its task
-			return do("POST", fmt.Sprintf("/api/v1/fabrics/f%d/sync", 1+n.Add(1)%(fabrics-1)))
+		// f1..f49999, each once: every call creates a job and enqueues its task.
+		runLoadN(conc, dur, fabrics-1, func(i int64) error {
+			return do("POST", fmt.Sprintf("/api/v1/fabrics/f%d/sync", i))
 		}).report(b)
 	})
 	b.Run("trigger/bare-asynq-enqueue", func(b *testing.B) {
+		run := time.Now().UnixNano() // task IDs unique across repeated runs of this sub-benchmark
 		runLoad(conc, dur, func(i int64) error {
 			_, err := aq.EnqueueContext(ctx, asynq.NewTask("bench:noop", []byte(`{"job_id":"x","fabric":"y"}`)),
-				asynq.Queue("bench"), asynq.TaskID(fmt.Sprintf("bench:%d", i)), asynq.MaxRetry(1))
+				asynq.Queue("bench"), asynq.TaskID(fmt.Sprintf("bench:%d:%d", run, i)), asynq.MaxRetry(1))
 			return err
 		}).report(b)
 	})
