@@ -512,7 +512,6 @@ func (in *ingester) writeFile(fileIdx int) error {
 	if werr != nil {
 		return werr
 	}
-	lf.Resources = slices.Clip(lf.Resources)
 	if err := in.write(lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
 	}

@@ -218,6 +218,10 @@ func (e *aliasError) Error() string { return e.Msg }
 // the copies would add more than max nodes or an alias refers to a node
 // that contains it. It returns the number of nodes added.
 func expandAliases(n *yaml.Node, max int) (int, error) {
+	if !hasAlias(n) {
+		clearAnchors(n)
+		return 0, nil
+	}
 	// Pass 1: count, with memoized sizes so that nested aliases cost linear
 	// time however far they would expand.
 	sizes := map[*yaml.Node]int{}
@@ -289,6 +293,19 @@ func expandAliases(n *yaml.Node, max int) (int, error) {
 	expand(n)
 	clearAnchors(n)
 	return added, nil
+}
+
+// hasAlias reports whether the tree under n holds an alias.
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
 }
 
 func deepCopy(x *yaml.Node) *yaml.Node {
