@@ -60,6 +60,23 @@ type Options struct {
 	// parallel: 0 means runtime.GOMAXPROCS(0), 1 means all work is done on
 	// the calling goroutine. The output does not depend on it.
 	Workers int
+
+	// Progress, when set, is called on the calling goroutine after each raw
+	// file is done in each phase: PhaseValidate (every file is read and
+	// checked before anything is written), then PhaseWrite.
+	Progress func(phase string, done, total int)
+}
+
+// Phases reported to Options.Progress.
+const (
+	PhaseValidate = "validate"
+	PhaseWrite    = "write"
+)
+
+func (o *Options) progress(phase string, done, total int) {
+	if o.Progress != nil {
+		o.Progress(phase, done, total)
+	}
 }
 
 // ErrInvalidOptions is wrapped by the error Ingest returns for unusable
@@ -204,6 +221,7 @@ func (in *ingester) run() (*Result, error) {
 		if err := in.validateFile(i, seen); err != nil {
 			return nil, err
 		}
+		in.opts.progress(PhaseValidate, i+1, len(in.files))
 	}
 	clear(seen)
 	seen = nil
@@ -217,6 +235,7 @@ func (in *ingester) run() (*Result, error) {
 		if err := in.writeFile(i); err != nil {
 			return nil, err
 		}
+		in.opts.progress(PhaseWrite, i+1, len(in.files))
 	}
 	if _, ok, err := in.t.typeOf(gitkeepPath); err != nil {
 		return nil, err

@@ -313,3 +313,24 @@ func TestWrittenIsSorted(t *testing.T) {
 		t.Errorf("Written = %q; want sorted", res.Written)
 	}
 }
+
+func TestProgress(t *testing.T) {
+	fsys := fstest.MapFS{
+		"raw/a.yaml":    file(sw("a")),
+		"raw/b.yaml":    file(sw("b")),
+		"raw/sub/c.yml": file(sw("c")),
+		"raw/README.md": file("not counted"),
+	}
+	var got []string
+	opts := testOpts
+	opts.Progress = func(phase string, done, total int) {
+		got = append(got, phase+" "+strconv.Itoa(done)+"/"+strconv.Itoa(total))
+	}
+	if _, err := ingest.Ingest(fsys, opts, newMemWriter()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"validate 1/3", "validate 2/3", "validate 3/3", "write 1/3", "write 2/3", "write 3/3"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Progress calls differ (-want +got):\n%s", diff)
+	}
+}

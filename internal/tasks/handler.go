@@ -167,7 +167,8 @@ func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
 				return err
 			}
 			h.note(ctx, id, 45, "ingesting raw files at "+short(head))
-			res, err := h.ingest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: time.Now().UTC(), Limits: h.cfg.Limits})
+			res, err := h.ingest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: time.Now().UTC(), Limits: h.cfg.Limits,
+				Progress: h.ingestProgress(ctx, id)})
 			if err != nil {
 				return err
 			}
@@ -429,6 +430,28 @@ func (h *Handler) progress(ctx context.Context, id string) func(gitops.Progress)
 		msg := fmt.Sprintf("%s objects: %d/%d", p.Phase, p.Done, p.Total)
 		_, _ = h.svc.Store.Update(ctx, id, func(j *Job) error {
 			j.setProgress(ProgressGitSync, pct, msg)
+			return nil
+		})
+	}
+}
+
+// ingestProgress returns an ingest progress callback: validating maps to 45–65 %, writing to
+// 65–80 %, at most four updates a second (and always the last file of each phase).
+func (h *Handler) ingestProgress(ctx context.Context, id string) func(phase string, done, total int) {
+	var last time.Time
+	return func(phase string, done, total int) {
+		if done < total && time.Since(last) < 250*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		lo, verb := 45, "validated"
+		if phase == ingest.PhaseWrite {
+			lo, verb = 65, "written"
+		}
+		pct := lo + 15*done/max(total, 1)
+		msg := fmt.Sprintf("raw files %s: %d of %d", verb, done, total)
+		_, _ = h.svc.Store.Update(ctx, id, func(j *Job) error {
+			j.setProgress(ProgressIngest, pct, msg)
 			return nil
 		})
 	}
