@@ -770,3 +770,14 @@ func ordered[T, R any](workers int, next func() (T, bool), fn func(T) R, sink fu
 		}
 	}
 }
+
+// Pending reports whether raw/ in fsys holds anything for Ingest to act on: a YAML file to
+// ingest, or an entry Ingest would report as a problem (a symbolic link, say). It reads only
+// directory entries, so a caller can skip a whole ingest cheaply when there is nothing to do.
+func Pending(fsys fs.FS) (bool, error) {
+	in := &ingester{fsys: fsys, t: newTree(fsys)}
+	if err := in.findRaw(); err != nil {
+		return false, err
+	}
+	return len(in.files) > 0 || len(in.problems) > 0, nil
+}

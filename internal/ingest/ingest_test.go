@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"maps"
 	"slices"
 	"strconv"
@@ -332,5 +333,24 @@ func TestProgress(t *testing.T) {
 	want := []string{"validate 1/3", "validate 2/3", "validate 3/3", "write 1/3", "write 2/3", "write 3/3"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Progress calls differ (-want +got):\n%s", diff)
+	}
+}
+
+func TestPending(t *testing.T) {
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+		want bool
+	}{
+		{"no raw folder", fstest.MapFS{"managed/vpcs/v.yaml": file("x: 1\n")}, false},
+		{"only non-YAML and hidden files", fstest.MapFS{"raw/.gitkeep": file(""), "raw/README.md": file("x"), "raw/.d.yaml": file(sw("d"))}, false},
+		{"a YAML file deep down", fstest.MapFS{"raw/a/b/c.YML": file(sw("c"))}, true},
+		{"a symbolic link", fstest.MapFS{"raw/x": &fstest.MapFile{Mode: fs.ModeSymlink}}, true},
+	}
+	for _, tt := range tests {
+		got, err := ingest.Pending(tt.fsys)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: Pending = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
 	}
 }

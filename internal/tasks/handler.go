@@ -131,6 +131,12 @@ func (h *Handler) HandleRepoSync(ctx context.Context, t *asynq.Task) error {
 		}); err != nil {
 			return err
 		}
+		// A resync with nothing in raw/ ends here: no second task, no second fetch.
+		if pending, err := h.pending(c.Dir(), a.fab.Path); err != nil {
+			return err
+		} else if !pending {
+			return h.succeed(ctx, a.p.JobID, "", "nothing to ingest: raw/ holds no YAML")
+		}
 		it, err := NewIngestTask(a.p.JobID, a.p.Fabric)
 		if err != nil {
 			return err
@@ -523,18 +529,24 @@ func ResolveAuth(a config.Auth, getenv func(string) string) (gitops.Auth, error)
 	return out, nil
 }
 
+// pending reports whether the fabric folder of the working tree dir has raw files to ingest.
+func (h *Handler) pending(dir, fabricPath string) (bool, error) {
+	root := filepath.Join(dir, filepath.FromSlash(fabricPath))
+	if _, err := os.Lstat(filepath.Join(root, "raw")); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	ok, err := ingest.Pending(os.DirFS(root))
+	if err != nil {
+		return false, fmt.Errorf("look into raw/: %w", err)
+	}
+	return ok, nil
+}
+
 // ingest runs package ingest on the fabric folder of the working tree dir.
 func (h *Handler) ingest(dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
 	root := filepath.Join(dir, filepath.FromSlash(fabricPath))
-	fi, err := os.Lstat(filepath.Join(root, "raw"))
-	if errors.Is(err, os.ErrNotExist) {
-		return &ingest.Result{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
-	}
-	if !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
-		return &ingest.Result{}, nil
+	if _, err := os.Lstat(filepath.Join(root, "raw")); errors.Is(err, os.ErrNotExist) {
+		return &ingest.Result{}, nil // also when the fabric folder itself does not exist yet
 	}
 	res, err := ingest.Ingest(os.DirFS(root), opts, dirWriter{root: root})
 	if err != nil {
