@@ -416,48 +416,49 @@ func (h *Handler) note(ctx context.Context, id string, percent int, msg string) 
 	}
 }
 
-// progress returns a gitops progress callback that maps transfer progress to 2–40 %, at most
-// four updates a second.
+// progress returns a gitops progress callback that maps the server's transfer phases to
+// 2–39 %.
 func (h *Handler) progress(ctx context.Context, id string) func(gitops.Progress) {
-	var last time.Time
+	record := h.recorder(ctx, id, ProgressGitSync)
 	return func(p gitops.Progress) {
-		if time.Since(last) < 250*time.Millisecond || p.Total <= 0 {
+		if p.Total <= 0 {
 			return
 		}
-		last = time.Now()
-		lo, hi := 2, 10
+		lo, hi := 35, 39 // receiving, resolving, writing
 		switch p.Phase {
-		case "receiving":
-			lo, hi = 10, 35
-		case "resolving":
-			lo, hi = 35, 39
+		case "counting", "enumerating":
+			lo, hi = 2, 15
+		case "compressing":
+			lo, hi = 15, 35
 		}
-		pct := lo + (hi-lo)*min(p.Done, p.Total)/p.Total
-		msg := fmt.Sprintf("%s objects: %d/%d", p.Phase, p.Done, p.Total)
-		_, _ = h.svc.Store.Update(ctx, id, func(j *Job) error {
-			j.setProgress(ProgressGitSync, pct, msg)
-			return nil
-		})
+		record(lo+(hi-lo)*min(p.Done, p.Total)/p.Total, fmt.Sprintf("%s objects: %d/%d", p.Phase, p.Done, p.Total), false)
 	}
 }
 
-// ingestProgress returns an ingest progress callback: validating maps to 45–65 %, writing to
-// 65–80 %, at most four updates a second (and always the last file of each phase).
+// ingestProgress returns an ingest progress callback: validating maps to 45–60 %, writing to
+// 60–75 %.
 func (h *Handler) ingestProgress(ctx context.Context, id string) func(phase string, done, total int) {
-	var last time.Time
+	record := h.recorder(ctx, id, ProgressIngest)
 	return func(phase string, done, total int) {
-		if done < total && time.Since(last) < 250*time.Millisecond {
+		lo, verb := 45, "validated"
+		if phase == ingest.PhaseWrite {
+			lo, verb = 60, "written"
+		}
+		record(lo+15*done/max(total, 1), fmt.Sprintf("raw files %s: %d of %d", verb, done, total), done == total)
+	}
+}
+
+// recorder returns a function that records the job's progress at most four times a second,
+// and always when final is set. Recording is best effort.
+func (h *Handler) recorder(ctx context.Context, id, stage string) func(pct int, msg string, final bool) {
+	var last time.Time
+	return func(pct int, msg string, final bool) {
+		if !final && time.Since(last) < 250*time.Millisecond {
 			return
 		}
 		last = time.Now()
-		lo, verb := 45, "validated"
-		if phase == ingest.PhaseWrite {
-			lo, verb = 65, "written"
-		}
-		pct := lo + 15*done/max(total, 1)
-		msg := fmt.Sprintf("raw files %s: %d of %d", verb, done, total)
 		_, _ = h.svc.Store.Update(ctx, id, func(j *Job) error {
-			j.setProgress(ProgressIngest, pct, msg)
+			j.setProgress(stage, pct, msg)
 			return nil
 		})
 	}
