@@ -195,3 +195,29 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestHistoryIsBounded(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	svc.Store.SetKeep(3)
+	var ids []string
+	for i := 0; i < 6; i++ {
+		j, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerSchedule)
+		if err != nil || slot != tasks.SlotActive {
+			t.Fatalf("Trigger %d = %v, %v", i, slot, err)
+		}
+		ids = append(ids, j.ID)
+		if _, err := svc.Cancel(ctx, j.ID); err != nil { // end it so the next one is new
+			t.Fatal(err)
+		}
+	}
+	jobs, err := svc.Store.List(ctx, "f1", 100)
+	if err != nil || len(jobs) != 3 || jobs[0].ID != ids[5] || jobs[2].ID != ids[3] {
+		t.Fatalf("List = %d jobs, %v; want the newest 3", len(jobs), err)
+	}
+	for _, old := range ids[:3] {
+		if _, err := svc.Store.Get(ctx, old); !errors.Is(err, tasks.ErrJobNotFound) {
+			t.Errorf("trimmed job %s still stored (%v)", old, err)
+		}
+	}
+}

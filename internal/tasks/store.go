@@ -26,7 +26,10 @@ const (
 	keyJob      = keyPrefix + "job:"    // hash: data (JSON), state, cancel, enqueued
 	keyFabrics  = keyPrefix + "fabrics" // set of fabric names that have jobs
 	jobRetained = 30 * 24 * time.Hour   // a finished job record expires after this
-	jobsPerList = 1000                  // jobs kept in a fabric's history
+	// jobsKept is how many jobs a fabric's history keeps; older job records are deleted when a
+	// new job is created, so Redis memory is bounded by fabrics × jobsKept, whatever the resync
+	// interval.
+	jobsKept = 200
 )
 
 func keyActive(fabric string) string  { return keyPrefix + "fabric:" + fabric + ":active" }
@@ -36,13 +39,14 @@ func keyJobs(fabric string) string    { return keyPrefix + "fabric:" + fabric + 
 // Store keeps job records and the per-fabric slots in Redis. It is safe for concurrent use by
 // any number of processes sharing one Redis.
 type Store struct {
-	rdb redis.UniversalClient
-	now func() time.Time
+	rdb  redis.UniversalClient
+	now  func() time.Time
+	keep int // jobs kept per fabric
 }
 
 // NewStore returns a Store on rdb.
 func NewStore(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, now: time.Now}
+	return &Store{rdb: rdb, now: time.Now, keep: jobsKept}
 }
 
 // Slot says where a triggered job stands.
@@ -56,20 +60,30 @@ const (
 )
 
 // triggerScript implements SPEC §3's rule atomically: at most one running job per fabric and
-// at most one waiting. A job whose task is queued but not started counts as waiting.
+// at most one waiting. A job whose task is queued but not started counts as waiting. It also
+// trims the fabric's history to its newest jobs, deleting the older records.
+// KEYS: active slot, waiting slot, history zset, new job, fabrics set.
+// ARGV: new job ID, its JSON, fabric, job key prefix, jobs kept.
 var triggerScript = redis.NewScript(`
 local w = redis.call('GET', KEYS[2])
 if w then return {w, 'existing'} end
 local a = redis.call('GET', KEYS[1])
 if a then
-  local st = redis.call('HGET', ARGV[5] .. a, 'state')
+  local st = redis.call('HGET', ARGV[4] .. a, 'state')
   if st == 'queued' then return {a, 'existing'} end
   if st == false then a = false end
 end
 redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', 'queued')
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[6]) + 1))
-redis.call('SADD', KEYS[5], ARGV[4])
+-- a per-fabric sequence orders the history exactly, even for jobs created in one millisecond
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[3] .. ':seq'), ARGV[1])
+local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[5])
+if extra > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[3], 0, extra - 1)) do
+    redis.call('DEL', ARGV[4] .. old)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1)
+end
+redis.call('SADD', KEYS[5], ARGV[3])
 if a then
   redis.call('SET', KEYS[2], ARGV[1])
   return {ARGV[1], 'waiting'}
@@ -93,7 +107,7 @@ func (s *Store) Trigger(ctx context.Context, fabric, trigger string) (*Job, Slot
 	}
 	res, err := triggerScript.Run(ctx, s.rdb,
 		[]string{keyActive(fabric), keyWaiting(fabric), keyJobs(fabric), keyJob + id, keyFabrics},
-		id, data, now.UnixMilli(), fabric, keyJob, jobsPerList).StringSlice()
+		id, data, fabric, keyJob, s.keep).StringSlice()
 	if err != nil {
 		return nil, 0, fmt.Errorf("trigger %s: %w", fabric, err)
 	}
