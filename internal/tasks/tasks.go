@@ -24,9 +24,10 @@ const (
 	SyncTimeout    = 10 * time.Minute
 	IngestMaxRetry = 3
 	IngestTimeout  = 15 * time.Minute
-	// taskRetention keeps a finished task's ID reserved so a re-delivered first task cannot
-	// enqueue its successor twice, and lets the reconciler read how a task ended.
-	taskRetention = 24 * time.Hour
+	// taskRetention keeps a finished task visible in Asynqmon's "completed" tab for a while.
+	// Correctness does not depend on it: a task that runs for a job that already ended does
+	// nothing. It bounds the memory completed tasks take: at most one retention period's worth.
+	taskRetention = 10 * time.Minute
 )
 
 // Queues is the asynq queue configuration the worker serves: ingest first, so a job that got
