@@ -182,9 +182,9 @@ func (s *system) waitAuth(id, token string) tasks.Job {
 	}
 }
 
-// TestPeriodicResync runs two workers (two schedulers) on a fabric with a 10 s resync: the
-// schedule triggers syncs through the normal job path, never twice for one tick, and removing
-// the interval from the fabrics file stops it without a restart.
+// TestPeriodicResync runs two workers on a fabric with a 10 s resync: the schedule (run by the
+// leading worker) triggers syncs through the normal job path, never twice for one tick, and
+// removing the interval from the fabrics file stops it without a restart.
 func TestPeriodicResync(t *testing.T) {
 	t.Parallel()
 	gs := gittest.NewServer(t)
@@ -213,7 +213,7 @@ func TestPeriodicResync(t *testing.T) {
 	if got := sys.wait(first.ID); got.State != tasks.StateSucceeded {
 		t.Fatalf("scheduled job = %s (%s)", got.State, got.Reason)
 	}
-	// Both workers' schedulers ticked; the claim let one through.
+	// One tick, one job (the leader lease, and the claim behind it).
 	time.Sleep(2 * time.Second)
 	if n := len(scheduled()); n != 1 {
 		t.Fatalf("%d scheduled jobs after one tick of two schedulers; want 1", n)

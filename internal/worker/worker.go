@@ -30,8 +30,11 @@ type Config struct {
 	PollInterval    time.Duration         // how often idle queues are checked for new tasks [100ms]
 	DelayedInterval time.Duration         // how often due retries are moved back to their queue [1s]
 	ScheduleSync    time.Duration         // how often the periodic resync schedule is re-read from the fabrics file [10s]
-	NoScheduler     bool                  // run no periodic resync scheduler in this worker
+	NoScheduler     bool                  // never run the periodic resync scheduler in this worker
+	LeaderLease     time.Duration         // the scheduler runs in one worker at a time, under this Redis lease [15s]
 	Logger          *slog.Logger          // required
+
+	onLead func(bool) // tests: called when this worker starts or stops leading
 }
 
 // Run serves tasks until ctx ends, then shuts down: running tasks get ShutdownTimeout to finish,
@@ -61,6 +64,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.ScheduleSync <= 0 {
 		cfg.ScheduleSync = 10 * time.Second
+	}
+	if cfg.LeaderLease <= 0 {
+		cfg.LeaderLease = 15 * time.Second
 	}
 	log := cfg.Logger
 	cfg.Handler.Logger = log
@@ -95,23 +101,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "data_dir", cfg.Handler.DataDir)
 
-	var sched *asynq.PeriodicTaskManager
-	if !cfg.NoScheduler {
-		sched, err = asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
-			RedisUniversalClient:       cfg.Redis,
-			PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
-			SyncInterval:               cfg.ScheduleSync,
-			SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel},
-		})
-		if err == nil {
-			err = sched.Start()
-		}
-		if err != nil {
-			srv.Shutdown()
-			return fmt.Errorf("start resync scheduler: %w", err)
-		}
-	}
-
 	var wg sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(1)
@@ -119,14 +108,18 @@ func Run(ctx context.Context, cfg Config) error {
 		defer wg.Done()
 		reconcileLoop(recCtx, svc, cfg.ReconcileEvery, cfg.ReconcileGrace, log)
 	}()
+	if !cfg.NoScheduler {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runScheduler(recCtx, cfg, log)
+		}()
+	}
 
 	<-ctx.Done()
 	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
 	stopRec()
 	wg.Wait()
-	if sched != nil {
-		sched.Shutdown()
-	}
 	srv.Shutdown()
 	log.Info("worker stopped")
 	return nil

@@ -1,0 +1,95 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+// keyLeader holds the ID of the worker whose scheduler enqueues periodic resyncs; stored in
+// Redis, do not rename.
+const keyLeader = "fabsync:scheduler:leader"
+
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// runScheduler runs the periodic resync scheduler in whichever worker holds the leader lease,
+// so that the number of resync ticks does not grow with the number of workers. The resync
+// claim in tasks.HandleResync still guards the moment of a handover. It returns when ctx ends.
+func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	var mgr *asynq.PeriodicTaskManager
+	stop := func() {
+		if mgr != nil {
+			mgr.Shutdown()
+			mgr = nil
+			log.Info("resync scheduler stopped")
+			if cfg.onLead != nil {
+				cfg.onLead(false)
+			}
+		}
+	}
+	defer func() {
+		stop()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = releaseScript.Run(rctx, cfg.Redis, []string{keyLeader}, id).Err()
+	}()
+	// The leader renews every third of the lease; if it dies, another worker takes over within
+	// 4/3 of the lease.
+	t := time.NewTicker(cfg.LeaderLease / 3)
+	defer t.Stop()
+	for {
+		held, err := renewScript.Run(ctx, cfg.Redis, []string{keyLeader}, id, cfg.LeaderLease.Milliseconds()).Int()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.WarnContext(ctx, "scheduler lease", "err", err)
+			stop() // without Redis we cannot know we still lead
+		case held == 1 && mgr == nil:
+			m, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
+				RedisUniversalClient:       cfg.Redis,
+				PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
+				SyncInterval:               cfg.ScheduleSync,
+				SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel},
+			})
+			if err == nil {
+				err = m.Start()
+			}
+			if err != nil {
+				log.ErrorContext(ctx, "start resync scheduler", "err", err)
+				break
+			}
+			mgr = m
+			log.Info("resync scheduler started: this worker leads")
+			if cfg.onLead != nil {
+				cfg.onLead(true)
+			}
+		case held == 0 && mgr != nil:
+			stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/redistest"
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+// TestSchedulerLeader: of three workers, exactly one runs the resync scheduler; when it stops,
+// another takes over within the lease.
+func TestSchedulerLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs redis-server")
+	}
+	rdb, _ := redistest.Client(t)
+	p := filepath.Join(t.TempDir(), "fabsync.yaml")
+	os.WriteFile(p, []byte("fabrics: []\n"), 0o644)
+	src, err := config.NewSource(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	leading := map[int]bool{}
+	count := func() (n, who int) {
+		mu.Lock()
+		defer mu.Unlock()
+		who = -1
+		for i, l := range leading {
+			if l {
+				n++
+				who = i
+			}
+		}
+		return n, who
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cancels := make([]context.CancelFunc, 3)
+	var wg sync.WaitGroup
+	for i := range cancels {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		cfg := Config{Redis: rdb, Handler: tasks.HandlerConfig{Fabrics: src}, ScheduleSync: time.Second,
+			LeaderLease: 600 * time.Millisecond,
+			onLead:      func(l bool) { mu.Lock(); leading[i] = l; mu.Unlock() }}
+		wg.Add(1)
+		go func() { defer wg.Done(); runScheduler(ctx, cfg, log) }()
+	}
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+		wg.Wait()
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("a leader", func() bool { n, _ := count(); return n == 1 })
+	time.Sleep(time.Second) // several renewals: still exactly one
+	n, first := count()
+	if n != 1 {
+		t.Fatalf("%d leaders; want 1", n)
+	}
+	cancels[first]() // the leader stops (and releases its lease)
+	waitFor("a new leader", func() bool { n, who := count(); return n == 1 && who != first })
+}
