@@ -97,11 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if builtin {
 		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
 	}
-	fabrics, err := config.NewSource(s.ConfigPath)
-	if err != nil {
-		return err
-	}
-	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,8 @@ func (s *server) handleError(err error, c echo.Context) {
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; see the server log (request " +
 			c.Response().Header().Get(echo.HeaderXRequestID) + ")"}
 	}
-	if ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable || ne != nil {
+	// Log server faults once, here; a 503 we chose (Redis said no) is logged with its cause.
+	if serverFault := ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable; serverFault || ne != nil {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}

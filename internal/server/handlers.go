@@ -44,14 +44,19 @@ type fabricList struct {
 
 func (s *server) listFabrics(c echo.Context) error {
 	ctx := c.Request().Context()
-	out := fabricList{Fabrics: []fabric{}}
-	for _, f := range s.fabrics.Fabrics() {
-		j, err := s.svc.Store.Latest(ctx, f.Name)
-		if err != nil {
-			return err
-		}
+	fabrics := s.fabrics.Fabrics()
+	names := make([]string, len(fabrics))
+	for i, f := range fabrics {
+		names[i] = f.Name
+	}
+	latest, err := s.svc.Store.Latest(ctx, names)
+	if err != nil {
+		return err
+	}
+	out := fabricList{Fabrics: make([]fabric, 0, len(fabrics))}
+	for _, f := range fabrics {
 		out.Fabrics = append(out.Fabrics, fabric{Name: f.Name, Repo: f.Repo, Branch: f.Branch, Path: f.Path,
-			Resync: f.Resync.String(), LatestJob: j})
+			Resync: f.Resync.String(), LatestJob: latest[f.Name]})
 	}
 	return c.JSON(http.StatusOK, out)
 }

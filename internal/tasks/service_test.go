@@ -221,3 +221,19 @@ func TestHistoryIsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestLatest(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	a1, _, _ := svc.Trigger(ctx, "a", tasks.TriggerManual)
+	svc.Cancel(ctx, a1.ID)
+	a2, _, _ := svc.Trigger(ctx, "a", tasks.TriggerManual)
+	b1, _, _ := svc.Trigger(ctx, "b", tasks.TriggerManual)
+	got, err := svc.Store.Latest(ctx, []string{"a", "b", "never"})
+	if err != nil || len(got) != 2 || got["a"].ID != a2.ID || got["b"].ID != b1.ID || got["never"] != nil {
+		t.Fatalf("Latest = %v, %v; want a→%s, b→%s, nothing for never", got, err, a2.ID, b1.ID)
+	}
+	if got, err := svc.Store.Latest(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("Latest(nil) = %v, %v", got, err)
+	}
+}

@@ -200,13 +200,41 @@ func (s *Store) List(ctx context.Context, fabric string, limit int) ([]*Job, err
 	return jobs, nil
 }
 
-// Latest returns fabric's newest job, or nil.
-func (s *Store) Latest(ctx context.Context, fabric string) (*Job, error) {
-	jobs, err := s.List(ctx, fabric, 1)
-	if err != nil || len(jobs) == 0 {
-		return nil, err
+// Latest returns each fabric's newest job (absent for a fabric without jobs), in two
+// pipelined round trips however many fabrics there are.
+func (s *Store) Latest(ctx context.Context, fabrics []string) (map[string]*Job, error) {
+	out := make(map[string]*Job, len(fabrics))
+	if len(fabrics) == 0 {
+		return out, nil
 	}
-	return jobs[0], nil
+	pipe := s.rdb.Pipeline()
+	ids := make([]*redis.StringSliceCmd, len(fabrics))
+	for i, f := range fabrics {
+		ids[i] = pipe.ZRevRange(ctx, keyJobs(f), 0, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("latest jobs: %w", err)
+	}
+	pipe = s.rdb.Pipeline()
+	data := make(map[string]*redis.StringCmd, len(fabrics))
+	for i, f := range fabrics {
+		if v := ids[i].Val(); len(v) == 1 {
+			data[f] = pipe.HGet(ctx, keyJob+v[0], "data")
+		}
+	}
+	if len(data) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("latest jobs: %w", err)
+	}
+	for f, c := range data {
+		var j Job
+		if b, err := c.Bytes(); err == nil && json.Unmarshal(b, &j) == nil {
+			out[f] = &j
+		}
+	}
+	return out, nil
 }
 
 // Update applies fn to the job's record atomically (optimistic, retried on conflict). fn may
