@@ -46,11 +46,14 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 	}
 	opCtx, cancel := c.opContext(ctx)
 	defer cancel()
+	proxyOpts, done := c.proxyFor(opCtx)
+	defer done()
 	err = repo.PushContext(opCtx, &git.PushOptions{
-		RemoteName: remoteName,
-		RefSpecs:   []config.RefSpec{config.RefSpec(c.branch + ":" + c.branch)},
-		Auth:       auth,
-		Progress:   newProgress(progress),
+		RemoteName:   remoteName,
+		RefSpecs:     []config.RefSpec{config.RefSpec(c.branch + ":" + c.branch)},
+		Auth:         auth,
+		ProxyOptions: proxyOpts,
+		Progress:     newProgress(progress),
 		// Compare-and-swap: the remote branch must still be where we synced
 		// it. Anything else is someone else's commit we must not lose.
 		RequireRemoteRefs: []config.RefSpec{config.RefSpec(base.Hash().String() + ":" + c.branch.String())},
@@ -59,5 +62,5 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 		// go-git moved refs/remotes/origin/<branch> to what we pushed.
 		return nil
 	}
-	return c.translate(op, err)
+	return c.netErr(opCtx, op, err)
 }

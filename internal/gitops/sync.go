@@ -71,9 +71,12 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	}
 	opCtx, cancel := c.opContext(ctx)
 	defer cancel()
+	proxyOpts, done := c.proxyFor(opCtx)
+	defer done()
 	repo, err := git.PlainCloneContext(opCtx, c.cfg.Dir, false, &git.CloneOptions{
 		URL:           c.cfg.URL,
 		Auth:          auth,
+		ProxyOptions:  proxyOpts,
 		RemoteName:    remoteName,
 		ReferenceName: c.branch,
 		SingleBranch:  true,
@@ -84,7 +87,7 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	if err != nil {
 		// go-git removes what it wrote; make sure nothing half-done stays.
 		_ = emptyDir(c.cfg.Dir)
-		return "", c.translate(op, err)
+		return "", c.netErr(opCtx, op, err)
 	}
 	ref, err := repo.Storer.Reference(c.branch)
 	if err != nil {
@@ -123,10 +126,15 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	// One look at the advertised refs tells whether there is anything to
 	// fetch; a no-op sync then costs this one round trip, like `git fetch`.
 	opCtx, cancel := c.opContext(ctx)
-	refs, err := remote.ListContext(opCtx, &git.ListOptions{Auth: auth})
+	proxyOpts, done := c.proxyFor(opCtx)
+	refs, err := remote.ListContext(opCtx, &git.ListOptions{Auth: auth, ProxyOptions: proxyOpts})
+	if err != nil {
+		err = c.netErr(opCtx, op, err)
+	}
+	done()
 	cancel()
 	if err != nil {
-		return "", c.translate(op, err)
+		return "", err
 	}
 	var target plumbing.Hash
 	for _, r := range refs {
@@ -140,17 +148,24 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 
 	if !c.hasCommit(repo, target) {
 		opCtx, cancel := c.opContext(ctx)
+		proxyOpts, done := c.proxyFor(opCtx)
 		err := remote.FetchContext(opCtx, &git.FetchOptions{
-			RemoteName: remoteName,
-			RefSpecs:   []config.RefSpec{config.RefSpec(c.fetchSpec)},
-			Auth:       auth,
-			Depth:      c.cfg.Depth,
-			Tags:       git.NoTags,
-			Force:      true,
-			Progress:   newProgress(progress),
+			RemoteName:   remoteName,
+			RefSpecs:     []config.RefSpec{config.RefSpec(c.fetchSpec)},
+			Auth:         auth,
+			ProxyOptions: proxyOpts,
+			Depth:        c.cfg.Depth,
+			Tags:         git.NoTags,
+			Force:        true,
+			Progress:     newProgress(progress),
 		})
+		opErr := opCtx.Err()
+		done()
 		cancel()
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+			if opErr != nil {
+				err = opErr
+			}
 			terr := c.translate(op, err)
 			if IsPermanent(terr) || ctx.Err() != nil || isNetwork(err) ||
 				errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
