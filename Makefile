@@ -2,7 +2,7 @@
 GO      ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test test-short test-faults fmt vet lint golden bench build fuzz clean
+.PHONY: run test test-short test-faults fmt vet lint golden bench bench-scale build fuzz clean
 
 ## run: dev mode — the whole system in one process (embedded Redis, demo fabric) at http://127.0.0.1:8080
 run:
@@ -36,9 +36,14 @@ lint:
 golden:
 	$(GO) test ./internal/ingest -update
 
-## bench: every benchmark, 5 runs each; results go into BENCHMARKS.md by hand
+## bench: the benchmarks, 5 runs each (the scale benchmark has its own target); results go into BENCHMARKS.md by hand
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m ./internal/...
+	$(GO) test -run '^$$' -bench . -skip 'BenchmarkResyncScale' -benchmem -count 5 -timeout 90m ./internal/...
+
+## bench-scale: periodic resync at 100, 1,000 and 5,000 fabrics, then 1 vs 2 vs 4 workers (about 25 minutes)
+bench-scale:
+	cd internal/e2e && FABSYNC_BENCH_FABRICS=100,1000,5000 FABSYNC_BENCH_WORKERS=2 $(GO) test -run '^$$' -bench BenchmarkResyncScale -benchtime 1x -timeout 60m .
+	cd internal/e2e && FABSYNC_BENCH_FABRICS=5000 FABSYNC_BENCH_WORKERS=1,2,4 $(GO) test -run '^$$' -bench BenchmarkResyncScale -benchtime 1x -timeout 60m .
 
 ## fuzz: a few minutes of each ingest fuzz target
 fuzz:
