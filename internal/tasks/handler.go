@@ -301,8 +301,9 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage string, body fun
 		_, endErr := h.svc.end(bctx, p.JobID, func(j *Job) { j.State = StateCanceled; j.Reason = "canceled by request" })
 		return endErr
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-		// The worker is shutting down: asynq puts the task back without using a retry.
-		h.note(bctx, p.JobID, 0, "attempt interrupted: worker shutting down; it will resume")
+		// The worker is shutting down (asynq puts the task back without using a retry), or an
+		// operator canceled the task in Asynqmon (asynq retries it).
+		h.note(bctx, p.JobID, 0, "attempt interrupted (the worker is shutting down, or the task was canceled in Asynqmon); it will be resumed or retried")
 		return err
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
