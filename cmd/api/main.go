@@ -33,7 +33,7 @@ func main() {
 	}
 }
 
-// run serves until ctx ends. ready, when set, receives the listen address once serving.
+// run serves until ctx ends, then shuts down gracefully; it returns nil after a clean shutdown.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
