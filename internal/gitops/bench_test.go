@@ -368,11 +368,7 @@ func BenchmarkClone(b *testing.B) {
 func BenchmarkSyncNoop(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		b.Run(r.name, func(b *testing.B) {
-			dir := cloneDir(b)
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit")})
-			sync(b, c)
-			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "cli")
-			work := filepath.Join(dir, "cli")
+			c, work := clonedPair(b, r.url)
 			var p pairs
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -393,11 +389,7 @@ func BenchmarkSyncNoop(b *testing.B) {
 func BenchmarkSync10(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		b.Run(r.name, func(b *testing.B) {
-			dir := cloneDir(b)
-			c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit")})
-			sync(b, c)
-			cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), r.url, "cli")
-			work := filepath.Join(dir, "cli")
+			c, work := clonedPair(b, r.url)
 			var p pairs
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -411,4 +403,14 @@ func BenchmarkSync10(b *testing.B) {
 			p.report(b)
 		})
 	}
+}
+
+// clonedPair clones url twice, with our Client and with the git CLI, at benchDepth, and returns
+// the client and the CLI's working tree.
+func clonedPair(b *testing.B, url string) (*gitops.Client, string) {
+	dir := cloneDir(b)
+	c := newClient(b, gitops.Config{URL: url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit")})
+	sync(b, c)
+	cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), url, "cli")
+	return c, filepath.Join(dir, "cli")
 }

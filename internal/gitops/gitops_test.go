@@ -379,3 +379,27 @@ func TestFindTrailerShallow(t *testing.T) {
 		t.Errorf("FindTrailer in a full clone = %q, %v, %v; want %s", h, ok, err, old)
 	}
 }
+
+// roundTrip checks a client against the bare repository it mirrors: clone, sync after someone
+// else's commit, then commit and push one of ours.
+func roundTrip(t *testing.T, c *gitops.Client, bare string) {
+	t.Helper()
+	if h := sync(t, c); h != remoteHead(t, bare) {
+		t.Fatalf("Sync = %s; want %s", h, remoteHead(t, bare))
+	}
+	want := gittest.Commit(t, bare, map[string]string{"b.txt": "b\n"}, "b")
+	if h := sync(t, c); h != want {
+		t.Fatalf("Sync = %s; want %s", h, want)
+	}
+	writeFile(t, c.Dir(), "c.txt", "c\n")
+	h, ok, err := c.Commit(context.Background(), "", "c")
+	if err != nil || !ok {
+		t.Fatalf("Commit = %v, %v", ok, err)
+	}
+	if err := c.Push(context.Background(), nil); err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if got := remoteHead(t, bare); got != h {
+		t.Errorf("remote head = %s; want %s", got, h)
+	}
+}

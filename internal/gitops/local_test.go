@@ -25,24 +25,7 @@ func TestLocalRemotes(t *testing.T) {
 			srv.NewRepo(t, name, map[string]string{"a.txt": "a\n"})
 			bare := srv.RepoDir(name)
 			c := newClient(t, gitops.Config{URL: tt.url(bare), Depth: gitops.RecommendedDepth})
-			if h := sync(t, c); h != remoteHead(t, bare) {
-				t.Fatalf("Sync = %s; want %s", h, remoteHead(t, bare))
-			}
-			want := gittest.Commit(t, bare, map[string]string{"b.txt": "b\n"}, "b")
-			if h := sync(t, c); h != want {
-				t.Fatalf("Sync = %s; want %s", h, want)
-			}
-			writeFile(t, c.Dir(), "c.txt", "c\n")
-			h, ok, err := c.Commit(context.Background(), "", "c")
-			if err != nil || !ok {
-				t.Fatalf("Commit = %v, %v", ok, err)
-			}
-			if err := c.Push(context.Background(), nil); err != nil {
-				t.Fatalf("Push: %v", err)
-			}
-			if got := remoteHead(t, bare); got != h {
-				t.Errorf("remote head = %s; want %s", got, h)
-			}
+			roundTrip(t, c, bare)
 		})
 	}
 }

@@ -147,24 +147,7 @@ func TestSSH(t *testing.T) {
 	t.Run("clone and push", func(t *testing.T) {
 		c := newClient(t, gitops.Config{URL: url, Depth: gitops.RecommendedDepth,
 			Auth: gitops.Auth{SSHKeyFile: keyFile, KnownHostsFile: goodHosts}})
-		if h := sync(t, c); h != remoteHead(t, bare) {
-			t.Fatalf("Sync = %s; want %s", h, remoteHead(t, bare))
-		}
-		want := gittest.Commit(t, bare, map[string]string{"b.txt": "b\n"}, "b")
-		if h := sync(t, c); h != want {
-			t.Fatalf("Sync = %s; want %s", h, want)
-		}
-		writeFile(t, c.Dir(), "c.txt", "c\n")
-		h, ok, err := c.Commit(context.Background(), "", "c")
-		if err != nil || !ok {
-			t.Fatalf("Commit = %v, %v", ok, err)
-		}
-		if err := c.Push(context.Background(), nil); err != nil {
-			t.Fatalf("Push: %v", err)
-		}
-		if got := remoteHead(t, bare); got != h {
-			t.Errorf("remote head = %s; want %s", got, h)
-		}
+		roundTrip(t, c, bare)
 	})
 
 	otherHost, _ := newKey(t, keys, "other_host")
