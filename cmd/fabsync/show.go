@@ -36,10 +36,7 @@ func (c *cli) jobs(ctx context.Context, fabricName string, limit int, asJSON boo
 		return c.fail(err)
 	}
 	if asJSON {
-		if err := writeJSON(c.stdout, body); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(body)
 	}
 	if len(resp.Jobs) == 0 {
 		fmt.Fprintf(c.stdout, "No jobs for %s yet. Start one with: %s\n", fabricName, c.hint("sync", fabricName))
@@ -71,10 +68,7 @@ func (c *cli) status(ctx context.Context, id string, asJSON bool) int {
 		return c.fail(err)
 	}
 	if asJSON {
-		if err := writeJSON(c.stdout, body); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(body)
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "Job %s\n", j.ID)
@@ -221,10 +215,7 @@ func (c *cli) fabrics(ctx context.Context, asJSON bool) int {
 		return c.fail(err)
 	}
 	if asJSON {
-		if err := writeJSON(c.stdout, body); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(body)
 	}
 	if len(resp.Fabrics) == 0 {
 		fmt.Fprintln(c.stdout, "No fabrics are configured on this server (see FABSYNC_CONFIG on the server).")
@@ -312,4 +303,12 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// printJSON prints an API answer as it came, for --json.
+func (c *cli) printJSON(body []byte) int {
+	if err := writeJSON(c.stdout, body); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
 }

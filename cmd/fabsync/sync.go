@@ -33,10 +33,7 @@ func (c *cli) sync(ctx context.Context, fabricName string, wait, asJSON bool) in
 	existing := status == http.StatusOK // 200: a job was already waiting; 202: a new one
 	if !wait {
 		if asJSON {
-			if err := writeJSON(c.stdout, body); err != nil {
-				return c.fail(err)
-			}
-			return exitOK
+			return c.printJSON(body)
 		}
 		if existing {
 			fmt.Fprintf(c.stdout, "A sync of %s was already waiting, so no new job was created: job %s is %s.\n", j.Fabric, j.ID, j.State)
