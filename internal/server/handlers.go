@@ -22,7 +22,7 @@ func (s *server) healthz(c echo.Context) error {
 func (s *server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.svc.Store.Ping(ctx); err != nil {
+	if err := s.svc.Ping(ctx); err != nil {
 		return &apiError{http.StatusServiceUnavailable, "redis_unavailable", "Redis does not answer"}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -49,7 +49,7 @@ func (s *server) listFabrics(c echo.Context) error {
 	for i, f := range fabrics {
 		names[i] = f.Name
 	}
-	latest, err := s.svc.Store.Latest(ctx, names)
+	latest, err := s.svc.Latest(ctx, names)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *server) listJobs(c echo.Context) error {
 		}
 		limit = n
 	}
-	jobs, err := s.svc.Store.List(c.Request().Context(), f.Name, limit)
+	jobs, err := s.svc.List(c.Request().Context(), f.Name, limit)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s *server) listJobs(c echo.Context) error {
 }
 
 func (s *server) getJob(c echo.Context) error {
-	j, err := s.svc.Store.Get(c.Request().Context(), c.Param("id"))
+	j, err := s.svc.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -253,3 +253,19 @@ func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace tim
 	})
 	return 1, err
 }
+
+// Get returns the job with id, or an error wrapping ErrJobNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*Job, error) { return s.Store.Get(ctx, id) }
+
+// List returns up to limit of fabric's jobs, newest first.
+func (s *Service) List(ctx context.Context, fabric string, limit int) ([]*Job, error) {
+	return s.Store.List(ctx, fabric, limit)
+}
+
+// Latest returns each fabric's newest job (absent for a fabric without jobs).
+func (s *Service) Latest(ctx context.Context, fabrics []string) (map[string]*Job, error) {
+	return s.Store.Latest(ctx, fabrics)
+}
+
+// Ping checks that Redis answers.
+func (s *Service) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }
