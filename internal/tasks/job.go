@@ -2,26 +2,6 @@ package tasks
 
 import "time"
 
-// Job states, stored in Redis; do not rename.
-const (
-	StateQueued      = "queued"
-	StateSyncing     = "syncing"
-	StateIngesting   = "ingesting"
-	StateSucceeded   = "succeeded"
-	StatePartialSync = "partial_sync"
-	StateFailed      = "failed"
-	StateCanceled    = "canceled"
-)
-
-// Stage states, stored in Redis; do not rename.
-const (
-	StagePending   = "pending"
-	StageRunning   = "running"
-	StageSucceeded = "succeeded"
-	StageFailed    = "failed"
-	StageSkipped   = "skipped"
-)
-
 // Triggers, stored in Redis; do not rename.
 const (
 	TriggerManual   = "manual"
@@ -29,29 +9,13 @@ const (
 	TriggerWebhook  = "webhook"
 )
 
-// Progress stages.
-const (
-	ProgressGitSync = "git_sync"
-	ProgressIngest  = "ingest"
-	ProgressDone    = "done"
-)
-
-// Terminal reports whether state is a final job state.
-func Terminal(state string) bool {
-	switch state {
-	case StateSucceeded, StatePartialSync, StateFailed, StateCanceled:
-		return true
-	}
-	return false
-}
-
-// Job is one sync of one fabric, as stored in Redis and returned by the API (SPEC §4).
+// Job is one sync of one fabric, as stored in Redis and returned by the API (docs/API.md).
 // Fields may be added, never renamed.
 type Job struct {
 	ID         string     `json:"id"`
 	Fabric     string     `json:"fabric"`
 	Trigger    string     `json:"trigger"`
-	State      string     `json:"state"`
+	State      State      `json:"state"`
 	Progress   Progress   `json:"progress"`
 	GitSync    GitSync    `json:"git_sync"`
 	Ingest     Ingest     `json:"ingest"`
@@ -72,16 +36,16 @@ type Progress struct {
 
 // GitSync is the state of the git sync stage.
 type GitSync struct {
-	State         string   `json:"state"`
-	Attempts      int      `json:"attempts"`
-	Commit        string   `json:"commit"`
-	Error         string   `json:"error"`
-	AttemptErrors []string `json:"attempt_errors"`
+	State         StageState `json:"state"`
+	Attempts      int        `json:"attempts"`
+	Commit        string     `json:"commit"`
+	Error         string     `json:"error"`
+	AttemptErrors []string   `json:"attempt_errors"`
 }
 
 // Ingest is the state of the ingest stage.
 type Ingest struct {
-	State         string     `json:"state"`
+	State         StageState `json:"state"`
 	Attempts      int        `json:"attempts"`
 	Files         int        `json:"files"`
 	Documents     int        `json:"documents"`

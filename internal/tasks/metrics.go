@@ -11,13 +11,8 @@ import (
 )
 
 // Metrics are recorded in Redis by whichever process observes them (workers, mostly) and read
-// at scrape time by the API's /metrics, so that one scrape shows the whole cluster. Keys are
-// stored in Redis; do not rename.
-const (
-	keyMetricJobs     = keyPrefix + "metrics:jobs"      // hash "fabric|trigger|state" -> count
-	keyMetricDocs     = keyPrefix + "metrics:documents" // hash fabric -> documents ingested
-	keyMetricHistPref = keyPrefix + "metrics:hist:"     // hash per histogram series: le buckets, sum, count
-)
+// at scrape time by the API's /metrics, so that one scrape shows the whole cluster (keys in
+// keys.go).
 
 // durationBuckets are the histogram buckets, in seconds, of every duration fabsync records.
 var durationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900}
@@ -30,7 +25,8 @@ const (
 
 // observe records one duration in a Redis-backed histogram series named by hist and labels.
 func observe(ctx context.Context, rdb redis.UniversalClient, hist string, d time.Duration, labels ...string) {
-	key := keyMetricHistPref + hist + ":" + strings.Join(labels, "|")
+	series := hist + ":" + strings.Join(labels, "|")
+	key := metricHistKey(series)
 	v := d.Seconds()
 	pipe := rdb.Pipeline()
 	for _, b := range durationBuckets {
@@ -40,18 +36,18 @@ func observe(ctx context.Context, rdb redis.UniversalClient, hist string, d time
 	}
 	pipe.HIncrBy(ctx, key, "count", 1)
 	pipe.HIncrByFloat(ctx, key, "sum", v)
-	pipe.SAdd(ctx, keyMetricHistPref+"series", hist+":"+strings.Join(labels, "|"))
+	pipe.SAdd(ctx, metricSeriesKey(), series)
 	_, _ = pipe.Exec(ctx) // metrics are best effort: never fail a job for them
 }
 
 // recordJobEnd counts a finished job and its total duration.
 func recordJobEnd(ctx context.Context, rdb redis.UniversalClient, j *Job) {
-	_ = rdb.HIncrBy(ctx, keyMetricJobs, j.Fabric+"|"+j.Trigger+"|"+j.State, 1).Err()
+	_ = rdb.HIncrBy(ctx, metricJobsKey(), j.Fabric+"|"+j.Trigger+"|"+string(j.State), 1).Err()
 	if j.FinishedAt != nil {
-		observe(ctx, rdb, histJobDuration, j.FinishedAt.Sub(j.CreatedAt), "total", j.State)
+		observe(ctx, rdb, histJobDuration, j.FinishedAt.Sub(j.CreatedAt), "total", string(j.State))
 	}
 	if j.State == StateSucceeded && j.Ingest.Documents > 0 {
-		_ = rdb.HIncrBy(ctx, keyMetricDocs, j.Fabric, int64(j.Ingest.Documents)).Err()
+		_ = rdb.HIncrBy(ctx, metricDocsKey(), j.Fabric, int64(j.Ingest.Documents)).Err()
 	}
 }
 
@@ -92,7 +88,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	failed := 0.0
-	if m, err := c.rdb.HGetAll(ctx, keyMetricJobs).Result(); err == nil {
+	if m, err := c.rdb.HGetAll(ctx, metricJobsKey()).Result(); err == nil {
 		for k, v := range m {
 			l := strings.SplitN(k, "|", 3)
 			n, _ := strconv.ParseFloat(v, 64)
@@ -103,7 +99,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		failed = 1
 	}
-	if m, err := c.rdb.HGetAll(ctx, keyMetricDocs).Result(); err == nil {
+	if m, err := c.rdb.HGetAll(ctx, metricDocsKey()).Result(); err == nil {
 		for fabric, v := range m {
 			n, _ := strconv.ParseFloat(v, 64)
 			ch <- prometheus.MustNewConstMetric(c.docs, prometheus.CounterValue, n, fabric)
@@ -111,7 +107,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		failed = 1
 	}
-	series, err := c.rdb.SMembers(ctx, keyMetricHistPref+"series").Result()
+	series, err := c.rdb.SMembers(ctx, metricSeriesKey()).Result()
 	if err != nil {
 		failed = 1
 	}
@@ -127,7 +123,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if len(l) != 2 {
 			continue
 		}
-		h, err := c.rdb.HGetAll(ctx, keyMetricHistPref+s).Result()
+		h, err := c.rdb.HGetAll(ctx, metricHistKey(s)).Result()
 		if err != nil {
 			failed = 1
 			continue

@@ -21,8 +21,6 @@ type ResyncPayload struct {
 	Fabric string `json:"fabric"`
 }
 
-func keyResyncClaim(fabric string) string { return keyPrefix + "fabric:" + fabric + ":resync-claim" }
-
 // ResyncProvider turns the fabrics file into asynq periodic task configs: one "@every <resync>"
 // entry per fabric with a resync interval. asynq's PeriodicTaskManager re-reads it, so adding,
 // changing or removing a fabric's schedule needs no restart.
@@ -66,9 +64,10 @@ func resyncJitter(fabric string, every time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(span))
 }
 
-// HandleResync triggers a scheduled sync. Every worker runs a scheduler, so each fabric's tick
-// arrives once per worker: a claim in Redis, held for 90 % of the interval, lets exactly one of
-// them through; the one-per-fabric rule then folds it into any job already waiting.
+// HandleResync triggers a scheduled sync. The scheduler runs in one worker at a time (package
+// worker holds a leader lease), but during a handover two schedulers may both enqueue a tick:
+// a claim in Redis, held for 90 % of the interval, lets one of them through; the
+// one-per-fabric rule then folds it into any job already waiting.
 func (h *Handler) HandleResync(ctx context.Context, t *asynq.Task) error {
 	var p ResyncPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Fabric == "" {
@@ -79,9 +78,9 @@ func (h *Handler) HandleResync(ctx context.Context, t *asynq.Task) error {
 		return nil // schedule removed since the tick was enqueued
 	}
 	hold := time.Duration(fab.Resync) * 9 / 10
-	claimed, err := h.svc.Store.rdb.SetNX(ctx, keyResyncClaim(p.Fabric), time.Now().UTC().Format(time.RFC3339), hold).Result()
+	claimed, err := h.svc.store.claimResync(ctx, p.Fabric, hold)
 	if err != nil {
-		return fmt.Errorf("claim resync of %s: %w", p.Fabric, err)
+		return err
 	}
 	if !claimed {
 		return nil // another worker's scheduler already triggered this tick

@@ -36,7 +36,7 @@ func TestTriggerSlots(t *testing.T) {
 		t.Fatalf("Trigger while queued = %v, %v, %v; want the queued job %s", again.ID, slot, err, first.ID)
 	}
 	// Once it runs, one follow-up is queued, and further triggers return that follow-up.
-	if _, err := svc.Store.Update(ctx, first.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil }); err != nil {
+	if _, err := svc.Start(ctx, first.ID, tasks.StageGitSync); err != nil {
 		t.Fatal(err)
 	}
 	follow, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerSchedule)
@@ -58,7 +58,7 @@ func TestTriggerSlots(t *testing.T) {
 	if _, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+follow.ID); err == nil {
 		t.Fatalf("waiting job already has a task")
 	}
-	jobs, err := svc.Store.List(ctx, "f1", 10)
+	jobs, err := svc.List(ctx, "f1", 10)
 	if err != nil || len(jobs) != 2 || jobs[0].ID != follow.ID || jobs[1].ID != first.ID {
 		t.Fatalf("List = %v, %v; want [follow, first]", jobs, err)
 	}
@@ -125,7 +125,7 @@ func TestCancelWaitingPromotes(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t)
 	first, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
-	svc.Store.Update(ctx, first.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil })
+	svc.Start(ctx, first.ID, tasks.StageGitSync)
 	svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+first.ID) // as if a worker held it
 	follow, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	// Cancel the running job: nothing runs it (no task), so it ends now and the follow-up starts.
@@ -142,7 +142,7 @@ func TestReconcileEndsJobsWhoseTaskIsGone(t *testing.T) {
 	svc := newService(t)
 	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	follow := func() *tasks.Job {
-		svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { j.State = tasks.StateSyncing; return nil })
+		svc.Start(ctx, j.ID, tasks.StageGitSync)
 		f, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 		return f
 	}()
@@ -157,7 +157,7 @@ func TestReconcileEndsJobsWhoseTaskIsGone(t *testing.T) {
 	if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 1 {
 		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
 	}
-	got, _ := svc.Store.Get(ctx, j.ID)
+	got, _ := svc.Get(ctx, j.ID)
 	if got.State != tasks.StateFailed || got.Reason == "" || got.FinishedAt == nil {
 		t.Fatalf("job after reconcile = %s (%q); want failed with a reason", got.State, got.Reason)
 	}
@@ -172,15 +172,15 @@ func TestProgressNeverGoesDown(t *testing.T) {
 	svc := newService(t)
 	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	for _, pct := range []int{10, 40, 20, 50} {
-		if _, err := svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "git_sync", pct, "x"); return nil }); err != nil {
+		if _, err := svc.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "git_sync", pct, "x"); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, _ := svc.Store.Get(ctx, j.ID)
+	got, _ := svc.Get(ctx, j.ID)
 	if got.Progress.Percent != 50 {
 		t.Fatalf("percent = %d; want 50", got.Progress.Percent)
 	}
-	got, _ = svc.Store.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "ingest", 30, "y"); return nil })
+	got, _ = svc.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, "ingest", 30, "y"); return nil })
 	if got.Progress.Percent != 50 {
 		t.Fatalf("percent after a lower value = %d; want 50", got.Progress.Percent)
 	}
@@ -199,7 +199,7 @@ func TestBackoff(t *testing.T) {
 func TestHistoryIsBounded(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t)
-	svc.Store.SetKeep(3)
+	svc.SetKeep(3)
 	var ids []string
 	for i := 0; i < 6; i++ {
 		j, slot, err := svc.Trigger(ctx, "f1", tasks.TriggerSchedule)
@@ -211,12 +211,12 @@ func TestHistoryIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jobs, err := svc.Store.List(ctx, "f1", 100)
+	jobs, err := svc.List(ctx, "f1", 100)
 	if err != nil || len(jobs) != 3 || jobs[0].ID != ids[5] || jobs[2].ID != ids[3] {
 		t.Fatalf("List = %d jobs, %v; want the newest 3", len(jobs), err)
 	}
 	for _, old := range ids[:3] {
-		if _, err := svc.Store.Get(ctx, old); !errors.Is(err, tasks.ErrJobNotFound) {
+		if _, err := svc.Get(ctx, old); !errors.Is(err, tasks.ErrJobNotFound) {
 			t.Errorf("trimmed job %s still stored (%v)", old, err)
 		}
 	}
@@ -229,11 +229,11 @@ func TestLatest(t *testing.T) {
 	svc.Cancel(ctx, a1.ID)
 	a2, _, _ := svc.Trigger(ctx, "a", tasks.TriggerManual)
 	b1, _, _ := svc.Trigger(ctx, "b", tasks.TriggerManual)
-	got, err := svc.Store.Latest(ctx, []string{"a", "b", "never"})
+	got, err := svc.Latest(ctx, []string{"a", "b", "never"})
 	if err != nil || len(got) != 2 || got["a"].ID != a2.ID || got["b"].ID != b1.ID || got["never"] != nil {
 		t.Fatalf("Latest = %v, %v; want a→%s, b→%s, nothing for never", got, err, a2.ID, b1.ID)
 	}
-	if got, err := svc.Store.Latest(ctx, nil); err != nil || len(got) != 0 {
+	if got, err := svc.Latest(ctx, nil); err != nil || len(got) != 0 {
 		t.Fatalf("Latest(nil) = %v, %v", got, err)
 	}
 }

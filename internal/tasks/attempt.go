@@ -1,0 +1,186 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/ingest"
+)
+
+// attempt is one run of a task handler for one job.
+type attempt struct {
+	p      Payload
+	fab    config.Fabric
+	number int  // from 1
+	final  bool // no retry follows this attempt
+}
+
+// recordTimeout bounds the Redis writes that record an attempt's outcome, which run even when
+// the task's own context has ended.
+const recordTimeout = 15 * time.Second
+
+// run is the frame shared by both job handlers: start the stage (the state machine refuses a
+// task that arrives for a job that moved on), watch for cancellation, run body, and turn its
+// error into the job's next state and asynq's retry decision.
+func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func(context.Context, *attempt) error) error {
+	var p Payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.JobID == "" || p.Fabric == "" {
+		return fmt.Errorf("%s: bad payload %q: %w", t.Type(), t.Payload(), asynq.SkipRetry)
+	}
+	retry, maxRetry := h.retryInfo(ctx)
+	a := &attempt{p: p, number: retry + 1, final: retry >= maxRetry}
+
+	started, err := h.svc.store.update(ctx, p.JobID, func(j *Job) error { return j.start(stage, a.number, h.svc.now()) })
+	var te *TransitionError
+	switch {
+	case errors.Is(err, ErrJobNotFound):
+		return fmt.Errorf("%s: %w: %w", t.Type(), err, asynq.SkipRetry)
+	case errors.As(err, &te):
+		// A re-delivery for a job that ended or moved past this stage: nothing to do, but a
+		// slot an ended job still holds is released.
+		if te.From.Terminal() {
+			return h.svc.release(ctx, p.Fabric, p.JobID)
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	fab, ok := h.cfg.Fabrics.Fabric(started.Fabric)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.watchCancel(runCtx, p.JobID, cancel)
+	}()
+	begin := h.svc.now()
+	if !ok {
+		err = permanent("fabric %q is no longer in the configuration", started.Fabric)
+	} else {
+		a.fab = fab
+		err = body(runCtx, a)
+	}
+	outcome := "succeeded"
+	if err != nil {
+		outcome = "failed"
+	}
+	observe(context.WithoutCancel(ctx), h.svc.store.rdb, histJobDuration, h.svc.now().Sub(begin), string(stage), outcome)
+	cancel(nil)
+	wg.Wait()
+	return h.conclude(ctx, context.Cause(runCtx), a, stage, err)
+}
+
+// conclude records the outcome of an attempt that returned err and returns what asynq is told.
+func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage Stage, err error) error {
+	id := a.p.JobID
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer rcancel()
+	v := classify(err, ctx.Err(), cause, a.final)
+	switch v {
+	case verdictOK:
+		return nil
+	case verdictCanceled:
+		_, _, endErr := h.svc.end(rctx, id, cancelByRequest)
+		return endErr
+	case verdictInterrupted:
+		h.note(rctx, id, 0, "attempt interrupted (the worker is shutting down, or the task was canceled in Asynqmon); it will be resumed or retried")
+		return err
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%s timed out: %w", stage.name(), err)
+	}
+	perm := IsPermanent(err)
+	msg := err.Error()
+	next := "will retry"
+	switch {
+	case perm:
+		next = "not retried: this error is permanent"
+	case v == verdictFinal:
+		next = "no retries left"
+	}
+	var ve *ingest.ValidationError
+	isVE := errors.As(err, &ve)
+	var recErr error
+	if _, uerr := h.svc.store.update(rctx, id, func(j *Job) error {
+		if isVE {
+			j.Ingest.Errors = docErrors(ve)
+		}
+		return j.retry(stage, a.number, msg, next, h.svc.now())
+	}); uerr != nil && !errors.Is(uerr, ErrTransition) {
+		recErr = uerr
+	}
+	if v == verdictFinal {
+		if _, _, endErr := h.svc.end(rctx, id, func(j *Job, now time.Time) error {
+			if stage == StageGitSync {
+				return j.fail("git sync failed: "+msg, now)
+			}
+			reason := "ingestion failed; nothing was changed in the repository: " + msg
+			if isVE {
+				reason = fmt.Sprintf("%d problems in raw files; nothing was changed in the repository", len(ve.Problems))
+			}
+			return j.partial(reason, now)
+		}); endErr != nil && !errors.Is(endErr, ErrTransition) {
+			recErr = errors.Join(recErr, endErr)
+		}
+	}
+	if recErr != nil {
+		err = errors.Join(err, fmt.Errorf("record job: %w", recErr))
+	}
+	if perm {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// watchCancel polls the job's cancel flag until ctx ends, and cancels ctx with errUserCanceled
+// when it is set.
+func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(h.cfg.CancelPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if yes, err := h.svc.store.cancelRequested(ctx, id); err == nil && yes {
+				cancel(errUserCanceled)
+				return
+			}
+		}
+	}
+}
+
+// succeed ends the job succeeded with the pushed commit (or none), and logs the one line an
+// operator reads for a good job.
+func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
+	if _, err := h.svc.store.update(ctx, id, func(j *Job) error {
+		j.logf(h.svc.now(), msg)
+		return nil
+	}); err != nil {
+		return err
+	}
+	j, ended, err := h.svc.end(ctx, id, func(j *Job, now time.Time) error { return j.succeed(commit, now) })
+	if err != nil {
+		return err
+	}
+	if ended {
+		var took time.Duration
+		if j.FinishedAt != nil {
+			took = j.FinishedAt.Sub(j.CreatedAt)
+		}
+		h.log.InfoContext(ctx, "job succeeded", "fabric", j.Fabric, "job_id", j.ID, "trigger", j.Trigger,
+			"files", j.Ingest.Files, "documents", j.Ingest.Documents, "created", j.Ingest.Created,
+			"updated", j.Ingest.Updated, "unchanged", j.Ingest.Unchanged, "commit", commit,
+			"duration", took.Round(time.Millisecond).String())
+	}
+	return nil
+}

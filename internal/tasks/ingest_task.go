@@ -1,0 +1,107 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/fabsync/fabsync/internal/gitops"
+	"github.com/fabsync/fabsync/internal/ingest"
+)
+
+// HandleIngest runs a job's ingest stage: re-sync (cheap when this worker just synced), ingest
+// raw/, commit with the job trailer and push; on a rejected push, start over on the new head,
+// up to PushAttempts rounds.
+func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
+	return h.run(ctx, t, StageIngest, h.ingestBody)
+}
+
+func (h *Handler) ingestBody(ctx context.Context, a *attempt) error {
+	c, err := h.client(ctx, a.fab)
+	if err != nil {
+		return err
+	}
+	unlock := h.lock(a.fab.Name)
+	defer unlock()
+	for round := 1; ; round++ {
+		done, err := h.ingestRound(ctx, c, a)
+		if errors.Is(err, gitops.ErrPushRejected) && round < h.cfg.PushAttempts {
+			h.note(ctx, a.p.JobID, 90, fmt.Sprintf("push rejected: the remote moved; fetching and ingesting again (round %d of %d)", round+1, h.cfg.PushAttempts))
+			continue
+		}
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// ingestRound is one round of the ingest stage on the remote's current head. It returns done
+// when the job ended (or ErrPushRejected in its error when the remote moved meanwhile).
+func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt) (bool, error) {
+	id := a.p.JobID
+	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, nil) })
+	if err != nil {
+		return false, fmt.Errorf("git sync before ingest: %w", err)
+	}
+	if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {
+		return false, fmt.Errorf("look for this job's commit: %w", err)
+	} else if found {
+		return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
+	res, err := runIngest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.now().UTC(),
+		Limits: h.cfg.Limits, Progress: h.ingestProgress(ctx, id)})
+	if err != nil {
+		return false, err
+	}
+	if err := h.recordIngest(ctx, id, res); err != nil {
+		return false, err
+	}
+	if res.Files == 0 {
+		return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+	}
+	// Last point where a cancel can take effect: after the push the commit is public.
+	if yes, err := h.svc.store.cancelRequested(ctx, id); err == nil && yes {
+		return false, errUserCanceled
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	sha, changed, err := c.Commit(ctx, a.fab.Path, commitMessage(a.fab.Name, id, res))
+	if err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	if !changed {
+		return true, h.succeed(ctx, id, "", "nothing changed in the repository")
+	}
+	h.note(ctx, id, 90, "pushing "+short(sha))
+	if _, err := h.timed(ctx, "push", func() (string, error) { return "", c.Push(ctx, nil) }); err != nil {
+		return false, fmt.Errorf("push: %w", err)
+	}
+	return true, h.succeed(ctx, id, sha, "pushed "+short(sha))
+}
+
+// recordIngest records ingest's counts in the job.
+func (h *Handler) recordIngest(ctx context.Context, id string, res *ingest.Result) error {
+	_, err := h.svc.store.update(ctx, id, func(j *Job) error {
+		in := &j.Ingest
+		in.Files, in.Documents, in.Created, in.Updated = res.Files, res.Documents, res.Created, res.Updated
+		in.Unchanged, in.Archived, in.Warnings = res.Unchanged, res.Archived, append([]string{}, res.Warnings...)
+		j.setProgress(ProgressIngest, 80, fmt.Sprintf("%d files, %d documents ingested", res.Files, res.Documents))
+		j.logf(h.svc.now(), fmt.Sprintf("ingested %d raw files, %d documents: %d created, %d updated, %d unchanged, %d warnings",
+			res.Files, res.Documents, res.Created, res.Updated, res.Unchanged, len(res.Warnings)))
+		return nil
+	})
+	return err
+}
+
+func commitMessage(fabric, id string, r *ingest.Result) string {
+	return fmt.Sprintf("fabsync: ingest %d raw files of %s (%d documents)\n\n"+
+		"%d created, %d updated, %d unchanged; originals archived under .hnp/archive/%s/.\n\n%s: %s\n",
+		r.Files, fabric, r.Documents, r.Created, r.Updated, r.Unchanged, id, TrailerKey, id)
+}

@@ -1,0 +1,142 @@
+package tasks
+
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// This file holds every Redis key fabsync writes and every Lua script that touches them (the
+// layout of asynq's own internal/rdb). Key names and values are stored in Redis: do not rename
+// them. Scripts receive every key they touch as KEYS, never build one from ARGV, and each
+// documents its KEYS and ARGV.
+//
+//	fabsync:job:<id>                    hash: data (the Job as JSON), state, cancel, enqueued
+//	fabsync:fabrics                     set of fabric names that ever had a job
+//	fabsync:fabric:<f>:active           string: the ID of the job that holds the fabric's slot
+//	fabsync:fabric:<f>:waiting          string: the ID of the one job waiting for it
+//	fabsync:fabric:<f>:jobs             zset: the fabric's job IDs by sequence (its history)
+//	fabsync:fabric:<f>:jobs:seq         counter behind that sequence
+//	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
+//	fabsync:scheduler:leader            string: the ID of the worker that runs the scheduler
+//	fabsync:metrics:jobs                hash "fabric|trigger|state" -> count
+//	fabsync:metrics:documents           hash fabric -> documents ingested
+//	fabsync:metrics:hist:<series>       hash per histogram series: le buckets, sum, count
+//	fabsync:metrics:hist:series         set of histogram series names
+const keyPrefix = "fabsync:"
+
+const (
+	// jobRetained is how long a finished job record is kept.
+	jobRetained = 30 * 24 * time.Hour
+	// jobsKept is how many jobs a fabric's history keeps; older job records are deleted when a
+	// new job is created, so Redis memory is bounded by fabrics × jobsKept, whatever the resync
+	// interval.
+	jobsKept = 200
+)
+
+func jobKey(id string) string              { return keyPrefix + "job:" + id }
+func fabricsKey() string                   { return keyPrefix + "fabrics" }
+func fabricKey(fabric, what string) string { return keyPrefix + "fabric:" + fabric + ":" + what }
+func activeKey(fabric string) string       { return fabricKey(fabric, "active") }
+func waitingKey(fabric string) string      { return fabricKey(fabric, "waiting") }
+func historyKey(fabric string) string      { return fabricKey(fabric, "jobs") }
+func historySeqKey(fabric string) string   { return fabricKey(fabric, "jobs:seq") }
+func resyncClaimKey(fabric string) string {
+	return fabricKey(fabric, "resync-claim")
+}
+
+// LeaderKey is the key of the scheduler's leader lease (package worker holds the lease).
+func LeaderKey() string { return keyPrefix + "scheduler:leader" }
+
+func metricJobsKey() string              { return keyPrefix + "metrics:jobs" }
+func metricDocsKey() string              { return keyPrefix + "metrics:documents" }
+func metricHistKey(series string) string { return keyPrefix + "metrics:hist:" + series }
+func metricSeriesKey() string            { return keyPrefix + "metrics:hist:series" }
+
+// Job record fields.
+const (
+	fieldData     = "data"
+	fieldState    = "state"
+	fieldCancel   = "cancel"
+	fieldEnqueued = "enqueued"
+)
+
+// triggerScript creates a job unless the fabric already has one waiting, so that at most one
+// job per fabric runs and at most one waits (docs/SYNC.md). A job whose task is queued but not
+// started counts as waiting. The caller read the active slot first and passes that job's key:
+// if the slot changed meanwhile the script does nothing and says "retry".
+//
+//	KEYS[1] active slot         KEYS[2] waiting slot     KEYS[3] history zset
+//	KEYS[4] history sequence    KEYS[5] the new job      KEYS[6] fabrics set
+//	KEYS[7] the active job's record (the one KEYS[1] named when the caller read it; any
+//	        unused key when the slot was empty)
+//	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
+//	ARGV[4] fabric name         ARGV[5] the active job ID the caller read ("" for none)
+//	ARGV[6] the state in which an active job still counts as waiting
+//
+// Returns {job ID, "existing" | "active" | "waiting" | "retry"}.
+var triggerScript = redis.NewScript(`
+local a = redis.call('GET', KEYS[1])
+if (a or '') ~= ARGV[5] then return {'', 'retry'} end
+local w = redis.call('GET', KEYS[2])
+if w then return {w, 'existing'} end
+if a then
+  local st = redis.call('HGET', KEYS[7], 'state')
+  if st == ARGV[6] then return {a, 'existing'} end
+  if st == false then a = false end
+end
+redis.call('HSET', KEYS[5], 'data', ARGV[2], 'state', ARGV[3])
+-- a per-fabric sequence orders the history exactly, even for jobs created in one millisecond
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
+redis.call('SADD', KEYS[6], ARGV[4])
+if a then
+  redis.call('SET', KEYS[2], ARGV[1])
+  return {ARGV[1], 'waiting'}
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return {ARGV[1], 'active'}
+`)
+
+// trimScript removes old jobs from a fabric's history and deletes their records.
+//
+//	KEYS[1] history zset       KEYS[2..n] the records of the jobs to remove
+//	ARGV[1..n-1] the IDs of those jobs, in the order of KEYS[2..n]
+var trimScript = redis.NewScript(`
+for i = 2, #KEYS do
+  redis.call('DEL', KEYS[i])
+  redis.call('ZREM', KEYS[1], ARGV[i - 1])
+end
+return #KEYS - 1
+`)
+
+// releaseScript frees the fabric's running slot held by ARGV[1] and promotes the waiting job,
+// returning its ID. A waiting job that ends (canceled) just leaves its slot.
+//
+//	KEYS[1] active slot   KEYS[2] waiting slot
+//	ARGV[1] the ID of the job that ended
+//
+// Returns the promoted job's ID, or nil.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+  return false
+end
+local w = redis.call('GET', KEYS[2])
+if w then
+  redis.call('SET', KEYS[1], w)
+  redis.call('DEL', KEYS[2])
+  return w
+end
+redis.call('DEL', KEYS[1])
+return false
+`)
+
+// newID returns a job ID that sorts by creation time: 20261126T060102Z-<10 random hex digits>.
+func newID(now time.Time, random []byte) string {
+	const hexDigits = "0123456789abcdef"
+	b := make([]byte, 0, 2*len(random))
+	for _, c := range random {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return now.UTC().Format("20060102T150405Z") + "-" + string(b)
+}
