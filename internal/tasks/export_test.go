@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // SetProgress exposes setProgress to the tests.
@@ -25,4 +27,18 @@ func (s *Service) Start(ctx context.Context, id string, stage Stage) (*Job, erro
 // Update exposes the store's update to the tests.
 func (s *Service) Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error) {
 	return s.store.update(ctx, id, fn)
+}
+
+// RequestCancel sets a job's cancel flag only, as Cancel does for a job whose task runs.
+func (s *Service) RequestCancel(ctx context.Context, id string) error {
+	_, err := s.store.requestCancel(ctx, id)
+	return err
+}
+
+// Redis returns the service's Redis client.
+func (s *Service) Redis() redis.UniversalClient { return s.store.rdb }
+
+// ForgetEnqueued clears the job's enqueued mark, as if its enqueue never happened.
+func (s *Service) ForgetEnqueued(ctx context.Context, id string) error {
+	return s.store.rdb.HDel(ctx, jobKey(id), fieldEnqueued).Err()
 }

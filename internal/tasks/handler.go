@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -75,7 +74,7 @@ func NewHandler(svc *Service, cfg HandlerConfig) (*Handler, error) {
 		cfg.CancelPoll = 500 * time.Millisecond
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{svc: svc, cfg: cfg, log: cfg.Logger, retryInfo: asynqRetryInfo, locks: map[string]*sync.Mutex{}}, nil
 }

@@ -32,6 +32,8 @@ func (p ResyncProvider) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 	if f == nil {
 		return nil, err
 	}
+	// While the file is invalid, Load serves the last good content with the error; the Source
+	// logs that once per change and the API shows it, so the schedule keeps the last good one.
 	var out []*asynq.PeriodicTaskConfig
 	for _, fb := range f.Fabrics {
 		every := time.Duration(fb.Resync)

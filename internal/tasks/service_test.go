@@ -125,8 +125,12 @@ func TestCancelWaitingPromotes(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t)
 	first, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
-	svc.Start(ctx, first.ID, tasks.StageGitSync)
-	svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+first.ID) // as if a worker held it
+	if _, err := svc.Start(ctx, first.ID, tasks.StageGitSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+first.ID); err != nil { // as if a worker held it
+		t.Fatal(err)
+	}
 	follow, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	// Cancel the running job: nothing runs it (no task), so it ends now and the follow-up starts.
 	if j, err := svc.Cancel(ctx, first.ID); err != nil || j.State != tasks.StateCanceled {
@@ -142,7 +146,9 @@ func TestReconcileEndsJobsWhoseTaskIsGone(t *testing.T) {
 	svc := newService(t)
 	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	follow := func() *tasks.Job {
-		svc.Start(ctx, j.ID, tasks.StageGitSync)
+		if _, err := svc.Start(ctx, j.ID, tasks.StageGitSync); err != nil {
+			t.Fatal(err)
+		}
 		f, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 		return f
 	}()
@@ -226,7 +232,9 @@ func TestLatest(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t)
 	a1, _, _ := svc.Trigger(ctx, "a", tasks.TriggerManual)
-	svc.Cancel(ctx, a1.ID)
+	if _, err := svc.Cancel(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
 	a2, _, _ := svc.Trigger(ctx, "a", tasks.TriggerManual)
 	b1, _, _ := svc.Trigger(ctx, "b", tasks.TriggerManual)
 	got, err := svc.Latest(ctx, []string{"a", "b", "never"})

@@ -1,0 +1,177 @@
+package tasks_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fabsync/fabsync/internal/redistest"
+	"github.com/fabsync/fabsync/internal/tasks"
+)
+
+func TestReconcileArchivedTasks(t *testing.T) {
+	tests := []struct {
+		name       string
+		stage      tasks.Stage // the stage the job reached before its task was archived
+		wantState  tasks.State
+		wantReason string
+	}{
+		{"git sync task archived", tasks.StageGitSync, tasks.StateFailed, "the git sync task was archived"},
+		{"ingest task archived", tasks.StageIngest, tasks.StatePartialSync, "the ingest task was archived"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc := newService(t)
+			j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Start(ctx, j.ID, tasks.StageGitSync); err != nil {
+				t.Fatal(err)
+			}
+			queue, taskID := tasks.QueueSync, "sync:"+j.ID
+			if tt.stage == tasks.StageIngest {
+				if _, err := svc.Start(ctx, j.ID, tasks.StageIngest); err != nil {
+					t.Fatal(err)
+				}
+				// the sync task is done; the ingest task is what is left
+				if err := svc.Inspector().DeleteTask(tasks.QueueSync, taskID); err != nil {
+					t.Fatal(err)
+				}
+				it, _ := tasks.NewIngestTask(j.ID, "f1")
+				if _, err := asynq.NewClientFromRedisClient(svc.Redis()).Enqueue(it); err != nil {
+					t.Fatal(err)
+				}
+				queue, taskID = tasks.QueueIngest, "ingest:"+j.ID
+			}
+			if err := svc.Inspector().ArchiveTask(queue, taskID); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 1 {
+				t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+			}
+			got, _ := svc.Get(ctx, j.ID)
+			if got.State != tt.wantState || !strings.HasPrefix(got.Reason, tt.wantReason) {
+				t.Fatalf("job = %s (%q); want %s (%q…)", got.State, got.Reason, tt.wantState, tt.wantReason)
+			}
+			// An ended job holds no slot: a second pass changes nothing.
+			if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 0 {
+				t.Fatalf("second Reconcile = %d, %v; want 0", n, err)
+			}
+		})
+	}
+}
+
+func TestReconcileEnqueuesAJobLeftQueued(t *testing.T) {
+	// A trigger whose enqueue never happened (the process died between the two): after the
+	// grace period the reconciler enqueues it.
+	ctx := context.Background()
+	svc := newService(t)
+	now := time.Now()
+	svc.SetClock(func() time.Time { return now })
+	j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ForgetEnqueued(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 0 {
+		t.Fatalf("Reconcile within grace = %d, %v; want 0", n, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Reconcile after grace = %d, %v; want 1", n, err)
+	}
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+j.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("task after reconcile = %v, %v; want pending", info, err)
+	}
+	// A job whose cancel was asked for and whose task is gone ends canceled.
+	if err := svc.RequestCancel(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Reconcile of a canceled job = %d, %v", n, err)
+	}
+	if got, _ := svc.Get(ctx, j.ID); got.State != tasks.StateCanceled {
+		t.Fatalf("job = %s; want canceled", got.State)
+	}
+}
+
+func TestMetricsCollector(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerWebhook)
+	if _, err := svc.Cancel(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(tasks.NewCollector(svc.Redis())); err != nil {
+		t.Fatalf("register collector: %v", err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			got[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+	}
+	want := map[string]string{
+		"fabsync_jobs_total{fabric=f1,state=canceled,trigger=webhook}": "1",
+		"fabsync_job_duration_seconds{outcome=canceled,stage=total}":   "1",
+		"fabsync_metrics_scrape_error{}":                               "0",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("metric %s = %q; want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+func TestOpenRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs redis-server")
+	}
+	_, url := redistest.Client(t)
+	tests := []struct {
+		url     string
+		wantErr bool
+	}{
+		{url, false},
+		{"redis-sentinel://127.0.0.1:1,127.0.0.1:2?master=m", false},
+		{"http://example.com", true},
+		{"redis://:hunter2@[::1", true},
+	}
+	for _, tt := range tests {
+		rdb, err := tasks.OpenRedis(tt.url)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("OpenRedis(%q) = %v; want error %v", tt.url, err, tt.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("OpenRedis error %q repeats the password", err)
+		}
+		if rdb != nil {
+			_ = rdb.Close()
+		}
+	}
+}
