@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/fabsync/fabsync/internal/tasks"
 )
 
 const webhookPath = "/api/v1/webhooks/github"
@@ -46,7 +45,8 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewQueueMetricsCollector(cfg.Service.Inspector()),
-		tasks.NewCollector(cfg.Redis),
+		cfg.Service.Collector(),
+		newConfigCollector(cfg.Fabrics),
 	)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), browserAuth)
 

@@ -37,7 +37,7 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 	retry, maxRetry := h.retryInfo(ctx)
 	a := &attempt{p: p, number: retry + 1, final: retry >= maxRetry}
 
-	started, err := h.svc.store.update(ctx, p.JobID, func(j *Job) error { return j.start(stage, a.number, h.svc.now()) })
+	started, err := h.svc.update(ctx, p.JobID, func(j *Job) error { return j.start(stage, a.number, h.svc.clock()) })
 	var te *TransitionError
 	switch {
 	case errors.Is(err, ErrJobNotFound):
@@ -62,7 +62,7 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 		defer wg.Done()
 		h.watchCancel(runCtx, p.JobID, cancel)
 	}()
-	begin := h.svc.now()
+	begin := h.svc.clock()
 	if !ok {
 		err = permanent("fabric %q is no longer in the configuration", started.Fabric)
 	} else {
@@ -73,7 +73,7 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 	if err != nil {
 		outcome = "failed"
 	}
-	observe(context.WithoutCancel(ctx), h.svc.store.rdb, histJobDuration, h.svc.now().Sub(begin), string(stage), outcome)
+	h.svc.observe(ctx, histJobDuration, h.svc.clock().Sub(begin), string(stage), outcome)
 	cancel(nil)
 	wg.Wait()
 	return h.conclude(ctx, context.Cause(runCtx), a, stage, err)
@@ -110,11 +110,11 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 	var ve *ingest.ValidationError
 	isVE := errors.As(err, &ve)
 	var recErr error
-	if _, uerr := h.svc.store.update(rctx, id, func(j *Job) error {
+	if _, uerr := h.svc.update(rctx, id, func(j *Job) error {
 		if isVE {
 			j.Ingest.Errors = docErrors(ve)
 		}
-		return j.retry(stage, a.number, msg, next, h.svc.now())
+		return j.retry(stage, a.number, msg, next, h.svc.clock())
 	}); uerr != nil && !errors.Is(uerr, ErrTransition) {
 		recErr = uerr
 	}
@@ -151,7 +151,7 @@ func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.Can
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if yes, err := h.svc.store.cancelRequested(ctx, id); err == nil && yes {
+			if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
 				cancel(errUserCanceled)
 				return
 			}
@@ -162,8 +162,8 @@ func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.Can
 // succeed ends the job succeeded with the pushed commit (or none), and logs the one line an
 // operator reads for a good job.
 func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
-	if _, err := h.svc.store.update(ctx, id, func(j *Job) error {
-		j.logf(h.svc.now(), msg)
+	if _, err := h.svc.update(ctx, id, func(j *Job) error {
+		j.logf(h.svc.clock(), msg)
 		return nil
 	}); err != nil {
 		return err

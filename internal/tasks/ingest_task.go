@@ -54,7 +54,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 		return false, err
 	}
 	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
-	res, err := runIngest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.now().UTC(),
+	res, err := runIngest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
 		Limits: h.cfg.Limits, Progress: h.ingestProgress(ctx, id)})
 	if err != nil {
 		return false, err
@@ -66,7 +66,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 		return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 	}
 	// Last point where a cancel can take effect: after the push the commit is public.
-	if yes, err := h.svc.store.cancelRequested(ctx, id); err == nil && yes {
+	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
 		return false, errUserCanceled
 	}
 	if err := ctx.Err(); err != nil {
@@ -88,12 +88,12 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 
 // recordIngest records ingest's counts in the job.
 func (h *Handler) recordIngest(ctx context.Context, id string, res *ingest.Result) error {
-	_, err := h.svc.store.update(ctx, id, func(j *Job) error {
+	_, err := h.svc.update(ctx, id, func(j *Job) error {
 		in := &j.Ingest
 		in.Files, in.Documents, in.Created, in.Updated = res.Files, res.Documents, res.Created, res.Updated
 		in.Unchanged, in.Archived, in.Warnings = res.Unchanged, res.Archived, append([]string{}, res.Warnings...)
 		j.setProgress(ProgressIngest, 80, fmt.Sprintf("%d files, %d documents ingested", res.Files, res.Documents))
-		j.logf(h.svc.now(), fmt.Sprintf("ingested %d raw files, %d documents: %d created, %d updated, %d unchanged, %d warnings",
+		j.logf(h.svc.clock(), fmt.Sprintf("ingested %d raw files, %d documents: %d created, %d updated, %d unchanged, %d warnings",
 			res.Files, res.Documents, res.Created, res.Updated, res.Unchanged, len(res.Warnings)))
 		return nil
 	})

@@ -17,9 +17,9 @@ const recordEvery = 250 * time.Millisecond
 
 // note moves the job's progress and adds a log line.
 func (h *Handler) note(ctx context.Context, id string, percent int, msg string) {
-	_, err := h.svc.store.update(ctx, id, func(j *Job) error {
+	_, err := h.svc.update(ctx, id, func(j *Job) error {
 		j.setProgress(j.Progress.Stage, percent, msg)
-		j.logf(h.svc.now(), msg)
+		j.logf(h.svc.clock(), msg)
 		return nil
 	})
 	if err != nil {
@@ -69,12 +69,12 @@ func (h *Handler) ingestProgress(ctx context.Context, id string) func(phase stri
 func (h *Handler) recorder(ctx context.Context, id, stage string) func(pct int, msg string, final bool) {
 	var last time.Time
 	return func(pct int, msg string, final bool) {
-		now := h.svc.now()
+		now := h.svc.clock()
 		if !final && now.Sub(last) < recordEvery {
 			return
 		}
 		last = now
-		_, _ = h.svc.store.update(ctx, id, func(j *Job) error {
+		_, _ = h.svc.update(ctx, id, func(j *Job) error {
 			j.setProgress(stage, pct, msg)
 			return nil
 		})
@@ -83,12 +83,12 @@ func (h *Handler) recorder(ctx context.Context, id, stage string) func(pct int, 
 
 // timed runs a git operation and records its duration.
 func (h *Handler) timed(ctx context.Context, op string, fn func() (string, error)) (string, error) {
-	begin := h.svc.now()
+	begin := h.svc.clock()
 	v, err := fn()
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
-	observe(context.WithoutCancel(ctx), h.svc.store.rdb, histGitOperations, h.svc.now().Sub(begin), op, outcome)
+	h.svc.observe(ctx, histGitOperations, h.svc.clock().Sub(begin), op, outcome)
 	return v, err
 }

@@ -80,7 +80,7 @@ func (h *Handler) HandleResync(ctx context.Context, t *asynq.Task) error {
 		return nil // schedule removed since the tick was enqueued
 	}
 	hold := time.Duration(fab.Resync) * 9 / 10
-	claimed, err := h.svc.store.claimResync(ctx, p.Fabric, hold)
+	claimed, err := h.svc.claimResync(ctx, p.Fabric, hold)
 	if err != nil {
 		return err
 	}

@@ -172,3 +172,30 @@ func (s *Service) release(ctx context.Context, fabric, id string) error {
 	}
 	return s.enqueueSync(ctx, next, fabric)
 }
+
+// The job record as the handlers change it: through these methods, never the store itself.
+
+// update applies fn to the job's record atomically; see store.update.
+func (s *Service) update(ctx context.Context, id string, fn func(*Job) error) (*Job, error) {
+	return s.store.update(ctx, id, fn)
+}
+
+// cancelRequested reports whether someone asked to cancel the job.
+func (s *Service) cancelRequested(ctx context.Context, id string) (bool, error) {
+	return s.store.cancelRequested(ctx, id)
+}
+
+// claimResync takes the claim of one scheduler tick of fabric; see store.claimResync.
+func (s *Service) claimResync(ctx context.Context, fabric string, hold time.Duration) (bool, error) {
+	return s.store.claimResync(ctx, fabric, hold)
+}
+
+// observe records a duration in one of the package's histograms; best effort, even after ctx
+// ended.
+func (s *Service) observe(ctx context.Context, hist string, d time.Duration, labels ...string) {
+	observe(context.WithoutCancel(ctx), s.store.rdb, hist, d, labels...)
+}
+
+// Collector returns the Prometheus collector of fabsync's own metrics, read from this
+// service's Redis.
+func (s *Service) Collector() *Collector { return NewCollector(s.store.rdb) }

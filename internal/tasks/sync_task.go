@@ -26,8 +26,8 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 	if err != nil {
 		return fmt.Errorf("git sync: %w", err)
 	}
-	if _, err := h.svc.store.update(ctx, id, func(j *Job) error {
-		return j.stageDone(StageGitSync, head, a.fab.Branch, h.svc.now())
+	if _, err := h.svc.update(ctx, id, func(j *Job) error {
+		return j.stageDone(StageGitSync, head, a.fab.Branch, h.svc.clock())
 	}); err != nil {
 		return err
 	}
