@@ -2,23 +2,31 @@
 GO      ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test test-short test-faults fmt vet lint golden bench bench-scale build fuzz clean
+# golangci-lint: the one on PATH or in .bin/ when it is this version, else installed into .bin/.
+GOLANGCI_LINT_VERSION := v2.15.0
+LOCALBIN              := $(CURDIR)/.bin
+
+.PHONY: run test testdeps test-short test-faults fmt vet lint golden bench bench-scale build fuzz clean
 
 ## run: dev mode — the whole system in one process (embedded Redis, demo fabric) at http://127.0.0.1:8080
 run:
 	$(GO) run ./cmd/dev
 
-## test: formatting, vet, then every test with the race detector (needs redis-server and git)
-test: fmt vet
+## test: installs what the tests need when it can (scripts/testdeps.sh), then formatting, vet and every test with the race detector
+test: testdeps fmt vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-faults: only the fault tests (real worker processes killed mid-push, Redis restarts, git outages); `make test` runs them too
-test-faults:
+test-faults: testdeps
 	$(GO) test -race -count=1 -timeout 15m -run 'Fault' -v ./internal/e2e
 
 ## test-short: the fast tests only (no Redis, git or Chromium needed)
 test-short:
 	$(GO) test -short -count=1 ./...
+
+## testdeps: check for redis-server, git, chromium (and fonts), gcc and make; install what is missing when root or passwordless sudo
+testdeps:
+	@bash scripts/testdeps.sh
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -27,10 +35,19 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-## lint: golangci-lint with the rules in .golangci.yml (install golangci-lint first)
+## lint: golangci-lint with the rules in .golangci.yml (installs golangci-lint $(GOLANGCI_LINT_VERSION) into .bin/ when it is not on PATH)
 lint:
-	@command -v golangci-lint >/dev/null || { echo "golangci-lint is not installed: https://golangci-lint.run/welcome/install/"; exit 1; }
-	golangci-lint run ./...
+	@want='version $(GOLANGCI_LINT_VERSION:v%=%) '; \
+	lint=$$(command -v golangci-lint 2>/dev/null || true); \
+	if [ -z "$$lint" ] || ! "$$lint" version 2>/dev/null | grep -qF "$$want"; then \
+	  lint='$(LOCALBIN)/golangci-lint'; \
+	  if [ ! -x "$$lint" ] || ! "$$lint" version 2>/dev/null | grep -qF "$$want"; then \
+	    echo "lint: installing golangci-lint $(GOLANGCI_LINT_VERSION) into .bin/"; \
+	    GOBIN='$(LOCALBIN)' $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) || exit 1; \
+	  fi; \
+	fi; \
+	echo "golangci-lint run ./..."; \
+	"$$lint" run ./...
 
 ## golden: rewrite the ingest golden files (review the diff like code)
 golden:
@@ -55,4 +72,4 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 clean:
-	rm -rf bin .data
+	rm -rf bin .data .bin

@@ -6,9 +6,12 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path"
@@ -104,14 +107,42 @@ var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 // MinResync is the shortest periodic resync interval accepted.
 const MinResync = 10 * time.Second
 
-// Parse parses and validates a fabrics file. Errors wrap ErrInvalid and name the field.
+// Parse parses and validates a fabrics file. Errors wrap ErrInvalid; each problem names the
+// field and, where the file gives one, its line ("line 7: fabrics[1] (lab): repo is required").
 func Parse(data []byte) (*File, error) {
+	f, problems := parse(data)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return f, nil
+}
+
+// yamlValue matches the value yaml.v3 quotes in a type error ("cannot unmarshal !!str `ghp_abc...`
+// into ..."): the start of whatever was written there, which might be a misplaced secret.
+var yamlValue = regexp.MustCompile(" `[^`]*`")
+
+// parse is Parse returning its problems, each with its line where known.
+func parse(data []byte) (*File, []string) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			out := make([]string, len(te.Errors))
+			for i, e := range te.Errors {
+				out[i] = yamlValue.ReplaceAllString(e, "")
+			}
+			return nil, out
+		}
+		return nil, []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
+	// The same bytes once more as nodes, for the lines of the problems found below. It cannot
+	// fail where the decode above did not.
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	items := fabricNodes(&root)
+
 	seen := map[string]bool{}
 	var problems []string
 	for i := range f.Fabrics {
@@ -120,56 +151,100 @@ func Parse(data []byte) (*File, error) {
 		if fb.Name != "" {
 			where = fmt.Sprintf("fabrics[%d] (%s)", i, fb.Name)
 		}
-		bad := func(format string, args ...any) {
-			problems = append(problems, where+": "+fmt.Sprintf(format, args...))
+		var item *yaml.Node
+		if i < len(items) {
+			item = items[i]
+		}
+		bad := func(field, format string, args ...any) {
+			msg := where + ": " + fmt.Sprintf(format, args...)
+			if line := lineOf(item, field); line > 0 {
+				msg = fmt.Sprintf("line %d: %s", line, msg)
+			}
+			problems = append(problems, msg)
 		}
 		switch {
 		case fb.Name == "":
-			bad("name is required")
+			bad("name", "name is required")
 		case len(fb.Name) > 63 || !dnsLabel.MatchString(fb.Name):
-			bad("name %q must be a DNS label (lower-case letters, digits and '-', at most 63)", fb.Name)
+			bad("name", "name %q must be a DNS label (lower-case letters, digits and '-', at most 63)", fb.Name)
 		case seen[fb.Name]:
-			bad("name %q is used by two fabrics", fb.Name)
+			bad("name", "name %q is used by two fabrics", fb.Name)
 		}
 		seen[fb.Name] = true
 		if fb.Repo == "" {
-			bad("repo is required")
+			bad("repo", "repo is required")
 		} else if err := checkRepo(fb.Repo); err != nil {
-			bad("repo: %v", err)
+			bad("repo", "repo: %v", err)
 		}
 		if fb.Branch == "" {
 			fb.Branch = "main"
 		}
 		if strings.ContainsAny(fb.Branch, " ~^:?*[\\") || strings.Contains(fb.Branch, "..") || strings.HasPrefix(fb.Branch, "-") {
-			bad("branch %q is not a valid branch name", fb.Branch)
+			bad("branch", "branch %q is not a valid branch name", fb.Branch)
 		}
 		if p, err := cleanPath(fb.Path); err != nil {
-			bad("path: %v", err)
+			bad("path", "path: %v", err)
 		} else {
 			fb.Path = p
 		}
 		if fb.Resync < 0 || (fb.Resync > 0 && time.Duration(fb.Resync) < MinResync) {
-			bad("resync %s: must be 0 (off) or at least %s", time.Duration(fb.Resync), MinResync)
+			bad("resync", "resync %s: must be 0 (off) or at least %s", time.Duration(fb.Resync), MinResync)
 		}
 		a := fb.Auth
 		if a.TokenEnv != "" && a.TokenFile != "" {
-			bad("auth: set token_env or token_file, not both")
+			bad("auth", "auth: set token_env or token_file, not both")
 		}
 		if (a.TokenEnv != "" || a.TokenFile != "") && (a.PasswordEnv != "" || a.PasswordFile != "") {
-			bad("auth: set a token or a password, not both")
+			bad("auth", "auth: set a token or a password, not both")
 		}
 		if (a.PasswordEnv != "" || a.PasswordFile != "") && a.Username == "" {
-			bad("auth: password_env/password_file need username")
+			bad("auth", "auth: password_env/password_file need username")
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+		return nil, problems
 	}
 	f.byName = make(map[string]int, len(f.Fabrics))
 	for i, fb := range f.Fabrics {
 		f.byName[fb.Name] = i
 	}
 	return &f, nil
+}
+
+// fabricNodes returns the nodes of the items of the top-level fabrics list, in order.
+func fabricNodes(root *yaml.Node) []*yaml.Node {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return nil
+	}
+	if seq := value(root.Content[0], "fabrics"); seq != nil && seq.Kind == yaml.SequenceNode {
+		return seq.Content
+	}
+	return nil
+}
+
+// value returns the value of key in mapping node n, or nil.
+func value(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// lineOf returns the line of field in the fabric's node, else the line of the fabric itself,
+// else 0.
+func lineOf(item *yaml.Node, field string) int {
+	if v := value(item, field); v != nil {
+		return v.Line
+	}
+	if item != nil {
+		return item.Line
+	}
+	return 0
 }
 
 // checkRepo rejects repository addresses that carry a secret inline.
@@ -211,21 +286,66 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
-// Source reads a fabrics file and re-reads it when its modification time or size changes.
-// It is safe for concurrent use.
+// SourceConfig configures a Source. Zero values take the defaults in brackets.
+type SourceConfig struct {
+	// Logger receives one line each time the file on disk becomes unusable or changes to another
+	// unusable content (ERROR) and when it is valid again (INFO) [discard].
+	Logger *slog.Logger
+	// Now is the clock of Status [time.Now].
+	Now func() time.Time
+}
+
+// Status is how the Source's last look at its file went.
+type Status struct {
+	// Path is the file's name as configured (not made absolute).
+	Path string
+	// OK reports that the file on disk is valid and is what the Source serves.
+	OK bool
+	// Err says why the file on disk is not served, without the file's name: each problem with
+	// the content names its line ("line 7: fabrics[1] (lab): repo is required"); a file that
+	// cannot be read gives the read error. It never quotes values from the file beyond names
+	// and the fields in error. Empty when OK.
+	Err string
+	// Since is when the Source first failed to use the file after serving a good one: the start
+	// of the current unusable spell, kept while the file changes from one bad content to
+	// another. Zero when OK.
+	Since time.Time
+	// LastGood is when the content being served was read.
+	LastGood time.Time
+}
+
+// Source reads a fabrics file and re-reads it when its modification time or size changes. While
+// the file on disk is unusable it keeps serving the last good content, and it logs each such
+// change once (see SourceConfig.Logger), however often it is asked. It is safe for concurrent
+// use.
 type Source struct {
 	path string
+	log  *slog.Logger
+	now  func() time.Time
 
-	mu      sync.Mutex
-	file    *File
-	modTime time.Time
-	size    int64
+	mu       sync.Mutex
+	file     *File     // the last good content
+	read     bool      // modTime and size describe the last content read, good or bad
+	modTime  time.Time // of the content last read
+	size     int64
+	err      error     // what Load returns while the file on disk is unusable; nil when served
+	problem  string    // err without the file's name, for Status
+	badKey   string    // identifies the unusable content last reported, so it is logged once
+	since    time.Time // see Status.Since
+	lastGood time.Time // see Status.LastGood
 }
 
 // NewSource returns a Source for path. It reads the file once so that a bad file is reported at
-// startup; later reads that fail keep serving the last good content and return the error.
-func NewSource(path string) (*Source, error) {
-	s := &Source{path: path}
+// startup (the error wraps ErrInvalid when the content is bad); later reads that fail keep
+// serving the last good content.
+func NewSource(path string, cfg SourceConfig) (*Source, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Source{path: path, log: cfg.Logger, now: cfg.Now}
 	if _, err := s.Load(); err != nil {
 		return nil, err
 	}
@@ -235,36 +355,73 @@ func NewSource(path string) (*Source, error) {
 // Path returns the file name the Source reads.
 func (s *Source) Path() string { return s.path }
 
-// Load returns the current configuration, re-reading the file if it changed.
+// Load returns the current configuration, re-reading the file if it changed. While the file on
+// disk is unusable it returns the last good configuration together with the error, which wraps
+// ErrInvalid when the content is bad; Status reports the same without the file's name.
 func (s *Source) Load() (*File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.load()
+}
+
+// load is Load with s.mu held.
+func (s *Source) load() (*File, error) {
 	fi, err := os.Stat(s.path)
 	if err != nil {
-		if s.file != nil {
-			return s.file, fmt.Errorf("read fabrics file: %w", err)
-		}
-		return nil, fmt.Errorf("read fabrics file: %w", err)
+		s.read = false
+		return s.fail("stat "+err.Error(), err.Error(), fmt.Errorf("read fabrics file: %w", err))
 	}
-	if s.file != nil && fi.ModTime().Equal(s.modTime) && fi.Size() == s.size {
-		return s.file, nil
+	if s.read && fi.ModTime().Equal(s.modTime) && fi.Size() == s.size {
+		return s.file, s.err
 	}
 	data, err := os.ReadFile(s.path)
 	if err != nil {
-		return s.file, fmt.Errorf("read fabrics file: %w", err)
+		s.read = false
+		return s.fail("read "+err.Error(), err.Error(), fmt.Errorf("read fabrics file: %w", err))
 	}
-	f, err := Parse(data)
-	if err != nil {
-		if s.file != nil {
-			return s.file, fmt.Errorf("%s: %w", s.path, err)
-		}
-		return nil, fmt.Errorf("%s: %w", s.path, err)
+	s.read, s.modTime, s.size = true, fi.ModTime(), fi.Size()
+	f, problems := parse(data)
+	if len(problems) > 0 {
+		sum := sha256.Sum256(data)
+		problem := strings.Join(problems, "; ")
+		return s.fail("content "+hex.EncodeToString(sum[:]), problem, fmt.Errorf("%s: %w: %s", s.path, ErrInvalid, problem))
 	}
-	s.file, s.modTime, s.size = f, fi.ModTime(), fi.Size()
+	wasBad := s.file != nil && s.err != nil
+	s.file, s.err, s.problem, s.badKey, s.since, s.lastGood = f, nil, "", "", time.Time{}, s.now()
+	if wasBad {
+		s.log.Info("fabrics file valid again", "path", s.path, "fabrics", len(f.Fabrics))
+	}
 	return f, nil
 }
 
-// Fabric returns the named fabric from the current configuration.
+// fail records that the file cannot be used; key identifies what is wrong (the content's hash
+// or the read error), so that the same trouble seen again is not logged again.
+func (s *Source) fail(key, problem string, err error) (*File, error) {
+	if s.file == nil {
+		return nil, err // NewSource: the caller reports it
+	}
+	if key == s.badKey {
+		return s.file, s.err
+	}
+	if s.err == nil {
+		s.since = s.now()
+	}
+	s.badKey, s.problem, s.err = key, problem, err
+	s.log.Error("fabrics file invalid; still running the last good one", "path", s.path, "err", problem,
+		"invalid_since", s.since, "last_good", s.lastGood)
+	return s.file, s.err
+}
+
+// Status re-checks the file, as Load does, and reports whether it is served.
+func (s *Source) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = s.load() // the outcome is what Status reports
+	return Status{Path: s.path, OK: s.err == nil, Err: s.problem, Since: s.since, LastGood: s.lastGood}
+}
+
+// Fabric returns the named fabric from the current configuration (the last good one while the
+// file is invalid; see Status).
 func (s *Source) Fabric(name string) (Fabric, bool) {
 	f, _ := s.Load()
 	if f == nil {
@@ -273,7 +430,8 @@ func (s *Source) Fabric(name string) (Fabric, bool) {
 	return f.Fabric(name)
 }
 
-// Fabrics returns every fabric of the current configuration.
+// Fabrics returns every fabric of the current configuration (the last good one while the file
+// is invalid; see Status).
 func (s *Source) Fabrics() []Fabric {
 	f, _ := s.Load()
 	if f == nil {

@@ -42,21 +42,26 @@ func TestParseInvalid(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"syntax", "fabrics: [", "did not find expected node content"},
-		{"unknown field", "fabrics:\n  - name: a\n    repo: /r\n    colour: red\n", "field colour not found"},
-		{"missing name", "fabrics:\n  - repo: /r\n", "fabrics[0]: name is required"},
-		{"bad name", "fabrics:\n  - name: Fabric_1\n    repo: /r\n", `name "Fabric_1" must be a DNS label`},
-		{"duplicate", "fabrics:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n", `name "a" is used by two fabrics`},
-		{"missing repo", "fabrics:\n  - name: a\n", "repo is required"},
-		{"inline secret", "fabrics:\n  - {name: a, repo: 'https://u:hunter2@h/r.git'}\n", "credentials must not be inline"},
+		{"syntax", "fabrics: [", "line 1: did not find expected node content"},
+		{"unknown field", "fabrics:\n  - name: a\n    repo: /r\n    colour: red\n", "line 4: field colour not found"},
+		{"missing name", "fabrics:\n  - repo: /r\n", "line 2: fabrics[0]: name is required"},
+		{"bad name", "fabrics:\n  - name: Fabric_1\n    repo: /r\n", `line 2: fabrics[0] (Fabric_1): name "Fabric_1" must be a DNS label`},
+		{"duplicate", "fabrics:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n", `line 3: fabrics[1] (a): name "a" is used by two fabrics`},
+		{"missing repo", "fabrics:\n  - name: a\n", "line 2: fabrics[0] (a): repo is required"},
+		{"inline secret", "fabrics:\n  - {name: a, repo: 'https://u:hunter2@h/r.git'}\n", "line 2: fabrics[0] (a): repo: credentials must not be inline"},
 		{"bad scheme", "fabrics:\n  - {name: a, repo: 'ftp://h/r.git'}\n", `scheme "ftp" not supported`},
 		{"escaping path", "fabrics:\n  - {name: a, repo: /r, path: ../x}\n", `"../x" leaves the repository`},
 		{"absolute path", "fabrics:\n  - {name: a, repo: /r, path: /etc}\n", "must be a relative"},
-		{"bad interval", "fabrics:\n  - {name: a, repo: /r, resync: soon}\n", `duration "soon"`},
+		{"bad interval", "fabrics:\n  - {name: a, repo: /r, resync: soon}\n", `line 2: duration "soon"`},
 		{"short interval", "fabrics:\n  - {name: a, repo: /r, resync: 1s}\n", "at least 10s"},
 		{"negative interval", "fabrics:\n  - {name: a, repo: /r, resync: -1m}\n", "must be 0 (off)"},
 		{"password without user", "fabrics:\n  - {name: a, repo: /r, auth: {password_env: P}}\n", "need username"},
 		{"bad branch", "fabrics:\n  - {name: a, repo: /r, branch: 'a..b'}\n", "not a valid branch"},
+		{"line of the field", "fabrics:\n  - name: a\n    repo: /r\n\n    path: ../x\n", `line 5: fabrics[0] (a): path: "../x" leaves`},
+		{"line of the second fabric", "fabrics:\n  - {name: a, repo: /r}\n  # b has none\n  - name: b\n", "line 4: fabrics[1] (b): repo is required"},
+		{"two problems", "fabrics:\n  - {name: a}\n  - {name: b, repo: /r, resync: 1s}\n", "line 2: fabrics[0] (a): repo is required; line 3: fabrics[1] (b): resync 1s"},
+		{"wrong type", "fabrics:\n  - name: a\n    repo: /r\n    auth: [1]\n", "line 4: cannot unmarshal !!seq into config.Auth"},
+		{"misplaced secret", "fabrics:\n  - name: a\n    repo: /r\n    auth: hunter2hunter2\n", "line 4: cannot unmarshal !!str into config.Auth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +89,7 @@ func TestSourceRereads(t *testing.T) {
 	}
 	t0 := time.Now().Add(-time.Hour)
 	write("fabrics:\n  - {name: a, repo: /r}\n", t0)
-	s, err := config.NewSource(p)
+	s, err := config.NewSource(p, config.SourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +106,7 @@ func TestSourceRereads(t *testing.T) {
 	if err == nil || f == nil || len(f.Fabrics) != 1 || f.Fabrics[0].Name != "b" {
 		t.Fatalf("Load after bad rewrite = %v, %v; want last good file and an error", f, err)
 	}
-	if _, err := config.NewSource(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := config.NewSource(filepath.Join(t.TempDir(), "missing.yaml"), config.SourceConfig{}); err == nil {
 		t.Fatal("NewSource(missing) = nil error")
 	}
 }

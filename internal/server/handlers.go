@@ -25,7 +25,14 @@ func (s *server) readyz(c echo.Context) error {
 	if err := s.svc.Ping(ctx); err != nil {
 		return &apiError{http.StatusServiceUnavailable, "redis_unavailable", "Redis does not answer"}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	return c.JSON(http.StatusOK, readyBody{Status: "ready", Config: newConfigStatus(s.fabrics.Status())})
+}
+
+// readyBody is the answer of /readyz. An invalid fabrics file does not make the server unready:
+// the last good one keeps running, and Config says so.
+type readyBody struct {
+	Status string       `json:"status"`
+	Config configStatus `json:"config"`
 }
 
 // fabric is a fabric as the API shows it: no auth details.
@@ -39,11 +46,13 @@ type fabric struct {
 }
 
 type fabricList struct {
-	Fabrics []fabric `json:"fabrics"`
+	Fabrics []fabric     `json:"fabrics"`
+	Config  configStatus `json:"config"` // whether the fabrics above come from the file on disk
 }
 
 func (s *server) listFabrics(c echo.Context) error {
 	ctx := c.Request().Context()
+	st := s.fabrics.Status()
 	fabrics := s.fabrics.Fabrics()
 	names := make([]string, len(fabrics))
 	for i, f := range fabrics {
@@ -53,7 +62,7 @@ func (s *server) listFabrics(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := fabricList{Fabrics: make([]fabric, 0, len(fabrics))}
+	out := fabricList{Fabrics: make([]fabric, 0, len(fabrics)), Config: newConfigStatus(st)}
 	for _, f := range fabrics {
 		out.Fabrics = append(out.Fabrics, fabric{Name: f.Name, Repo: f.Repo, Branch: f.Branch, Path: f.Path,
 			Resync: f.Resync.String(), LatestJob: latest[f.Name]})

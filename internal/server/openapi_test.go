@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io"
 	"log/slog"
 	"path/filepath"
 	"regexp"
@@ -22,13 +21,13 @@ import (
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "fabsync.yaml")
 	writeFile(t, cfgPath, "fabrics: []\n")
-	src, err := config.NewSource(cfgPath)
+	src, err := config.NewSource(cfgPath, config.SourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialed by New
-	defer rdb.Close()
-	e, err := New(Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer func() { _ = rdb.Close() }()
+	e, err := New(Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: src, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

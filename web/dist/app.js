@@ -89,6 +89,32 @@ function banner(html, kind = "error") {
   b.innerHTML = html;
 }
 
+// sinceTime shows when the fabrics file became invalid: the time of day ("10:42"), with the
+// date in front when that was not today.
+function sinceTime(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  if (isNaN(d)) return "";
+  const hm = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return d.toDateString() === new Date().toDateString() ? hm : d.toLocaleDateString() + " " + hm;
+}
+
+// renderConfig shows, above everything else, that the fabrics file on disk is invalid and the
+// server still runs its last good content (the config field of GET /api/v1/fabrics); it hides
+// the banner once the file is valid again.
+function renderConfig(c) {
+  const b = document.getElementById("config-banner");
+  if (!c || c.ok !== false) {
+    b.hidden = true;
+    setHTML(b, "");
+    return;
+  }
+  const since = sinceTime(c.since);
+  setHTML(b, `<strong>fabrics file invalid${since ? " since " + esc(since) : ""}:</strong> ` +
+    `${esc(c.error || "no reason was given")}; still running the last good one`);
+  b.hidden = false;
+}
+
 function askToken(refused) {
   const old = document.getElementById("token-form");
   if (old) {
@@ -328,6 +354,7 @@ async function refresh() {
       return f;
     });
     if (state.bannerKind === "load" || state.bannerKind === "token") banner("");
+    renderConfig(body.config);
     renderFabrics();
     for (const f of state.fabrics) {
       if (f.latest_job && ACTIVE.has(f.latest_job.state)) watch(f.name, f.latest_job.id);
