@@ -19,6 +19,7 @@ import (
 //	fabsync:fabric:<f>:jobs:seq         counter behind that sequence
 //	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
 //	fabsync:scheduler:leader            string: the ID of the worker that runs the scheduler
+//	fabsync:webhook:delivery:<id>       string: a webhook delivery already handled (expires)
 //	fabsync:metrics:jobs                hash "fabric|trigger|state" -> count
 //	fabsync:metrics:documents           hash fabric -> documents ingested
 //	fabsync:metrics:hist:<series>       hash per histogram series: le buckets, sum, count
@@ -47,6 +48,8 @@ func resyncClaimKey(fabric string) string {
 
 // LeaderKey is the key of the scheduler's leader lease (package worker holds the lease).
 func LeaderKey() string { return keyPrefix + "scheduler:leader" }
+
+func deliveryKey(id string) string { return keyPrefix + "webhook:delivery:" + id }
 
 func metricJobsKey() string              { return keyPrefix + "metrics:jobs" }
 func metricDocsKey() string              { return keyPrefix + "metrics:documents" }

@@ -199,3 +199,16 @@ func (s *Service) observe(ctx context.Context, hist string, d time.Duration, lab
 // Collector returns the Prometheus collector of fabsync's own metrics, read from this
 // service's Redis.
 func (s *Service) Collector() *Collector { return NewCollector(s.store.rdb) }
+
+// FirstDelivery records a webhook delivery ID for ttl and reports whether this is the first
+// time it was seen; a replayed delivery reports false. An empty ID is always first.
+func (s *Service) FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if id == "" {
+		return true, nil
+	}
+	ok, err := s.store.rdb.SetNX(ctx, deliveryKey(id), s.now().UTC().Format(time.RFC3339), ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("record webhook delivery: %w", err)
+	}
+	return ok, nil
+}

@@ -245,3 +245,16 @@ func TestLatest(t *testing.T) {
 		t.Fatalf("Latest(nil) = %v, %v", got, err)
 	}
 }
+
+func TestFirstDelivery(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	for i, want := range []bool{true, false, false} {
+		if got, err := svc.FirstDelivery(ctx, "d-1", time.Hour); err != nil || got != want {
+			t.Fatalf("FirstDelivery #%d = %v, %v; want %v", i+1, got, err, want)
+		}
+	}
+	if got, err := svc.FirstDelivery(ctx, "", time.Hour); err != nil || !got {
+		t.Fatalf("FirstDelivery(\"\") = %v, %v; want true", got, err)
+	}
+}
