@@ -169,14 +169,15 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		var inner error = err
+		inner := err
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			inner = ue.Err // url.Error repeats the method and URL, which we say ourselves
 		}
 		return 0, nil, &unreachableError{URL: redactURL(c.base.String()), Refused: errors.Is(err, syscall.ECONNREFUSED), Err: inner}
 	}
-	defer resp.Body.Close()
+	// The answer is what was read; closing the body cannot change it.
+	defer func() { _ = resp.Body.Close() }()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		if ctx.Err() != nil {

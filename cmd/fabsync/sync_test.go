@@ -270,9 +270,11 @@ func TestRunTerminalDetection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	if isTerminal(f) {
 		t.Error("isTerminal(regular file) = true; want false")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -71,7 +71,7 @@ func newGatedGit(t *testing.T) *gatedGit {
 				w.Header()[k] = v
 			}
 			w.WriteHeader(rec.Code)
-			w.Write(rec.Body.Bytes())
+			_, _ = w.Write(rec.Body.Bytes()) // if it fails, the client sees a short answer, as from a real server
 			return
 		}
 		backend.ServeHTTP(w, r)
@@ -108,7 +108,7 @@ func buildWorker(t *testing.T) string {
 		workerBin = filepath.Join(dir, "worker")
 		out, err := exec.Command("go", "build", "-o", workerBin, "github.com/fabsync/fabsync/cmd/worker").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/worker: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build cmd/worker: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -137,7 +137,9 @@ func (s *system) startWorker(t *testing.T, name string) *workerProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker %s: %v", name, err)
 	}
-	go func() { cmd.Wait(); close(p.done) }()
+	// The tests kill the process and judge it by what it did (Redis, git, logs), so its exit
+	// status says nothing.
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
 	return p
 }
@@ -148,7 +150,8 @@ func (p *workerProc) kill() {
 		return
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
+	// It may exit meanwhile (os.ErrProcessDone): the wait for done below covers either case.
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):

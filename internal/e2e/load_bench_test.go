@@ -100,8 +100,13 @@ func BenchmarkAPILoad(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		_, err = io.Copy(io.Discard, res.Body)
+		if cerr := res.Body.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: read response: %w", method, path, err)
+		}
 		if res.StatusCode >= 300 {
 			return fmt.Errorf("%s %s: %d", method, path, res.StatusCode)
 		}
@@ -110,7 +115,11 @@ func BenchmarkAPILoad(b *testing.B) {
 	j, _ := sys.trigger("f0")
 	opt, _ := redis.ParseURL(sys.redisURL)
 	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	defer func() {
+		if err := rdb.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
 	aq := asynq.NewClientFromRedisClient(rdb)
 	ctx := context.Background()
 

@@ -223,7 +223,9 @@ func TestPeriodicResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := time.Now().Add(time.Hour)
-	os.Chtimes(sys.cfgPath, future, future) // a different mtime even within one clock tick
+	if err := os.Chtimes(sys.cfgPath, future, future); err != nil { // a different mtime even within one clock tick
+		t.Fatal(err)
+	}
 	time.Sleep(12 * time.Second)
 	if n := len(scheduled()); n != 1 {
 		t.Errorf("%d scheduled jobs after the schedule was removed; want still 1", n)

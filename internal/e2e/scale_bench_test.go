@@ -40,7 +40,11 @@ func BenchmarkResyncScale(b *testing.B) {
 				sys := start(b, cfg.String(), options{workers: workers, poll: -1, concurrency: 4})
 				opt, _ := redis.ParseURL(sys.redisURL)
 				rdb := redis.NewClient(opt)
-				defer rdb.Close()
+				defer func() {
+					if err := rdb.Close(); err != nil {
+						b.Error(err)
+					}
+				}()
 				ctx := context.Background()
 				finished := func() int64 {
 					var total int64
@@ -61,9 +65,9 @@ func BenchmarkResyncScale(b *testing.B) {
 					info, _ := rdb.Info(ctx, "cpu").Result()
 					return infoField(info, "used_cpu_sys") + infoField(info, "used_cpu_user")
 				}
-				j0, cpu0, r0, t0 := finished(), cpuTime(), redisCPU(), time.Now()
+				j0, cpu0, r0, t0 := finished(), cpuTime(b), redisCPU(), time.Now()
 				time.Sleep(window)
-				j1, cpu1, r1, el := finished(), cpuTime(), redisCPU(), time.Since(t0)
+				j1, cpu1, r1, el := finished(), cpuTime(b), redisCPU(), time.Since(t0)
 				b.ReportMetric((r1-r0)/el.Seconds(), "redis-cpu-cores")
 				perMin := float64(j1-j0) / el.Minutes()
 				b.ReportMetric(perMin, "resyncs/min")
@@ -92,10 +96,15 @@ func envInts(name string, def []int) []int {
 }
 
 // cpuTime is the CPU time used by this process and its reaped children (the git processes).
-func cpuTime() time.Duration {
+func cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
 	var self, kids syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		tb.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids); err != nil {
+		tb.Fatal(err)
+	}
 	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
 	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 }

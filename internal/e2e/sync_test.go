@@ -43,13 +43,16 @@ func readManifest(t testing.TB, dir string) manifest {
 func yamlFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			rel, _ := filepath.Rel(dir, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sort.Strings(out)
 	return out
 }
@@ -84,7 +87,7 @@ func TestSyncEndToEnd(t *testing.T) {
 	fabrics := "fabrics:\n  - {name: fab, repo: %q, path: fab}\n"
 	// In CI (and wherever ../shared exists), each real Hedgehog wiring file is its own fabric.
 	var real []string
-	if d := hedgehogDir(t); d != "" {
+	if d := sharedDir(t, "hedgehog"); d != "" {
 		names, _ := filepath.Glob(filepath.Join(d, "*.yaml"))
 		for i, p := range names {
 			b, err := os.ReadFile(p)
@@ -95,8 +98,6 @@ func TestSyncEndToEnd(t *testing.T) {
 			files[name+"/raw/"+filepath.Base(p)] = string(b)
 			real = append(real, name)
 		}
-	} else {
-		t.Log("../shared/testdata/hedgehog is absent: running on our own testdata only")
 	}
 	url := gs.NewRepo(t, "gitops", files)
 	cfg := fmt.Sprintf(fabrics, url)

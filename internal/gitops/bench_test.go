@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,10 +62,14 @@ func benchRepo(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			b.Error(err)
+		}
+	}()
 	bare := filepath.Join(tmp, "origin.git")
 	gittest.Git(b, tmp, "init", "-q", "--bare", "-b", "main", bare)
-	fastImport(b, bare, func(w io.Writer) {
+	fastImport(b, bare, func(w *bufio.Writer) {
 		when := int64(1_700_000_000)
 		for c := 0; c < benchCommits; c++ {
 			fmt.Fprintf(w, "commit refs/heads/main\ncommitter Gen <gen@example.com> %d +0000\n", when+int64(c)*60)
@@ -100,12 +103,13 @@ func benchRepo(b *testing.B) string {
 	return dir
 }
 
-func writeInline(w io.Writer, path, content string) {
+func writeInline(w *bufio.Writer, path, content string) {
 	fmt.Fprintf(w, "M 100644 inline %s\ndata %d\n%s\n", path, len(content), content)
 }
 
-// fastImport feeds the stream written by gen to git fast-import in bare.
-func fastImport(b *testing.B, bare string, gen func(io.Writer)) {
+// fastImport feeds the stream written by gen to git fast-import in bare. gen
+// writes to a bufio.Writer, which keeps its first error for Flush to return.
+func fastImport(b *testing.B, bare string, gen func(*bufio.Writer)) {
 	b.Helper()
 	cmd := exec.Command("git", "fast-import", "--quiet")
 	cmd.Dir = bare
@@ -124,7 +128,9 @@ func fastImport(b *testing.B, bare string, gen func(io.Writer)) {
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
 	}
-	in.Close()
+	if err := in.Close(); err != nil {
+		b.Fatal(err)
+	}
 	if err := cmd.Wait(); err != nil {
 		b.Fatalf("git fast-import: %v\n%s", err, stderr.String())
 	}
@@ -135,7 +141,7 @@ func addCommits(b *testing.B, bare string, n int) {
 	b.Helper()
 	head := gittest.Git(b, bare, "rev-parse", "refs/heads/main")
 	seq := time.Now().UnixNano()
-	fastImport(b, bare, func(w io.Writer) {
+	fastImport(b, bare, func(w *bufio.Writer) {
 		for c := 0; c < n; c++ {
 			fmt.Fprintf(w, "commit refs/heads/main\ncommitter Other <other@example.com> %d +0000\n", time.Now().Unix())
 			msg := fmt.Sprintf("new %d-%d\n", seq, c)
@@ -220,7 +226,11 @@ func cloneDir(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
+	b.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			b.Error(err)
+		}
+	})
 	return dir
 }
 
@@ -354,7 +364,9 @@ func BenchmarkClone(b *testing.B) {
 					})
 					p.add(dg, dc)
 					p.addExtra("cli-maxrss-MiB", float64(rss)/(1<<20))
-					os.RemoveAll(dir)
+					if err := os.RemoveAll(dir); err != nil {
+						b.Fatal(err)
+					}
 				}
 				p.report(b)
 			})

@@ -33,14 +33,14 @@ func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool,
 	}
 	repo, err := c.openLocal()
 	if err != nil {
-		return "", false, fmt.Errorf("%s: %v", op, err)
+		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return "", false, fmt.Errorf("%s: %v", op, err)
+		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	if err := stage(repo, wt, c.cfg.Dir, dir); err != nil {
-		return "", false, fmt.Errorf("%s: stage %s: %v", op, dir, err)
+		return "", false, fmt.Errorf("%s: stage %s: %s", op, dir, opaque(err))
 	}
 	if err := ctx.Err(); err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
@@ -51,7 +51,7 @@ func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool,
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("%s: %v", op, err)
+		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return h.String(), true, nil
 }
@@ -114,7 +114,7 @@ func cleanSubdir(dir string) (string, error) {
 func (c *Client) openLocal() (*git.Repository, error) {
 	repo, err := git.PlainOpen(c.cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("no usable clone in %s (Sync first): %v", c.cfg.Dir, err)
+		return nil, fmt.Errorf("no usable clone in %s (Sync first): %s", c.cfg.Dir, opaque(err))
 	}
 	return repo, nil
 }

@@ -173,7 +173,7 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 func readSigner(a Auth) (ssh.Signer, error) {
 	pem, err := os.ReadFile(a.SSHKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SSH key file: %v", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: SSH key file: %s", ErrInvalidConfig, opaque(err))
 	}
 	var signer ssh.Signer
 	if a.SSHKeyPassphrase != "" {
@@ -183,7 +183,7 @@ func readSigner(a Auth) (ssh.Signer, error) {
 	}
 	if err != nil {
 		// The parser's messages never include the key or the passphrase.
-		return nil, fmt.Errorf("%w: SSH key file %s: %v", ErrInvalidConfig, a.SSHKeyFile, err)
+		return nil, fmt.Errorf("%w: SSH key file %s: %s", ErrInvalidConfig, a.SSHKeyFile, opaque(err))
 	}
 	return signer, nil
 }
@@ -239,7 +239,7 @@ func (c *Client) authMethod(ctx context.Context) (transport.AuthMethod, error) {
 		}
 		db, err := gitssh.NewKnownHostsDb(a.KnownHostsFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: known_hosts file: %v", ErrInvalidConfig, err)
+			return nil, fmt.Errorf("%w: known_hosts file: %s", ErrInvalidConfig, opaque(err))
 		}
 		pk.HostKeyCallback = db.HostKeyCallback()
 		// Offer only the host key types known_hosts holds for this host, so

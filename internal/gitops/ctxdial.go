@@ -65,7 +65,9 @@ func (d ctxDialer) DialContext(ctx context.Context, network, addr string) (net.C
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(op, func() { conn.Close() })
+	// Closing is how the operation's end interrupts go-git; the error the
+	// blocked read or write then returns is what reports it.
+	stop := context.AfterFunc(op, func() { _ = conn.Close() })
 	return &ctxConn{Conn: conn, stop: stop}, nil
 }
 

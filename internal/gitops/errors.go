@@ -51,6 +51,13 @@ func IsPermanent(err error) bool {
 		errors.Is(err, ErrInvalidConfig)
 }
 
+// opaque returns the message of err without its chain, for wrapping an error
+// from go-git (or the file system under a clone) that is not part of this
+// package's API: callers branch on the sentinels above, never on go-git's
+// types, so those are deliberately kept out of errors.Is and errors.As
+// (STYLE §5). Wrap a sentinel or a context error with %w instead.
+func opaque(err error) string { return err.Error() }
+
 // translate turns an error from go-git (or the network below it) into this
 // package's vocabulary, prefixed with op. Known causes wrap a sentinel;
 // context errors stay wrapped so that errors.Is(err, context.Canceled) works;

@@ -27,7 +27,9 @@ func TestSyncErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := "http://" + ln.Addr().String() + "/fabric.git"
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name      string

@@ -27,15 +27,15 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 	}
 	repo, err := c.openLocal()
 	if err != nil {
-		return fmt.Errorf("%s: %v", op, err)
+		return fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	local, err := repo.Storer.Reference(c.branch)
 	if err != nil {
-		return fmt.Errorf("%s: read branch: %v", op, err)
+		return fmt.Errorf("%s: read branch: %s", op, opaque(err))
 	}
 	base, err := repo.Storer.Reference(c.tracking)
 	if err != nil {
-		return fmt.Errorf("%s: read %s (Sync first): %v", op, c.tracking.Short(), err)
+		return fmt.Errorf("%s: read %s (Sync first): %s", op, c.tracking.Short(), opaque(err))
 	}
 	if local.Hash() == base.Hash() {
 		return nil // nothing of ours to push

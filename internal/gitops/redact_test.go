@@ -47,7 +47,9 @@ func TestNoCredentialsInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, url := range []string{
 		"http://user:" + strings.NewReplacer("/", "%2F", "+", "%2B", "=", "%3D").Replace(secret) + "@" + addr + "/r.git",
 		"http://" + addr + "/r.git",

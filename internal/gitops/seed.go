@@ -26,31 +26,33 @@ func Seed(ctx context.Context, bareDir, branch, inbox string, files map[string][
 	if _, err := os.Stat(bareDir); errors.Is(err, os.ErrNotExist) {
 		r, err := git.PlainInit(bareDir, true)
 		if err != nil {
-			return false, fmt.Errorf("seed %s: %v", bareDir, err)
+			return false, fmt.Errorf("seed %s: %s", bareDir, opaque(err))
 		}
 		head := plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(branch))
 		if err := r.Storer.SetReference(head); err != nil {
-			return false, fmt.Errorf("seed %s: %v", bareDir, err)
+			return false, fmt.Errorf("seed %s: %s", bareDir, opaque(err))
 		}
 	}
 	work, err := os.MkdirTemp("", "fabsync-seed-")
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(work)
+	// A scratch checkout in the temp dir: one left behind harms nothing, and
+	// the commit, if any, is made by then, so it is not worth an error.
+	defer func() { _ = os.RemoveAll(work) }()
 	st := filesystem.NewStorage(osfs.New(bareDir), cache.NewObjectLRUDefault())
 	repo, err := git.Open(st, osfs.New(work))
 	if err != nil {
-		return false, fmt.Errorf("seed %s: %v", bareDir, err)
+		return false, fmt.Errorf("seed %s: %s", bareDir, opaque(err))
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return false, fmt.Errorf("seed %s: %v", bareDir, err)
+		return false, fmt.Errorf("seed %s: %s", bareDir, opaque(err))
 	}
 	ref := plumbing.NewBranchReferenceName(branch)
 	if head, err := repo.Reference(ref, true); err == nil {
 		if err := wt.Checkout(&git.CheckoutOptions{Hash: head.Hash(), Force: true}); err != nil {
-			return false, fmt.Errorf("seed %s: checkout: %v", bareDir, err)
+			return false, fmt.Errorf("seed %s: checkout: %s", bareDir, opaque(err))
 		}
 		if hasYAML(filepath.Join(work, filepath.FromSlash(inbox))) {
 			return false, nil
@@ -68,16 +70,16 @@ func Seed(ctx context.Context, bareDir, branch, inbox string, files map[string][
 			return false, err
 		}
 		if _, err := wt.Add(path.Clean(name)); err != nil {
-			return false, fmt.Errorf("seed %s: add %s: %v", bareDir, name, err)
+			return false, fmt.Errorf("seed %s: add %s: %s", bareDir, name, opaque(err))
 		}
 	}
 	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
 	h, err := wt.Commit("Drop sample wiring files into "+inbox, &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
-		return false, fmt.Errorf("seed %s: commit: %v", bareDir, err)
+		return false, fmt.Errorf("seed %s: commit: %s", bareDir, opaque(err))
 	}
 	if err := repo.Storer.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
-		return false, fmt.Errorf("seed %s: %v", bareDir, err)
+		return false, fmt.Errorf("seed %s: %s", bareDir, opaque(err))
 	}
 	return true, nil
 }

@@ -126,8 +126,10 @@ func knownHosts(t *testing.T, dir, addr string, key ssh.PublicKey) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	if _, err := f.WriteString(knownhosts.Line([]string{knownhosts.Normalize(addr)}, key) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return f.Name()
@@ -196,7 +198,11 @@ func TestSSH(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { ln.Close() })
+		t.Cleanup(func() {
+			if err := ln.Close(); err != nil {
+				t.Error(err)
+			}
+		})
 		c := newClient(t, gitops.Config{URL: "ssh://git@" + ln.Addr().String() + "/r.git",
 			Auth: gitops.Auth{SSHKeyFile: keyFile, InsecureIgnoreHostKey: true}})
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -91,10 +91,10 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	}
 	ref, err := repo.Storer.Reference(c.branch)
 	if err != nil {
-		return "", fmt.Errorf("%s: read branch: %v", op, err)
+		return "", fmt.Errorf("%s: read branch: %s", op, opaque(err))
 	}
 	if err := c.saveState(ref.Hash()); err != nil {
-		return "", fmt.Errorf("%s: %v", op, err)
+		return "", fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return ref.Hash().String(), nil
 }
@@ -109,7 +109,7 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	}
 	remote, err := repo.Remote(remoteName)
 	if err != nil {
-		return "", &localError{fmt.Errorf("%s: %v", op, err)}
+		return "", &localError{fmt.Errorf("%s: %s", op, opaque(err))}
 	}
 
 	// Fingerprint the tree (a stat of every file) while the remote answers;
@@ -183,7 +183,7 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	// The head may have moved between the listing and the fetch; what we
 	// record as the remote head is what we reset to.
 	if err := repo.Storer.SetReference(plumbing.NewHashReference(c.tracking, target)); err != nil {
-		return "", &localError{fmt.Errorf("%s: update %s: %v", op, c.tracking.Short(), err)}
+		return "", &localError{fmt.Errorf("%s: update %s: %s", op, c.tracking.Short(), opaque(err))}
 	}
 
 	<-fpDone
@@ -191,10 +191,10 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 		return target.String(), nil
 	}
 	if err := c.reset(repo, target); err != nil {
-		return "", &localError{fmt.Errorf("reset %s: %v", c.cfg.Branch, err)}
+		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
 	}
 	if err := c.saveState(target); err != nil {
-		return "", &localError{fmt.Errorf("reset %s: %v", c.cfg.Branch, err)}
+		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
 	}
 	return target.String(), nil
 }
@@ -293,7 +293,7 @@ func (c *Client) clean(repo *git.Repository) error {
 func (c *Client) saveState(target plumbing.Hash) error {
 	fp, err := fingerprint(c.cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("fingerprint tree: %v", err)
+		return fmt.Errorf("fingerprint tree: %s", opaque(err))
 	}
 	return os.WriteFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile), []byte(target.String()+" "+fp+"\n"), 0o644)
 }
@@ -303,6 +303,7 @@ func (c *Client) saveState(target plumbing.Hash) error {
 // changes it; it reads no file contents.
 func fingerprint(root string) (string, error) {
 	h := sha256.New()
+	var line []byte
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -318,7 +319,8 @@ func fingerprint(root string) (string, error) {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\n", rel, info.Mode(), info.Size(), info.ModTime().UnixNano())
+		line = fmt.Appendf(line[:0], "%s\x00%o\x00%d\x00%d\n", rel, info.Mode(), info.Size(), info.ModTime().UnixNano())
+		h.Write(line) // a hash.Hash never returns an error
 		return nil
 	})
 	if err != nil {

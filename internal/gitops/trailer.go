@@ -21,11 +21,11 @@ func (c *Client) FindTrailer(key, value string, limit int) (string, bool, error)
 	op := "find trailer " + key
 	repo, err := c.openLocal()
 	if err != nil {
-		return "", false, fmt.Errorf("%s: %v", op, err)
+		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	head, err := repo.Head()
 	if err != nil {
-		return "", false, fmt.Errorf("%s: read HEAD: %v", op, err)
+		return "", false, fmt.Errorf("%s: read HEAD: %s", op, opaque(err))
 	}
 	h := head.Hash()
 	for n := 0; limit <= 0 || n < limit; n++ {
@@ -34,7 +34,7 @@ func (c *Client) FindTrailer(key, value string, limit int) (string, bool, error)
 			break // the shallow boundary
 		}
 		if err != nil {
-			return "", false, fmt.Errorf("%s: read commit %s: %v", op, h, err)
+			return "", false, fmt.Errorf("%s: read commit %s: %s", op, h, opaque(err))
 		}
 		if hasTrailer(commit, key, value) {
 			return commit.Hash.String(), true, nil

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -297,7 +298,7 @@ func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var doc yaml.Node
-			if err := dec.Decode(&doc); err == io.EOF {
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
 				b.Fatal(err)
@@ -317,7 +318,9 @@ func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
 			if err := enc.Encode(&doc); err != nil {
 				b.Fatal(err)
 			}
-			enc.Close()
+			if err := enc.Close(); err != nil {
+				b.Fatal(err)
+			}
 			if err := w.WriteFile("managed/"+id.Kind+"/"+id.Metadata.Name+".yaml", buf.Bytes()); err != nil {
 				b.Fatal(err)
 			}
@@ -328,77 +331,81 @@ func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
 }
 
 // BenchmarkIngest measures Ingest and the baseline on generated input (one
-// file of 10,000 documents; 100 files of 1,000) and on the real samples.
-// See docs/benchmarks-ingest.md.
+// file of 10,000 documents; 100 files of 1,000) and on the real samples (see
+// sharedDir for when those are skipped). See docs/benchmarks-ingest.md.
 func BenchmarkIngest(b *testing.B) {
 	type input struct {
 		name    string
-		fabrics []*genFS // each ingested on its own
+		fabrics func(testing.TB) []*genFS // each ingested on its own
 		limits  ingest.Limits
+	}
+	generated := func(g ...*genFS) func(testing.TB) []*genFS {
+		return func(testing.TB) []*genFS { return g }
 	}
 	inputs := []input{
 		// 10,000 documents of ~1 KB are over the 8 MiB default file limit.
-		{"1x10000docs", []*genFS{{files: 1, docs: 10000}}, ingest.Limits{MaxFileBytes: 64 << 20}},
-		{"100x1000docs", []*genFS{{files: 100, docs: 1000}}, ingest.Limits{}},
-	}
-	if files, _ := filepath.Glob(filepath.Join(hedgehogDir, "*.yaml")); len(files) > 0 {
+		{"1x10000docs", generated(&genFS{files: 1, docs: 10000}), ingest.Limits{MaxFileBytes: 64 << 20}},
+		{"100x1000docs", generated(&genFS{files: 100, docs: 1000}), ingest.Limits{}},
 		// The samples come from different fabrics and reuse names: each is
 		// ingested as its own fabric folder.
-		var fabrics []*genFS
-		for _, f := range files {
-			d, err := os.ReadFile(f)
-			if err != nil {
-				b.Fatal(err)
+		{"hedgehog", func(t testing.TB) []*genFS {
+			var fabrics []*genFS
+			for _, f := range hedgehogFiles(t) {
+				d, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fabrics = append(fabrics, &genFS{static: map[string][]byte{filepath.Base(f): d}})
 			}
-			fabrics = append(fabrics, &genFS{static: map[string][]byte{filepath.Base(f): d}})
-		}
-		inputs = append(inputs, input{"hedgehog", fabrics, ingest.Limits{}})
-	} else {
-		b.Logf("no samples in %s: skipping the hedgehog sub-benchmark", hedgehogDir)
+			return fabrics
+		}, ingest.Limits{}},
 	}
 	for _, in := range inputs {
-		var size int64
-		for _, fsys := range in.fabrics {
-			for _, n := range fsys.names() {
-				d, _ := fsys.content(n)
-				size += int64(len(d))
+		b.Run(in.name, func(b *testing.B) {
+			fabrics := in.fabrics(b)
+			var size int64
+			for _, fsys := range fabrics {
+				for _, n := range fsys.names() {
+					d, _ := fsys.content(n)
+					size += int64(len(d))
+				}
 			}
-		}
-		runtime.GC()
-		b.Run(in.name+"/ingest", func(b *testing.B) {
-			b.SetBytes(size)
-			b.ReportAllocs()
-			opts := testOpts
-			opts.Limits = in.limits
-			docs := 0
 			runtime.GC()
-			stop := peakHeap()
-			for b.Loop() {
-				for _, fsys := range in.fabrics {
-					res, err := ingest.Ingest(fsys, opts, &discardWriter{})
-					if err != nil {
-						b.Fatal(err)
+			b.Run("ingest", func(b *testing.B) {
+				b.SetBytes(size)
+				b.ReportAllocs()
+				opts := testOpts
+				opts.Limits = in.limits
+				docs := 0
+				runtime.GC()
+				stop := peakHeap()
+				for b.Loop() {
+					for _, fsys := range fabrics {
+						res, err := ingest.Ingest(fsys, opts, &discardWriter{})
+						if err != nil {
+							b.Fatal(err)
+						}
+						docs += res.Documents
 					}
-					docs += res.Documents
 				}
-			}
-			b.ReportMetric(stop(), "peak-MiB")
-			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
-		})
-		runtime.GC()
-		b.Run(in.name+"/baseline", func(b *testing.B) {
-			b.SetBytes(size)
-			b.ReportAllocs()
-			docs := 0
+				b.ReportMetric(stop(), "peak-MiB")
+				b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+			})
 			runtime.GC()
-			stop := peakHeap()
-			for b.Loop() {
-				for _, fsys := range in.fabrics {
-					docs += baseline(b, fsys, &discardWriter{})
+			b.Run("baseline", func(b *testing.B) {
+				b.SetBytes(size)
+				b.ReportAllocs()
+				docs := 0
+				runtime.GC()
+				stop := peakHeap()
+				for b.Loop() {
+					for _, fsys := range fabrics {
+						docs += baseline(b, fsys, &discardWriter{})
+					}
 				}
-			}
-			b.ReportMetric(stop(), "peak-MiB")
-			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+				b.ReportMetric(stop(), "peak-MiB")
+				b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+			})
 		})
 	}
 }

@@ -216,15 +216,9 @@ func (in *ingester) run() (*Result, error) {
 	if err := in.checkLayout(); err != nil {
 		return nil, err
 	}
-	seen := map[string]docPlace{}
-	for i := range in.files {
-		if err := in.validateFile(i, seen); err != nil {
-			return nil, err
-		}
-		in.opts.progress(PhaseValidate, i+1, len(in.files))
+	if err := in.validate(); err != nil {
+		return nil, err
 	}
-	clear(seen)
-	seen = nil
 	if len(in.problems) > 0 {
 		sortProblems(in.problems)
 		return nil, &ValidationError{Problems: in.problems}
@@ -327,7 +321,9 @@ func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.Path, err)
 	}
-	defer fh.Close()
+	// Only read: closing cannot lose data, and the content read is
+	// already checked (size, and the checksum in the second pass).
+	defer func() { _ = fh.Close() }()
 	size := int64(-1)
 	if st, err := fh.Stat(); err == nil {
 		if !st.Mode().IsRegular() {
@@ -376,6 +372,19 @@ type docPlace struct {
 	Doc      int
 	Line     int
 	Identity string
+}
+
+// validate is the first pass over every raw file. The resources seen so far
+// are local to it, so that they are garbage before the second pass writes.
+func (in *ingester) validate() error {
+	seen := map[string]docPlace{}
+	for i := range in.files {
+		if err := in.validateFile(i, seen); err != nil {
+			return err
+		}
+		in.opts.progress(PhaseValidate, i+1, len(in.files))
+	}
+	return nil
 }
 
 // validateFile is the first pass over one raw file: it records every

@@ -126,14 +126,14 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 	// second document.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return &yaml.Node{Kind: yaml.DocumentNode}, nil
 		}
 		return nil, toSyntaxError(err, data)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 	case err != nil:
 		return nil, toSyntaxError(err, data)
 	default:

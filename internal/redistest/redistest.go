@@ -33,8 +33,11 @@ func Start(t testing.TB) string {
 		}
 		opt.DB = db
 		c := redis.NewClient(opt)
-		defer c.Close()
-		if err := c.FlushDB(context.Background()).Err(); err != nil {
+		err = c.FlushDB(context.Background()).Err()
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			t.Fatalf("FABSYNC_TEST_REDIS_URL: %v", err)
 		}
 		return fmt.Sprintf("redis://%s/%d", opt.Addr, db)
@@ -141,8 +144,11 @@ func freePort(t testing.TB) int {
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	return port
 }
 
 func waitReady(addr string, limit time.Duration) error {
@@ -161,7 +167,7 @@ func waitReady(addr string, limit time.Duration) error {
 					err = fmt.Errorf("PING answered %q", line)
 				}
 			}
-			c.Close()
+			_ = c.Close() // a probe connection: only the PING answer counts
 			if err == nil {
 				return nil
 			}
