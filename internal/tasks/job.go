@@ -12,19 +12,22 @@ const (
 // Job is one sync of one fabric, as stored in Redis and returned by the API (docs/API.md).
 // Fields may be added, never renamed.
 type Job struct {
-	ID         string     `json:"id"`
-	Fabric     string     `json:"fabric"`
-	Trigger    string     `json:"trigger"`
-	State      State      `json:"state"`
-	Progress   Progress   `json:"progress"`
-	GitSync    GitSync    `json:"git_sync"`
-	Ingest     Ingest     `json:"ingest"`
-	Reason     string     `json:"reason,omitempty"` // why the job ended failed/partial_sync/canceled, in a sentence
-	Log        []LogLine  `json:"log"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	ID       string   `json:"id"`
+	Fabric   string   `json:"fabric"`
+	Trigger  string   `json:"trigger"`
+	State    State    `json:"state"`
+	Progress Progress `json:"progress"`
+	GitSync  GitSync  `json:"git_sync"`
+	Ingest   Ingest   `json:"ingest"`
+	Reason   string   `json:"reason,omitempty"` // why the job ended failed/partial_sync/canceled, in a sentence
+	// CancelRequested is set when someone asked to cancel the job and stays set; until the job
+	// ends, the cancel has not taken effect yet.
+	CancelRequested bool       `json:"cancel_requested,omitempty"`
+	Log             []LogLine  `json:"log"`
+	CreatedAt       time.Time  `json:"created_at"`
+	StartedAt       *time.Time `json:"started_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // Progress is the job's live progress. Percent never goes down.
