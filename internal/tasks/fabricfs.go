@@ -3,22 +3,85 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/fabsync/fabsync/internal/ingest"
 )
 
 // This file is the only file-system access of the package: it hands package ingest (which does
 // no I/O of its own) the fabric folder of a clone to read and a writer for its output.
+//
+// Whatever the repository holds, nothing here reads, writes or deletes outside the clone: the
+// fabric folder is opened as an *os.Root, which refuses any path or symbolic link that leaves
+// it, and a fabric path that is, or passes through, a symbolic link in the repository is a
+// permanent error that names the link.
+
+// openFabric opens the fabric folder of the clone dir. It returns nil and no error when the
+// folder does not exist (yet).
+func openFabric(dir, fabricPath string) (*os.Root, error) {
+	clean := path.Clean(fabricPath)
+	if clean != "." {
+		parts := strings.Split(clean, "/")
+		for i := range parts {
+			rel := strings.Join(parts[:i+1], "/")
+			fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("fabric folder %s: %w", rel, err)
+			}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				return nil, permanent("fabric path %q: %s is a symbolic link in the repository; fabsync does not follow links in the fabric's path", fabricPath, rel)
+			}
+			if !fi.IsDir() {
+				return nil, permanent("fabric path %q: %s is a file in the repository, not a folder", fabricPath, rel)
+			}
+		}
+	}
+	root, err := os.OpenRoot(filepath.Join(dir, filepath.FromSlash(clean)))
+	if err != nil {
+		return nil, fmt.Errorf("open fabric folder: %w", err)
+	}
+	return root, nil
+}
+
+// checkOutputDirs refuses a fabric folder whose raw/, managed/, unmanaged/ or .hnp/ is a
+// symbolic link: ingest would read or write through it.
+func checkOutputDirs(root *os.Root, fabricPath string) error {
+	for _, d := range []string{"raw", "managed", "unmanaged", ".hnp"} {
+		fi, err := root.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("look at %s/: %w", d, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return permanent("fabric path %q: %s/ is a symbolic link in the repository; fabsync does not follow it", fabricPath, d)
+		}
+	}
+	return nil
+}
 
 // pending reports whether the fabric folder of the working tree dir has raw files to ingest.
 func pending(dir, fabricPath string) (bool, error) {
-	root := filepath.Join(dir, filepath.FromSlash(fabricPath))
-	if _, err := os.Lstat(filepath.Join(root, "raw")); errors.Is(err, os.ErrNotExist) {
+	root, err := openFabric(dir, fabricPath)
+	if err != nil || root == nil {
+		return false, err
+	}
+	defer func() { _ = root.Close() }()
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		return false, err
+	}
+	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	ok, err := ingest.Pending(os.DirFS(root))
+	ok, err := ingest.Pending(root.FS())
 	if err != nil {
 		return false, fmt.Errorf("look into raw/: %w", err)
 	}
@@ -27,46 +90,59 @@ func pending(dir, fabricPath string) (bool, error) {
 
 // runIngest runs package ingest on the fabric folder of the working tree dir.
 func runIngest(dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
-	root := filepath.Join(dir, filepath.FromSlash(fabricPath))
-	if _, err := os.Lstat(filepath.Join(root, "raw")); errors.Is(err, os.ErrNotExist) {
-		return &ingest.Result{}, nil // also when the fabric folder itself does not exist yet
+	root, err := openFabric(dir, fabricPath)
+	if err != nil {
+		return nil, err
 	}
-	res, err := ingest.Ingest(os.DirFS(root), opts, dirWriter{root: root})
+	if root == nil {
+		return &ingest.Result{}, nil // the fabric folder does not exist yet
+	}
+	defer func() { _ = root.Close() }()
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		return nil, err
+	}
+	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
+		return &ingest.Result{}, nil
+	}
+	res, err := ingest.Ingest(root.FS(), opts, rootWriter{root: root})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	return res, nil
 }
 
-// dirWriter writes ingest's output under root.
-type dirWriter struct{ root string }
+// rootWriter writes ingest's output inside root; a name that would leave it is refused.
+type rootWriter struct{ root *os.Root }
 
-func (w dirWriter) path(name string) (string, error) {
-	if !filepath.IsLocal(filepath.FromSlash(name)) {
-		return "", fmt.Errorf("refusing to write %q outside the fabric folder", name)
+func local(name string) (string, error) {
+	p := filepath.FromSlash(name)
+	if !filepath.IsLocal(p) {
+		return "", permanent("refusing to write %q outside the fabric folder", name)
 	}
-	return filepath.Join(w.root, filepath.FromSlash(name)), nil
+	return p, nil
 }
 
 // WriteFile writes data to name, creating its folders.
-func (w dirWriter) WriteFile(name string, data []byte) error {
-	p, err := w.path(name)
+func (w rootWriter) WriteFile(name string, data []byte) error {
+	p, err := local(name)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	if d := filepath.Dir(p); d != "." {
+		if err := w.root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(p, data, 0o644)
+	return w.root.WriteFile(p, data, 0o644)
 }
 
 // Remove removes name.
-func (w dirWriter) Remove(name string) error {
-	p, err := w.path(name)
+func (w rootWriter) Remove(name string) error {
+	p, err := local(name)
 	if err != nil {
 		return err
 	}
-	return os.Remove(p)
+	return w.root.Remove(p)
 }
 
 func docErrors(ve *ingest.ValidationError) []DocError {
