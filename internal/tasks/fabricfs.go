@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -89,7 +90,7 @@ func pending(dir, fabricPath string) (bool, error) {
 }
 
 // runIngest runs package ingest on the fabric folder of the working tree dir.
-func runIngest(dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
+func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
 	root, err := openFabric(dir, fabricPath)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func runIngest(dir, fabricPath string, opts ingest.Options) (*ingest.Result, err
 	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
 		return &ingest.Result{}, nil
 	}
-	res, err := ingest.Ingest(root.FS(), opts, rootWriter{root: root})
+	res, err := ingest.Ingest(ctx, root.FS(), opts, rootWriter{root: root})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

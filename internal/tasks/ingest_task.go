@@ -54,7 +54,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 		return false, err
 	}
 	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
-	res, err := runIngest(c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
+	res, err := runIngest(ctx, c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
 		Limits: h.cfg.Limits, Progress: h.ingestProgress(ctx, id)})
 	if err != nil {
 		return false, err

@@ -20,6 +20,8 @@ import (
 //	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
 //	fabsync:scheduler:leader            string: the ID of the worker that runs the scheduler
 //	fabsync:webhook:delivery:<id>       string: a webhook delivery already handled (expires)
+//	fabsync:epoch                       string: set once; its absence means Redis lost its data
+//	asynq:queues                        asynq's own set of queue names (written on a data loss)
 //	fabsync:metrics:jobs                hash "fabric|trigger|state" -> count
 //	fabsync:metrics:documents           hash fabric -> documents ingested
 //	fabsync:metrics:hist:<series>       hash per histogram series: le buckets, sum, count
@@ -50,6 +52,14 @@ func resyncClaimKey(fabric string) string {
 func LeaderKey() string { return keyPrefix + "scheduler:leader" }
 
 func deliveryKey(id string) string { return keyPrefix + "webhook:delivery:" + id }
+
+func epochKey() string { return keyPrefix + "epoch" }
+
+// asynqQueuesKey is asynq's set of known queues (asynq's internal/base.AllQueues). asynq's
+// client adds a queue to it only on its first enqueue in a process, so after Redis lost its
+// data the set stays empty until every process restarts, and every task lookup reports its
+// queue missing. The reconciler writes it back.
+func asynqQueuesKey() string { return "asynq:queues" }
 
 func metricJobsKey() string              { return keyPrefix + "metrics:jobs" }
 func metricDocsKey() string              { return keyPrefix + "metrics:documents" }

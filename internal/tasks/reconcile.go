@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -12,7 +14,16 @@ import (
 // Reconcile ends every job whose tasks are gone (no job stays running when its task was
 // archived, deleted or lost) and restarts slots that a crash left without a task. grace is how
 // long a new job may wait for its first enqueue. It returns how many jobs it changed.
+//
+// It also notices when Redis lost its data (a restart without persistence, FLUSHALL, a failover
+// to an empty replica): it writes asynq's queue list back, so task lookups work again without a
+// restart, and enqueues again the tasks of any job whose record survived but whose tasks did
+// not, instead of failing it.
 func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
+	lost, err := s.recoverLoss(ctx)
+	if err != nil {
+		return 0, err
+	}
 	slots, err := s.store.slots(ctx)
 	if err != nil {
 		return 0, err
@@ -24,7 +35,7 @@ func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, erro
 		if id == "" {
 			continue
 		}
-		n, err := s.reconcileJob(ctx, fabric, id, grace)
+		n, err := s.reconcileJob(ctx, fabric, id, grace, lost)
 		changed += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", fabric, err))
@@ -33,13 +44,59 @@ func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, erro
 	return changed, errors.Join(errs...)
 }
 
-// taskInfo returns a task's info, or nil when the task does not exist.
-func (s *Service) taskInfo(queue, id string) *asynq.TaskInfo {
-	info, err := s.inspector.GetTaskInfo(queue, id)
-	if err != nil {
-		return nil
+// recoverLoss reports whether Redis lost its data since this service last looked: the epoch
+// key, set once by the first process to look, is gone or was set anew. Then it writes asynq's
+// queue list back.
+func (s *Service) recoverLoss(ctx context.Context) (bool, error) {
+	rdb := s.store.rdb
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	if err := rdb.SetNX(ctx, epochKey(), hex.EncodeToString(b[:]), 0).Err(); err != nil {
+		return false, fmt.Errorf("check for a Redis data loss: %w", err)
 	}
-	return info
+	epoch, err := rdb.Get(ctx, epochKey()).Result()
+	if err != nil {
+		return false, fmt.Errorf("check for a Redis data loss: %w", err)
+	}
+	s.mu.Lock()
+	seen := s.epoch
+	s.epoch = epoch
+	s.mu.Unlock()
+	if seen == "" || seen == epoch {
+		return false, nil
+	}
+	return true, s.publishQueues(ctx)
+}
+
+// publishQueues adds fabsync's queues to asynq's queue list.
+func (s *Service) publishQueues(ctx context.Context) error {
+	if err := s.store.rdb.SAdd(ctx, asynqQueuesKey(), QueueSync, QueueIngest).Err(); err != nil {
+		return fmt.Errorf("publish queues: %w", err)
+	}
+	return nil
+}
+
+// lookup returns a task's info: nil and true when the task does not exist, nil and false when
+// that cannot be known now (Redis unreachable). A queue missing from asynq's list (after a data
+// loss) is published again and the task looked up once more.
+func (s *Service) lookup(ctx context.Context, queue, id string) (*asynq.TaskInfo, bool) {
+	for try := 0; ; try++ {
+		info, err := s.inspector.GetTaskInfo(queue, id)
+		switch {
+		case err == nil:
+			return info, true
+		case errors.Is(err, asynq.ErrTaskNotFound):
+			return nil, true
+		case errors.Is(err, asynq.ErrQueueNotFound) && try == 0:
+			if s.publishQueues(ctx) != nil {
+				return nil, false
+			}
+			continue
+		case errors.Is(err, asynq.ErrQueueNotFound):
+			return nil, true // the queue has never held a task
+		}
+		return nil, false
+	}
 }
 
 // alive reports whether a task will still run (or is running).
@@ -54,7 +111,7 @@ func alive(info *asynq.TaskInfo) bool {
 	return false
 }
 
-func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace time.Duration) (int, error) {
+func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace time.Duration, lost bool) (int, error) {
 	j, err := s.store.get(ctx, id)
 	if errors.Is(err, ErrJobNotFound) || (err == nil && j.State.Terminal()) {
 		return 1, s.release(ctx, fabric, id)
@@ -62,10 +119,13 @@ func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace tim
 	if err != nil {
 		return 0, err
 	}
-	syncInfo := s.taskInfo(QueueSync, syncTaskID(id))
-	ingInfo := s.taskInfo(QueueIngest, ingestTaskID(id))
-	if alive(syncInfo) || alive(ingInfo) {
+	syncInfo, syncKnown := s.lookup(ctx, QueueSync, syncTaskID(id))
+	ingInfo, ingKnown := s.lookup(ctx, QueueIngest, ingestTaskID(id))
+	if !syncKnown || !ingKnown || alive(syncInfo) || alive(ingInfo) {
 		return 0, nil
+	}
+	if lost && syncInfo == nil && ingInfo == nil {
+		return 1, s.resume(ctx, j)
 	}
 	if j.State == StateQueued {
 		enq, err := s.store.enqueued(ctx, id)
@@ -105,4 +165,18 @@ func goneTransition(j *Job, syncInfo, ingInfo *asynq.TaskInfo, now time.Time) er
 		return j.fail(reason, now)
 	}
 	return j.fail("its task is gone (deleted from the queue or lost)", now)
+}
+
+// resume enqueues again the task a job whose tasks were lost with Redis's data needs next.
+func (s *Service) resume(ctx context.Context, j *Job) error {
+	if _, err := s.store.update(ctx, j.ID, func(j *Job) error {
+		j.logf(s.now(), "Redis lost its data, with this job's task; the task was enqueued again")
+		return nil
+	}); err != nil {
+		return err
+	}
+	if j.State == StateIngesting {
+		return s.enqueueIngest(ctx, j.ID, j.Fabric)
+	}
+	return s.enqueueSync(ctx, j.ID, j.Fabric)
 }

@@ -175,3 +175,96 @@ func TestOpenRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileAfterRedisLostItsData: after FLUSHALL, asynq's client in this process still
+// believes it published its queues, so a new job's task sits in a queue asynq's own list does not
+// name. The reconciler must not take that for a lost task.
+func TestReconcileAfterRedisLostItsData(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	if _, err := svc.Reconcile(ctx, time.Second); err != nil { // learns the epoch
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual); err != nil { // publishes the queue
+		t.Fatal(err)
+	}
+	if err := svc.Redis().FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 0 {
+			t.Fatalf("Reconcile = %d, %v; want 0 (the task is pending)", n, err)
+		}
+	}
+	if got, _ := svc.Get(ctx, j.ID); got.State != tasks.StateQueued {
+		t.Fatalf("job = %s (%s); want still queued", got.State, got.Reason)
+	}
+	if ok, err := svc.Redis().SIsMember(ctx, "asynq:queues", tasks.QueueSync).Result(); err != nil || !ok {
+		t.Fatalf("asynq:queues has sync = %v, %v; want the queue published again", ok, err)
+	}
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+j.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("task = %v, %v; want pending", info, err)
+	}
+}
+
+// TestReconcileResumesJobsAfterALoss: Redis came back from an older copy that holds the job
+// records but not their tasks. The jobs are enqueued again, at the stage they were in.
+func TestReconcileResumesJobsAfterALoss(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	if _, err := svc.Reconcile(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	syncing, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	ingesting, _, _ := svc.Trigger(ctx, "f2", tasks.TriggerManual)
+	for _, j := range []*tasks.Job{syncing, ingesting} {
+		if _, err := svc.Start(ctx, j.ID, tasks.StageGitSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Start(ctx, ingesting.ID, tasks.StageIngest); err != nil {
+		t.Fatal(err)
+	}
+	// The loss: the tasks and the epoch are gone, the job records are not.
+	for _, j := range []*tasks.Job{syncing, ingesting} {
+		if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Redis().Del(ctx, "fabsync:epoch").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 2 {
+		t.Fatalf("Reconcile = %d, %v; want 2 jobs resumed", n, err)
+	}
+	for _, c := range []struct {
+		j            *tasks.Job
+		queue, task  string
+		wantStateNow tasks.State
+	}{
+		{syncing, tasks.QueueSync, "sync:" + syncing.ID, tasks.StateSyncing},
+		{ingesting, tasks.QueueIngest, "ingest:" + ingesting.ID, tasks.StateIngesting},
+	} {
+		got, _ := svc.Get(ctx, c.j.ID)
+		if got.State != c.wantStateNow || !strings.Contains(got.Log[len(got.Log)-1].Message, "Redis lost its data") {
+			t.Errorf("job %s = %s, last log %q; want %s and a log line about the loss", c.j.Fabric, got.State, got.Log[len(got.Log)-1].Message, c.wantStateNow)
+		}
+		if info, err := svc.Inspector().GetTaskInfo(c.queue, c.task); err != nil || info.State != asynq.TaskStatePending {
+			t.Errorf("task %s = %v, %v; want pending", c.task, info, err)
+		}
+	}
+	// Without a loss, a job whose task is gone fails as before.
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+syncing.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Second); err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+	}
+	if got, _ := svc.Get(ctx, syncing.ID); got.State != tasks.StateFailed {
+		t.Fatalf("job = %s; want failed (its task is gone)", got.State)
+	}
+}

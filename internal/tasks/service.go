@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -22,6 +23,9 @@ type Service struct {
 	client    enqueuer
 	inspector *asynq.Inspector
 	now       func() time.Time
+
+	mu    sync.Mutex
+	epoch string // the Redis epoch this service last saw (see Reconcile)
 }
 
 // NewService returns a Service on rdb. The caller closes rdb after the Service is no longer used.
@@ -114,8 +118,12 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Job, error) {
 	}
 	running := false
 	for _, t := range [][2]string{{QueueSync, syncTaskID(id)}, {QueueIngest, ingestTaskID(id)}} {
-		info, err := s.inspector.GetTaskInfo(t[0], t[1])
-		if err != nil {
+		info, known := s.lookup(ctx, t[0], t[1])
+		if !known {
+			running = true // cannot tell: the handler or the reconciler ends it
+			continue
+		}
+		if info == nil {
 			continue
 		}
 		switch info.State {
