@@ -89,7 +89,10 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 	case verdictOK:
 		return nil
 	case verdictCanceled:
-		_, _, endErr := h.svc.end(rctx, id, cancelByRequest)
+		_, _, endErr := h.svc.end(rctx, id, func(j *Job, now time.Time) error {
+			j.logf(now, "cancel took effect during "+stage.name())
+			return j.cancel("canceled by request", now)
+		})
 		return endErr
 	case verdictInterrupted:
 		h.note(rctx, id, 0, "attempt interrupted (the worker is shutting down, or the task was canceled in Asynqmon); it will be resumed or retried")

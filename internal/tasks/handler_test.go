@@ -323,6 +323,9 @@ func TestCancelRunningIngest(t *testing.T) {
 	if got.State != tasks.StateCanceled || got.Ingest.State != tasks.StageSkipped {
 		t.Fatalf("job = %s/%s; want canceled, ingest skipped", got.State, got.Ingest.State)
 	}
+	if !got.CancelRequested || !hasLog(got, "cancel requested") || !hasLog(got, "cancel took effect during ingest") {
+		t.Fatalf("job log %v (cancel_requested %v); want the request and the moment it took effect", got.Log, got.CancelRequested)
+	}
 	if n := gittest.Git(t, r.git.RepoDir("repo"), "rev-list", "--count", "main"); n != "1" {
 		t.Fatalf("remote has %s commits; want 1 (a canceled job pushes nothing)", n)
 	}
@@ -467,4 +470,13 @@ func mustSource(t *testing.T, path string) *config.Source {
 		t.Fatal(err)
 	}
 	return src
+}
+
+func hasLog(j *tasks.Job, msg string) bool {
+	for _, l := range j.Log {
+		if l.Message == msg {
+			return true
+		}
+	}
+	return false
 }
