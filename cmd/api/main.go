@@ -8,11 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/server"
@@ -33,21 +36,36 @@ func main() {
 	}
 }
 
-// run serves until ctx ends, then shuts down gracefully; it returns nil after a clean shutdown.
+// run serves until ctx ends, then shuts down gracefully; it returns nil after a clean shutdown,
+// flag.ErrHelp for -h, or the startup error.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: api [flags]\n\nServes the fabsync HTTP API and web UI. Every flag can also be set by its environment variable.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = config.Usage(fs, "Serves the fabsync HTTP API and web UI. It records jobs in Redis; workers run them.")
 	var s config.Settings
-	s.Bind(fs, getenv)
-	if err := fs.Parse(args); err != nil {
+	s.Bind(fs, "redis-url", "config", "listen", "api-token", "webhook-secret")
+	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	fabrics, err := config.NewSource(s.ConfigPath)
+	// go-redis and the standard library's log (asynq's metrics collector, net/http) log through
+	// package-level loggers. run is the one place allowed to set such globals (STYLE §3): their
+	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
+	// line per 10 s. The standard log is restored when run returns; go-redis's logger
+	// stays set, as go-redis offers no way back.
+	rlog := &config.RedisLog{Logger: log}
+	redis.SetLogger(rlog)
+	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(rlog.LogWriter())
+	// Listen first, so a bind error surfaces at once; connections wait in the backlog until
+	// the server serves.
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer func() { _ = ln.Close() }() // on a startup error; after Serve it is closed already
+	fabrics, err := config.NewSource(s.ConfigPath, config.SourceConfig{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -55,15 +73,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }() // after the server stopped: nothing is left to use it
 	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	ping := pingRedis(ctx, rdb) // Redis need not answer to serve: /readyz says whether it does
+	errc, accepting := serve(ctx, ln, e)
+	// http.Server calls Accept before anything else can stop it, so this waits for no failure.
+	served := false
+	select {
+	case <-accepting:
+		served = true
+	case <-ctx.Done():
 	}
-	log.Info("api listening", "addr", ln.Addr().String(), "fabrics", len(fabrics.Fabrics()))
-	return server.Serve(ctx, ln, e)
+	perr := <-ping // at most a second, while the server already serves
+	if served {
+		log.Info("api listening", append([]any{"addr", ln.Addr().String(), "fabrics", len(fabrics.Fabrics())},
+			redisAttrs(s.RedactedRedisURL(), perr)...)...)
+	}
+	return <-errc
 }

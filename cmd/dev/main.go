@@ -2,6 +2,7 @@
 // an embedded Redis, the API and web UI, a worker, and a demo fabric backed by a local
 // repository seeded with sample wiring files. It runs the same code paths as production; only
 // the wiring differs. Set REDIS_URL or FABSYNC_CONFIG to use a real Redis or your own fabrics.
+// Its logs are JSON lines like the other commands'; the line to open the UI is plain text.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/gitops"
@@ -45,33 +48,46 @@ func main() {
 	}
 }
 
+// run serves until ctx ends, then shuts down the server and the worker; it returns nil after a
+// clean shutdown, flag.ErrHelp for -h, or the startup error.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dev [flags]\n\nRuns fabsync in one process: embedded Redis, API + web UI, a worker and a demo fabric.\n"+
-			"Without REDIS_URL/-redis-url it embeds Redis; without FABSYNC_CONFIG/-config it creates the demo fabric.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = config.Usage(fs, "Runs the whole of fabsync in one process for trying it out: the API and web UI, a worker,\n"+
+		"and unless told otherwise an embedded Redis and a demo fabric backed by a local repository.")
 	var s config.Settings
-	s.Bind(fs, func(k string) string {
-		if k == "FABSYNC_DATA_DIR" && getenv(k) == "" {
-			return filepath.Join(config.DefaultDataDir, "dev")
-		}
-		return getenv(k)
-	})
-	if err := fs.Parse(args); err != nil {
+	s.Bind(fs, "listen", "api-token", "webhook-secret", "git-author")
+	// Dev mode's defaults differ: nothing to set up, and its files stay apart from a real worker's.
+	s.BindDefault(fs, "redis-url", "", "Redis `URL`: redis://, rediss:// or redis-sentinel://; empty: an embedded Redis (miniredis) in this process, emptied on exit")
+	s.BindDefault(fs, "config", "", "fabrics `file`, re-read when it changes; empty: a demo fabric whose repository is created under -data-dir")
+	s.BindDefault(fs, "data-dir", config.DefaultDataDir+"/dev", "")
+	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// go-redis and the standard library's log (asynq's metrics collector, net/http) log through
+	// package-level loggers. run is the one place allowed to set such globals (STYLE §3): their
+	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
+	// line per 10 s, shared with asynq's. The standard log is restored when run returns;
+	// go-redis's logger stays set, as go-redis offers no way back.
+	rlog := &config.RedisLog{Logger: log}
+	redis.SetLogger(rlog)
+	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(rlog.LogWriter())
+	// Listen first, so a bind error surfaces at once; connections wait in the backlog until
+	// the server serves.
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer func() { _ = ln.Close() }() // on a startup error; after Serve it is closed already
 	builtin := gitops.UseBuiltinFileTransport()
 	if builtin {
 		log.Info("git is not installed: serving local repositories with go-git's built-in transport")
 	}
 
-	if !set["redis-url"] && getenv("REDIS_URL") == "" {
+	if s.RedisURL == "" {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {
 			return fmt.Errorf("embedded redis: %w", err)
@@ -80,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		s.RedisURL = "redis://" + mr.Addr() + "/0"
 		log.Info("embedded Redis (miniredis) started", "addr", mr.Addr())
 	}
-	if !set["config"] && getenv("FABSYNC_CONFIG") == "" {
+	if s.ConfigPath == "" {
 		p, err := seedDemo(ctx, s.DataDir, log)
 		if err != nil {
 			return fmt.Errorf("demo fabric: %w", err)
@@ -92,8 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	defer wcfg.Redis.Close()
+	defer func() { _ = wcfg.Redis.Close() }() // after the server and the worker stopped
 	wcfg.Concurrency = 2
+	wcfg.RedisLog = rlog
 	if builtin {
 		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
 	}
@@ -101,19 +118,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+	ping := pingRedis(ctx, wcfg.Redis) // Redis need not answer to serve: /readyz says whether it does
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() { werr <- worker.Run(ctx, wcfg) }()
-	fmt.Fprintf(stderr, "\n  fabsync dev mode: open http://%s and click \"Sync from Git\"\n  fabrics file: %s\n\n", ln.Addr(), s.ConfigPath)
-	err = server.Serve(ctx, ln, e)
-	cancel()
-	return errors.Join(err, <-werr)
+	errc, accepting := serve(ctx, ln, e)
+	// http.Server calls Accept before anything else can stop it, so this waits for no failure.
+	served := false
+	select {
+	case <-accepting:
+		served = true
+	case <-ctx.Done():
+	}
+	perr := <-ping // at most a second, while the server already serves
+	if served {
+		log.Info("dev mode listening", append([]any{"addr", ln.Addr().String(), "fabrics_file", s.ConfigPath},
+			redisAttrs(s.RedactedRedisURL(), perr)...)...)
+		fmt.Fprintf(stderr, "\n  fabsync dev mode: open http://%s and click \"Sync from Git\"\n  fabrics file: %s\n\n", ln.Addr(), s.ConfigPath)
+	}
+	// Whichever of the server and the worker stops first (ctx ended, or it failed) stops the other.
+	var serr, wrkErr error
+	select {
+	case serr = <-errc:
+		cancel()
+		wrkErr = <-werr
+	case wrkErr = <-werr:
+		cancel()
+		serr = <-errc
+	}
+	return errors.Join(serr, wrkErr)
 }
 
 // seedDemo makes sure the demo fabric's repository exists under dataDir and that its raw/

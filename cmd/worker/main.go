@@ -9,10 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/worker"
@@ -31,26 +34,33 @@ func main() {
 	}
 }
 
+// run serves tasks until ctx ends, then shuts down gracefully; it returns nil after a clean
+// shutdown, flag.ErrHelp for -h, or the startup error.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: worker [flags]\n\nRuns fabsync sync jobs from Redis. Every flag can also be set by its environment variable.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = config.Usage(fs, "Runs fabsync sync jobs from Redis. Any number of workers may share one Redis.")
 	var s config.Settings
-	s.Bind(fs, getenv)
-	concurrency := fs.Int("concurrency", 4, "sync tasks run at once")
-	shutdown := fs.Duration("shutdown-timeout", 0, "how long running tasks may finish after SIGTERM (default 30s)")
-	if err := fs.Parse(args); err != nil {
+	s.Bind(fs, "redis-url", "config", "data-dir", "git-author", "concurrency", "shutdown-timeout")
+	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// go-redis and the standard library's log (for any library that writes to it) log through
+	// package-level loggers. run is the one place allowed to set such globals (STYLE §3): their
+	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
+	// line per 10 s, shared with asynq's. The standard log is restored when run returns;
+	// go-redis's logger stays set, as go-redis offers no way back.
+	rlog := &config.RedisLog{Logger: log}
+	redis.SetLogger(rlog)
+	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(rlog.LogWriter())
 	cfg, err := worker.FromSettings(s, getenv, log)
 	if err != nil {
 		return err
 	}
-	cfg.Concurrency, cfg.ShutdownTimeout = *concurrency, *shutdown
-	defer cfg.Redis.Close()
+	defer func() { _ = cfg.Redis.Close() }() // after Run: nothing is left to use it
+	cfg.RedisLog = rlog
 	return worker.Run(ctx, cfg)
 }

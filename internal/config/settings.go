@@ -1,48 +1,174 @@
 package config
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/mail"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
-// Settings are the process settings of SPEC §5. Each comes from a flag, else from its
-// environment variable, else from its default.
+// Settings are the process settings of SPEC §5. Each comes from its flag, else from its
+// environment variable, else from its default. A process registers only the settings it uses
+// (Bind, BindDefault), so its --help lists nothing it ignores, and then fills them (Parse).
+//
+//	flag              environment variable      default
+//	-redis-url        REDIS_URL                 redis://127.0.0.1:6379/0
+//	-config           FABSYNC_CONFIG            ./fabsync.yaml
+//	-data-dir         FABSYNC_DATA_DIR          ./.data
+//	-listen           FABSYNC_LISTEN            127.0.0.1:8080
+//	-api-token        FABSYNC_API_TOKEN         none
+//	-webhook-secret   FABSYNC_WEBHOOK_SECRET    none
+//	-git-author       FABSYNC_GIT_AUTHOR        fabsync <fabsync@localhost>
+//	-concurrency      FABSYNC_CONCURRENCY       4 (1 to 1000)
+//	-shutdown-timeout FABSYNC_SHUTDOWN_TIMEOUT  30s (greater than 0)
 type Settings struct {
-	RedisURL      string // REDIS_URL
-	ConfigPath    string // FABSYNC_CONFIG
-	DataDir       string // FABSYNC_DATA_DIR
-	Listen        string // FABSYNC_LISTEN
-	APIToken      string // FABSYNC_API_TOKEN
-	WebhookSecret string // FABSYNC_WEBHOOK_SECRET
-	GitAuthor     string // FABSYNC_GIT_AUTHOR
+	RedisURL        string        // REDIS_URL
+	ConfigPath      string        // FABSYNC_CONFIG
+	DataDir         string        // FABSYNC_DATA_DIR
+	Listen          string        // FABSYNC_LISTEN
+	APIToken        string        // FABSYNC_API_TOKEN
+	WebhookSecret   string        // FABSYNC_WEBHOOK_SECRET
+	GitAuthor       string        // FABSYNC_GIT_AUTHOR
+	Concurrency     int           // FABSYNC_CONCURRENCY
+	ShutdownTimeout time.Duration // FABSYNC_SHUTDOWN_TIMEOUT
 }
 
 // Defaults of the settings.
 const (
-	DefaultRedisURL  = "redis://127.0.0.1:6379/0"
-	DefaultConfig    = "./fabsync.yaml"
-	DefaultDataDir   = "./.data"
-	DefaultListen    = "127.0.0.1:8080"
-	DefaultGitAuthor = "fabsync <fabsync@localhost>"
+	DefaultRedisURL        = "redis://127.0.0.1:6379/0"
+	DefaultConfig          = "./fabsync.yaml"
+	DefaultDataDir         = "./.data"
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultGitAuthor       = "fabsync <fabsync@localhost>"
+	DefaultConcurrency     = 4
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
-// Bind registers the settings' flags on fs with defaults taken from getenv.
-func (s *Settings) Bind(fs *flag.FlagSet, getenv func(string) string) {
-	def := func(env, fallback string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		return fallback
+// setting is one row of the table above.
+type setting struct {
+	flag, env, def, usage string
+	ptr                   any // *string, *int or *time.Duration in Settings
+	min, max              int // the range of an int setting
+}
+
+func (s *Settings) table() []setting {
+	return []setting{
+		{flag: "redis-url", env: "REDIS_URL", def: DefaultRedisURL, ptr: &s.RedisURL,
+			usage: "Redis `URL`: redis://, rediss:// or redis-sentinel://"},
+		{flag: "config", env: "FABSYNC_CONFIG", def: DefaultConfig, ptr: &s.ConfigPath,
+			usage: "fabrics `file`, re-read when it changes"},
+		{flag: "data-dir", env: "FABSYNC_DATA_DIR", def: DefaultDataDir, ptr: &s.DataDir,
+			usage: "`directory` for local clones"},
+		{flag: "listen", env: "FABSYNC_LISTEN", def: DefaultListen, ptr: &s.Listen,
+			usage: "HTTP listen `address`"},
+		{flag: "api-token", env: "FABSYNC_API_TOKEN", ptr: &s.APIToken,
+			usage: "bearer `token` required by /api/v1, /metrics and /monitoring; none: open to anyone who can connect. Prefer the environment variable: flags show in ps"},
+		{flag: "webhook-secret", env: "FABSYNC_WEBHOOK_SECRET", ptr: &s.WebhookSecret,
+			usage: "GitHub webhook `secret`; none: webhooks are refused. Prefer the environment variable: flags show in ps"},
+		{flag: "git-author", env: "FABSYNC_GIT_AUTHOR", def: DefaultGitAuthor, ptr: &s.GitAuthor,
+			usage: "commit `author` as \"Name <email>\""},
+		{flag: "concurrency", env: "FABSYNC_CONCURRENCY", def: strconv.Itoa(DefaultConcurrency), ptr: &s.Concurrency, min: 1, max: 1000,
+			usage: "sync `tasks` run at once, from 1 to 1000"},
+		{flag: "shutdown-timeout", env: "FABSYNC_SHUTDOWN_TIMEOUT", def: DefaultShutdownTimeout.String(), ptr: &s.ShutdownTimeout,
+			usage: "how long running tasks may finish after SIGTERM: a `duration` such as 30s or 2m"},
 	}
-	fs.StringVar(&s.RedisURL, "redis-url", def("REDIS_URL", DefaultRedisURL), "Redis `URL`: redis://, rediss:// or redis-sentinel:// (env REDIS_URL)")
-	fs.StringVar(&s.ConfigPath, "config", def("FABSYNC_CONFIG", DefaultConfig), "fabrics `file`, re-read when it changes (env FABSYNC_CONFIG)")
-	fs.StringVar(&s.DataDir, "data-dir", def("FABSYNC_DATA_DIR", DefaultDataDir), "`directory` for local clones (env FABSYNC_DATA_DIR)")
-	fs.StringVar(&s.Listen, "listen", def("FABSYNC_LISTEN", DefaultListen), "HTTP listen `address` (env FABSYNC_LISTEN)")
-	fs.StringVar(&s.APIToken, "api-token", getenv("FABSYNC_API_TOKEN"), "bearer `token` required by /api/v1, /metrics and /monitoring; prefer the env FABSYNC_API_TOKEN")
-	fs.StringVar(&s.WebhookSecret, "webhook-secret", getenv("FABSYNC_WEBHOOK_SECRET"), "GitHub webhook `secret`; prefer the env FABSYNC_WEBHOOK_SECRET")
-	fs.StringVar(&s.GitAuthor, "git-author", def("FABSYNC_GIT_AUTHOR", DefaultGitAuthor), "commit author as \"Name <email>\" (env FABSYNC_GIT_AUTHOR)")
+}
+
+func (s *Settings) lookup(name string) setting {
+	for _, st := range s.table() {
+		if st.flag == name {
+			return st
+		}
+	}
+	panic("config: no setting has the flag -" + name) // a typo in a main; its --help test catches it
+}
+
+// Bind registers on fs the flags of the named settings ("redis-url", "listen", … as in the
+// table of Settings) with their documented defaults. Each flag's help names its environment
+// variable. It panics on a name that is not in the table.
+func (s *Settings) Bind(fs *flag.FlagSet, names ...string) {
+	for _, name := range names {
+		st := s.lookup(name)
+		s.bind(fs, st, st.def, st.usage)
+	}
+}
+
+// BindDefault registers the named setting like Bind, but with another default and, unless usage
+// is empty, another help text: for a process in which the default means something else (dev
+// mode embeds Redis when the URL is empty). The help still names the environment variable.
+func (s *Settings) BindDefault(fs *flag.FlagSet, name, def, usage string) {
+	st := s.lookup(name)
+	if usage == "" {
+		usage = st.usage
+	}
+	s.bind(fs, st, def, usage)
+}
+
+func (s *Settings) bind(fs *flag.FlagSet, st setting, def, usage string) {
+	usage += " (env " + st.env + ")"
+	switch p := st.ptr.(type) {
+	case *string:
+		fs.StringVar(p, st.flag, def, usage) // the flag package's own string value quotes the default in --help
+	case *int:
+		v := &intValue{p: p, min: st.min, max: st.max}
+		mustSet(v, def)
+		fs.Var(v, st.flag, usage)
+	case *time.Duration:
+		v := &durationValue{p: p}
+		mustSet(v, def)
+		fs.Var(v, st.flag, usage)
+	}
+}
+
+func mustSet(v flag.Value, def string) {
+	if err := v.Set(def); err != nil {
+		panic(fmt.Sprintf("config: bad default %q: %v", def, err))
+	}
+}
+
+// Parse parses args, then sets each registered setting that was not given as a flag from its
+// environment variable, read through getenv. A bad value is an error naming the flag or the
+// variable, e.g. `FABSYNC_CONCURRENCY: want a whole number from 1 to 1000, got "x"`. Parse
+// returns flag.ErrHelp for -h and --help, and an error for arguments that are not flags.
+func (s *Settings) Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: all settings are flags or environment variables (see -help)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] {
+			return
+		}
+		st := s.lookup(f.Name)
+		v := getenv(st.env)
+		if v == "" {
+			return
+		}
+		if serr := f.Value.Set(v); serr != nil {
+			err = fmt.Errorf("%s: %s, got %q", st.env, serr.Error(), v) // the value's own message, not an error chain
+		}
+	})
+	return err
+}
+
+// Usage returns a flag.FlagSet.Usage that prints what the command does, then its flags.
+func Usage(fs *flag.FlagSet, about string) func() {
+	return func() {
+		_, _ = fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\n%s\n\nEach flag may instead be set by the environment variable named in its help; a flag\ngiven on the command line wins. The defaults shown are those used when neither is set.\n\n", fs.Name(), about)
+		fs.PrintDefaults()
+	}
 }
 
 // Author parses GitAuthor ("Name <email>").
@@ -52,4 +178,130 @@ func (s *Settings) Author() (name, email string, err error) {
 		return "", "", fmt.Errorf("%w: git author %q: want \"Name <email>\"", ErrInvalid, s.GitAuthor)
 	}
 	return a.Name, a.Address, nil
+}
+
+// RedactedRedisURL is RedisURL with any password replaced by "xxxxx", fit for a log line.
+func (s *Settings) RedactedRedisURL() string {
+	if u, err := url.Parse(s.RedisURL); err == nil {
+		return u.Redacted()
+	}
+	// url.Parse rejects a sentinel list (host:port,host:port): cut the user info by hand.
+	scheme, rest, ok := strings.Cut(s.RedisURL, "://")
+	if !ok {
+		return "(not a URL)"
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		rest = "xxxxx" + rest[at:]
+	}
+	return scheme + "://" + rest
+}
+
+// intValue is an int flag that accepts only whole numbers in [min, max].
+type intValue struct {
+	p        *int
+	min, max int
+}
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < v.min || n > v.max {
+		return fmt.Errorf("want a whole number from %d to %d", v.min, v.max)
+	}
+	*v.p = n
+	return nil
+}
+
+func (v *intValue) String() string {
+	if v == nil || v.p == nil { // flag.PrintDefaults calls String on a zero value
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+// durationValue is a duration flag that accepts only durations greater than 0.
+type durationValue struct{ p *time.Duration }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want a duration greater than 0, such as 30s or 2m")
+	}
+	*v.p = d
+	return nil
+}
+
+func (v *durationValue) String() string {
+	if v == nil || v.p == nil {
+		return "0s"
+	}
+	return v.p.String()
+}
+
+// RedisLog reports that Redis does not answer: one WARN line "redis unavailable" with the
+// failure ("err") and who saw it ("component": "redis" for go-redis, "asynq", "metrics"), at
+// most once per Every, counting the reports it held back ("suppressed"). Without it an outage
+// floods the log with a line per dial attempt. Each command's run sets it with
+// redis.SetLogger to take go-redis's own lines, and passes it to the worker for asynq's. It is
+// safe for concurrent use; set the fields before first use.
+//
+// It lives beside Settings as the other piece of process wiring every command shares: config
+// is the one package all of them may import.
+type RedisLog struct {
+	Logger *slog.Logger     // required
+	Every  time.Duration    // at most one line per Every [10s]
+	Now    func() time.Time // the clock [time.Now]
+
+	mu         sync.Mutex
+	last       time.Time // when the last line was written; zero before the first
+	suppressed int       // reports held back since then
+}
+
+// Printf takes a go-redis log line (it implements go-redis's internal.Logging).
+func (r *RedisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.Unavailable(ctx, "redis", strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+}
+
+// Unavailable reports a Redis failure that component saw.
+func (r *RedisLog) Unavailable(ctx context.Context, component, err string) {
+	now, every := time.Now, r.Every
+	if r.Now != nil {
+		now = r.Now
+	}
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	r.mu.Lock()
+	t := now()
+	if !r.last.IsZero() && t.Sub(r.last) < every {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	n := r.suppressed
+	r.last, r.suppressed = t, 0
+	r.mu.Unlock()
+	r.Logger.WarnContext(ctx, "redis unavailable", "component", component, "err", err, "suppressed", n)
+}
+
+// LogWriter returns a writer for the standard library's log (log.SetOutput, with no flags):
+// each line becomes a WARN line with "component": "log". The one library line known to come
+// that way while Redis is down, asynq's metrics collector failing, joins "redis unavailable".
+func (r *RedisLog) LogWriter() io.Writer { return logWriter{r} }
+
+type logWriter struct{ r *RedisLog }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	ctx := context.Background()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if strings.HasPrefix(line, "Failed to collect metrics data: ") {
+			w.r.Unavailable(ctx, "metrics", line)
+			continue
+		}
+		w.r.Logger.WarnContext(ctx, line, "component", "log")
+	}
+	return len(p), nil
 }

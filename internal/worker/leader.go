@@ -58,18 +58,26 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 	// 4/3 of the lease.
 	t := time.NewTicker(cfg.LeaderLease / 3)
 	defer t.Stop()
+	failing := false // the last renewal failed: say so once, not every third of the lease
 	for {
 		held, err := renewScript.Run(ctx, cfg.Redis, []string{keyLeader}, id, cfg.LeaderLease.Milliseconds()).Int()
+		if err == nil && failing {
+			failing = false
+			log.InfoContext(ctx, "scheduler lease: redis answers again")
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
-			log.WarnContext(ctx, "scheduler lease", "err", err)
+			if !failing {
+				failing = true
+				log.WarnContext(ctx, "scheduler lease: cannot renew, no resyncs from this worker until redis answers", "err", err)
+			}
 			stop() // without Redis we cannot know we still lead
 		case held == 1 && mgr == nil:
 			m, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
 				RedisUniversalClient:       cfg.Redis,
 				PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
 				SyncInterval:               cfg.ScheduleSync,
-				SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel},
+				SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log, cfg.RedisLog}, LogLevel: asynq.WarnLevel},
 			})
 			if err == nil {
 				err = m.Start()

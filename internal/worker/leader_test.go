@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,8 +22,10 @@ func TestSchedulerLeader(t *testing.T) {
 	}
 	rdb, _ := redistest.Client(t)
 	p := filepath.Join(t.TempDir(), "fabsync.yaml")
-	os.WriteFile(p, []byte("fabrics: []\n"), 0o644)
-	src, err := config.NewSource(p)
+	if err := os.WriteFile(p, []byte("fabrics: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.NewSource(p, config.SourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestSchedulerLeader(t *testing.T) {
 		}
 		return n, who
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	cancels := make([]context.CancelFunc, 3)
 	var wg sync.WaitGroup
 	for i := range cancels {

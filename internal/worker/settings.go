@@ -11,13 +11,14 @@ import (
 )
 
 // FromSettings builds a worker Config from the process settings: it reads the fabrics file,
-// creates the data dir and opens Redis (the caller closes cfg.Redis).
+// creates the data dir and opens Redis (the caller closes cfg.Redis). Settings the process did
+// not bind are zero and take Config's defaults (dev mode binds no -concurrency).
 func FromSettings(s config.Settings, getenv func(string) string, log *slog.Logger) (Config, error) {
 	name, email, err := s.Author()
 	if err != nil {
 		return Config{}, err
 	}
-	fabrics, err := config.NewSource(s.ConfigPath)
+	fabrics, err := config.NewSource(s.ConfigPath, config.SourceConfig{Logger: log})
 	if err != nil {
 		return Config{}, err
 	}
@@ -35,7 +36,9 @@ func FromSettings(s config.Settings, getenv func(string) string, log *slog.Logge
 		return Config{}, err
 	}
 	return Config{
-		Redis: rdb,
+		Redis:           rdb,
+		Concurrency:     s.Concurrency,
+		ShutdownTimeout: s.ShutdownTimeout,
 		Handler: tasks.HandlerConfig{
 			DataDir: s.DataDir, Fabrics: fabrics, Getenv: getenv,
 			Author: gitops.Signature{Name: name, Email: email}, GitDepth: gitops.RecommendedDepth,

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
 
@@ -33,6 +34,7 @@ type Config struct {
 	NoScheduler     bool                  // never run the periodic resync scheduler in this worker
 	LeaderLease     time.Duration         // the scheduler runs in one worker at a time, under this Redis lease [15s]
 	Logger          *slog.Logger          // required
+	RedisLog        *config.RedisLog      // where asynq's Redis failures go, rate-limited; share the one given to redis.SetLogger [a new one on Logger]
 
 	onLead func(bool) // tests: called when this worker starts or stops leading
 }
@@ -69,6 +71,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.LeaderLease = 15 * time.Second
 	}
 	log := cfg.Logger
+	if cfg.RedisLog == nil {
+		cfg.RedisLog = &config.RedisLog{Logger: log}
+	}
 	cfg.Handler.Logger = log
 	svc := tasks.NewService(cfg.Redis)
 	h, err := tasks.NewHandler(svc, cfg.Handler)
@@ -83,15 +88,17 @@ func Run(ctx context.Context, cfg Config) error {
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.DelayedInterval,
-		Logger:                   asynqLogger{log},
+		Logger:                   asynqLogger{log, cfg.RedisLog},
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			// The one place task failures are logged (STYLE §7).
+			// The one place task failures are logged (STYLE §7): one line per attempt. asynq's
+			// own "Retry exhausted" that follows a final failure is demoted (asynqLogger).
 			retry, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			id, _ := asynq.GetTaskID(ctx)
+			permanent := errors.Is(err, asynq.SkipRetry)
 			log.ErrorContext(ctx, "task failed", "task_id", id, "task_type", t.Type(),
-				"retry", retry, "max_retry", maxRetry, "final", errors.Is(err, asynq.SkipRetry) || retry >= maxRetry, "err", err)
+				"retry", retry, "max_retry", maxRetry, "final", permanent || retry >= maxRetry, "permanent", permanent, "err", err)
 		}),
 	})
 	mux := asynq.NewServeMux()
@@ -99,7 +106,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "concurrency", cfg.Concurrency, "data_dir", cfg.Handler.DataDir)
+	// Start has returned: the processors are dequeuing, so the worker is running.
+	log.Info("worker started", "concurrency", cfg.Concurrency, "data_dir", cfg.Handler.DataDir, "shutdown_timeout", cfg.ShutdownTimeout.String())
 
 	var wg sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
@@ -117,7 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	<-ctx.Done()
-	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
+	log.Info("worker shutting down", "shutdown_timeout", cfg.ShutdownTimeout.String())
 	stopRec()
 	wg.Wait()
 	srv.Shutdown()
@@ -142,15 +150,4 @@ func reconcileLoop(ctx context.Context, svc *tasks.Service, every, grace time.Du
 		case <-t.C:
 		}
 	}
-}
-
-// asynqLogger routes asynq's own logs through slog.
-type asynqLogger struct{ l *slog.Logger }
-
-func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Fatal(args ...any) {
-	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
 }
