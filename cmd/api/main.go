@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
 	// line per 10 s. The standard log is restored when run returns; go-redis's logger
 	// stays set, as go-redis offers no way back.
-	rlog := &config.RedisLog{Logger: log}
+	rlog := &tasks.RedisLog{Logger: log}
 	redis.SetLogger(rlog)
 	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
 	stdlog.SetFlags(0)

@@ -48,8 +48,7 @@ func resyncClaimKey(fabric string) string {
 	return fabricKey(fabric, "resync-claim")
 }
 
-// LeaderKey is the key of the scheduler's leader lease (package worker holds the lease).
-func LeaderKey() string { return keyPrefix + "scheduler:leader" }
+func leaderKey() string { return keyPrefix + "scheduler:leader" }
 
 func deliveryKey(id string) string { return keyPrefix + "webhook:delivery:" + id }
 
@@ -153,3 +152,26 @@ func newID(now time.Time, random []byte) string {
 	}
 	return now.UTC().Format("20060102T150405Z") + "-" + string(b)
 }
+
+// renewLeaseScript takes or renews the scheduler's leader lease for ARGV[1].
+//
+//	KEYS[1] the lease
+//	ARGV[1] the would-be leader's ID   ARGV[2] the lease, in milliseconds
+//
+// Returns 1 when ARGV[1] holds the lease afterwards, 0 when another worker does.
+var renewLeaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+`)
+
+// releaseLeaseScript gives the lease up if ARGV[1] holds it.
+//
+//	KEYS[1] the lease
+//	ARGV[1] the leader's ID
+var releaseLeaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)

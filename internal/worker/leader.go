@@ -8,27 +8,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/tasks"
 )
-
-// keyLeader holds the ID of the worker whose scheduler enqueues periodic resyncs; stored in
-// Redis, do not rename.
-const keyLeader = "fabsync:scheduler:leader"
-
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
-`)
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
 
 // runScheduler runs the periodic resync scheduler in whichever worker holds the leader lease,
 // so that the number of resync ticks does not grow with the number of workers. The resync
@@ -52,7 +34,7 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 		stop()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = releaseScript.Run(rctx, cfg.Redis, []string{keyLeader}, id).Err()
+		_ = tasks.ReleaseLeadership(rctx, cfg.Redis, id)
 	}()
 	// The leader renews every third of the lease; if it dies, another worker takes over within
 	// 4/3 of the lease.
@@ -60,7 +42,7 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 	defer t.Stop()
 	failing := false // the last renewal failed: say so once, not every third of the lease
 	for {
-		held, err := renewScript.Run(ctx, cfg.Redis, []string{keyLeader}, id, cfg.LeaderLease.Milliseconds()).Int()
+		held, err := tasks.HoldLeadership(ctx, cfg.Redis, id, cfg.LeaderLease)
 		if err == nil && failing {
 			failing = false
 			log.InfoContext(ctx, "scheduler lease: redis answers again")
@@ -72,7 +54,7 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 				log.WarnContext(ctx, "scheduler lease: cannot renew, no resyncs from this worker until redis answers", "err", err)
 			}
 			stop() // without Redis we cannot know we still lead
-		case held == 1 && mgr == nil:
+		case held && mgr == nil:
 			m, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
 				RedisUniversalClient:       cfg.Redis,
 				PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
@@ -91,7 +73,7 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 			if cfg.onLead != nil {
 				cfg.onLead(true)
 			}
-		case held == 0 && mgr != nil:
+		case !held && mgr != nil:
 			stop()
 		}
 		select {

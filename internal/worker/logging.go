@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/tasks"
 )
 
 // asynqLogger routes asynq's own logs through slog (asynq.Config.Logger). It knows a few of
@@ -16,10 +16,10 @@ import (
 //   - The scheduler's Shutdown complains that it cannot close the Redis client it shares with
 //     us; we close it ourselves, so a clean shutdown logs it at DEBUG, not ERROR.
 //   - A failed Redis command, script or subscription means Redis does not answer: it goes to
-//     config.RedisLog, which rate-limits it together with go-redis's lines.
+//     tasks.RedisLog, which rate-limits it together with go-redis's lines.
 type asynqLogger struct {
 	l     *slog.Logger
-	redis *config.RedisLog // nil: Redis failures are logged like any other line
+	redis *tasks.RedisLog // nil: Redis failures are logged like any other line
 }
 
 func (a asynqLogger) Debug(args ...any) { a.log(slog.LevelDebug, args) }

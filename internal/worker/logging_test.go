@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/tasks"
 )
 
 // syncBuffer collects log output written from several goroutines.
@@ -54,7 +54,7 @@ func TestAsynqLogger(t *testing.T) {
 	var out bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
 	now := time.Now()
-	a := asynqLogger{log, &config.RedisLog{Logger: log, Now: func() time.Time { return now }}}
+	a := asynqLogger{log, &tasks.RedisLog{Logger: log, Now: func() time.Time { return now }}}
 	tests := []struct {
 		name string
 		log  func(...any)

@@ -14,7 +14,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
 
@@ -34,7 +33,7 @@ type Config struct {
 	NoScheduler     bool                  // never run the periodic resync scheduler in this worker
 	LeaderLease     time.Duration         // the scheduler runs in one worker at a time, under this Redis lease [15s]
 	Logger          *slog.Logger          // required
-	RedisLog        *config.RedisLog      // where asynq's Redis failures go, rate-limited; share the one given to redis.SetLogger [a new one on Logger]
+	RedisLog        *tasks.RedisLog       // where asynq's Redis failures go, rate-limited; share the one given to redis.SetLogger [a new one on Logger]
 
 	onLead func(bool) // tests: called when this worker starts or stops leading
 }
@@ -72,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Logger
 	if cfg.RedisLog == nil {
-		cfg.RedisLog = &config.RedisLog{Logger: log}
+		cfg.RedisLog = &tasks.RedisLog{Logger: log}
 	}
 	cfg.Handler.Logger = log
 	svc := tasks.NewService(cfg.Redis)
