@@ -1,4 +1,4 @@
-// Command api serves fabsync's HTTP API and web UI (SPEC §4). It validates requests, records
+// Command api serves fabsync's HTTP API and web UI (docs/API.md). It validates requests, records
 // jobs in Redis and enqueues them for the workers; it never touches git.
 package main
 

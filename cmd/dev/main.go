@@ -1,4 +1,4 @@
-// Command dev runs the whole of fabsync in one process for trying it out (SPEC §6, `make run`):
+// Command dev runs the whole of fabsync in one process for trying it out (`make run`):
 // an embedded Redis, the API and web UI, a worker, and a demo fabric backed by a local
 // repository seeded with sample wiring files. It runs the same code paths as production; only
 // the wiring differs. Set REDIS_URL or FABSYNC_CONFIG to use a real Redis or your own fabrics.

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// The client-side view of the JSON shapes in SPEC §4. Only the fields the CLI shows are here;
+// The client-side view of the JSON shapes in docs/API.md. Only the fields the CLI shows are here;
 // the server may add fields (the contract allows it) and --json prints the response untouched.
 
 // job is a sync job as GET /api/v1/jobs/{id} returns it.
@@ -87,7 +87,7 @@ type fabric struct {
 	LatestJob *job   `json:"latest_job"`
 }
 
-// Job states (SPEC §3).
+// Job states (docs/SYNC.md).
 const (
 	stateQueued      = "queued"
 	stateSyncing     = "syncing"

@@ -1,4 +1,4 @@
-// Command fabsync is the command-line client of the fabsync HTTP API (SPEC §4), for scripts and
+// Command fabsync is the command-line client of the fabsync HTTP API (docs/API.md), for scripts and
 // terminals: trigger a sync and wait for it, list fabrics and jobs, show or cancel a job.
 //
 // It depends only on the HTTP contract: it has its own client-side copies of the JSON shapes and

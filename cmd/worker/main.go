@@ -1,4 +1,4 @@
-// Command worker runs fabsync's sync jobs (SPEC §3, §6): the asynq server for both tasks and the
+// Command worker runs fabsync's sync jobs (docs/SYNC.md): the asynq server for both tasks and the
 // reconciler. Any number of workers may share one Redis. SIGTERM lets running tasks finish
 // (bounded by -shutdown-timeout) before it exits.
 package main

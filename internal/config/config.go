@@ -1,4 +1,4 @@
-// Package config reads the fabrics file (SPEC §5): which fabrics exist, where their repositories
+// Package config reads the fabrics file (README: Running it for real): which fabrics exist, where their repositories
 // live and how to authenticate to them. It validates the file and re-reads it when it changes on
 // disk, so fabrics can be added, changed and removed without a restart. It resolves no secrets:
 // it only names the environment variables and files that hold them.
@@ -247,24 +247,106 @@ func lineOf(item *yaml.Node, field string) int {
 	return 0
 }
 
-// checkRepo rejects repository addresses that carry a secret inline.
+// checkRepo rejects repository addresses that carry a secret inline. Its messages never quote
+// the address, which is what they are about.
+//
+// Every http(s) URL with user info is refused, a user name alone too: a token is often written
+// as the user name (https://ghp_xxx@github.com/...). An ssh address keeps its user name, which
+// is the SSH login, but not a password.
 func checkRepo(repo string) error {
-	if strings.Contains(repo, "://") {
-		u, err := url.Parse(repo)
-		if err != nil {
-			return fmt.Errorf("not a valid URL")
+	if !strings.Contains(repo, "://") {
+		if user, _, ok := scpLike(repo); ok && strings.Contains(user, ":") {
+			return credentialsError("a password", sshHint)
 		}
-		switch u.Scheme {
-		case "https", "http", "ssh", "file", "git":
+		return nil
+	}
+	u, err := url.Parse(repo)
+	if err != nil {
+		return errors.New("not a valid URL") // url's error quotes the whole address
+	}
+	switch u.Scheme {
+	case "https", "http", "ssh", "file", "git":
+	default:
+		return fmt.Errorf("scheme %q not supported (use https://, ssh://, git@host:path, file:// or a path)", u.Scheme)
+	}
+	if u.User != nil {
+		_, hasPassword := u.User.Password()
+		switch {
+		case u.Scheme == "ssh" && hasPassword:
+			return credentialsError("a password", sshHint)
+		case u.Scheme == "ssh":
+		case hasPassword && u.User.Username() != "":
+			return credentialsError("a user name and password", httpHint)
+		case hasPassword:
+			return credentialsError("a password", httpHint)
 		default:
-			return fmt.Errorf("scheme %q not supported (use https://, ssh://, git@host:path, file:// or a path)", u.Scheme)
+			return credentialsError("a user name", httpHint)
 		}
-		if _, ok := u.User.Password(); ok {
-			return fmt.Errorf("credentials must not be inline in the URL; use auth.token_env or auth.password_env")
-		}
+	}
+	if (u.Scheme == "https" || u.Scheme == "http") && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
+		return errors.New("the URL must not have a query (?...) or a fragment (#...): git does not use them, and they can hold a token")
 	}
 	return nil
 }
+
+const (
+	httpHint = "put the token in auth.token_env or auth.token_file, the user in auth.username"
+	sshHint  = "SSH authenticates with a key: put it in auth.ssh_key_file"
+)
+
+func credentialsError(found, hint string) error {
+	return fmt.Errorf("credentials must not be in the URL (found %s); %s", found, hint)
+}
+
+// scpLike splits an scp-like ssh address, user@host:path, into its user and the rest
+// (host:path). It reports false for anything else, such as a local path.
+func scpLike(repo string) (user, rest string, ok bool) {
+	user, rest, ok = strings.Cut(repo, "@")
+	if !ok || user == "" || strings.ContainsAny(user, "/\\") || !strings.Contains(rest, ":") {
+		return "", "", false
+	}
+	return user, rest, true
+}
+
+// RedactURL returns a repository address in a form safe to show: without the user info of a
+// URL (an ssh URL keeps its user name, the SSH login, and loses only a password), without the
+// query and fragment of an http(s) URL, and without the password of an scp-like address
+// (user:password@host:path). Local paths come back unchanged. It works on the text, so an
+// address that does not parse as a URL is redacted too. Parse refuses every address that
+// RedactURL would change; this is for what leaves the process all the same.
+func RedactURL(repo string) string {
+	scheme, rest, ok := strings.Cut(repo, "://")
+	if !ok {
+		if user, hostPath, ok := scpLike(repo); ok {
+			name, _, _ := strings.Cut(user, ":")
+			return name + "@" + hostPath
+		}
+		return repo
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		user := authority[:at]
+		authority = authority[at+1:]
+		if strings.EqualFold(scheme, "ssh") {
+			name, _, _ := strings.Cut(user, ":")
+			authority = name + "@" + authority
+		}
+	}
+	if strings.EqualFold(scheme, "https") || strings.EqualFold(scheme, "http") {
+		if i := strings.IndexAny(tail, "?#"); i >= 0 {
+			tail = tail[:i]
+		}
+	}
+	return scheme + "://" + authority + tail
+}
+
+// RedactedRepo returns the fabric's repository address as RedactURL shows it: the form for
+// APIs, pages and messages.
+func (f Fabric) RedactedRepo() string { return RedactURL(f.Repo) }
 
 // cleanPath validates a fabric folder inside the repository.
 func cleanPath(p string) (string, error) {

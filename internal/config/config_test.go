@@ -48,7 +48,18 @@ func TestParseInvalid(t *testing.T) {
 		{"bad name", "fabrics:\n  - name: Fabric_1\n    repo: /r\n", `line 2: fabrics[0] (Fabric_1): name "Fabric_1" must be a DNS label`},
 		{"duplicate", "fabrics:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n", `line 3: fabrics[1] (a): name "a" is used by two fabrics`},
 		{"missing repo", "fabrics:\n  - name: a\n", "line 2: fabrics[0] (a): repo is required"},
-		{"inline secret", "fabrics:\n  - {name: a, repo: 'https://u:hunter2@h/r.git'}\n", "line 2: fabrics[0] (a): repo: credentials must not be inline"},
+		{"inline secret", "fabrics:\n  - {name: a, repo: 'https://u:hunter2@h/r.git'}\n",
+			"line 2: fabrics[0] (a): repo: credentials must not be in the URL (found a user name and password); put the token in auth.token_env or auth.token_file, the user in auth.username"},
+		{"token as user name", "fabrics:\n  - {name: a, repo: 'https://ghp_hunter2hunter2@github.com/o/r.git'}\n",
+			"line 2: fabrics[0] (a): repo: credentials must not be in the URL (found a user name); put the token in auth.token_env or auth.token_file, the user in auth.username"},
+		{"token as user name over http", "fabrics:\n  - {name: a, repo: 'HTTP://hunter2@h/r.git'}\n", "credentials must not be in the URL (found a user name)"},
+		{"empty user name", "fabrics:\n  - {name: a, repo: 'https://@h/r.git'}\n", "credentials must not be in the URL"},
+		{"user name in a file URL", "fabrics:\n  - {name: a, repo: 'file://hunter2@localhost/srv/r.git'}\n", "credentials must not be in the URL (found a user name)"},
+		{"ssh password", "fabrics:\n  - {name: a, repo: 'ssh://git:hunter2@h/r.git'}\n", "credentials must not be in the URL (found a password)"},
+		{"scp-like password", "fabrics:\n  - {name: a, repo: 'git:hunter2@h:o/r.git'}\n", "credentials must not be in the URL (found a password)"},
+		{"token in the query", "fabrics:\n  - {name: a, repo: 'https://h/r.git?access_token=hunter2'}\n", "repo: the URL must not have a query (?...) or a fragment (#...)"},
+		{"token in the fragment", "fabrics:\n  - {name: a, repo: 'https://h/r.git#hunter2'}\n", "must not have a query"},
+		{"unparsable URL", "fabrics:\n  - {name: a, repo: 'https://hunter2@h:port/r.git'}\n", "repo: not a valid URL"},
 		{"bad scheme", "fabrics:\n  - {name: a, repo: 'ftp://h/r.git'}\n", `scheme "ftp" not supported`},
 		{"escaping path", "fabrics:\n  - {name: a, repo: /r, path: ../x}\n", `"../x" leaves the repository`},
 		{"absolute path", "fabrics:\n  - {name: a, repo: /r, path: /etc}\n", "must be a relative"},
@@ -73,6 +84,47 @@ func TestParseInvalid(t *testing.T) {
 				t.Errorf("error %q leaks the password", err)
 			}
 		})
+	}
+}
+
+// TestParseKeepsSSHUser: the user of an ssh address is the SSH login, not a secret.
+func TestParseKeepsSSHUser(t *testing.T) {
+	for _, repo := range []string{"ssh://git@github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@h:2222/r.git", "https://github.com/o/r.git", "/srv/git/r.git"} {
+		f, err := config.Parse([]byte("fabrics:\n  - {name: a, repo: '" + repo + "'}\n"))
+		if err != nil {
+			t.Errorf("Parse(repo %s) = %v; want it accepted", repo, err)
+			continue
+		}
+		if got := f.Fabrics[0].RedactedRepo(); got != repo {
+			t.Errorf("RedactedRepo() of %s = %q; want it unchanged", repo, got)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://github.com/o/r.git", "https://github.com/o/r.git"},
+		{"https://ghp_secret@github.com/o/r.git", "https://github.com/o/r.git"},
+		{"https://u:secret@github.com/o/r.git", "https://github.com/o/r.git"},
+		{"HTTP://secret@h:8080/r.git", "HTTP://h:8080/r.git"},
+		{"https://secret@h", "https://h"},
+		{"https://a@b:secret@h/r.git", "https://h/r.git"},          // the last @ ends the user info
+		{"https://secret@h:port/r.git", "https://h:port/r.git"},    // not a valid URL: redacted all the same
+		{"https://h/r.git?access_token=secret", "https://h/r.git"}, // a query can hold a token too
+		{"https://h/r.git#secret", "https://h/r.git"},
+		{"https://h/a@b/r.git", "https://h/a@b/r.git"}, // an @ in the path is no user info
+		{"ssh://git@h/r.git", "ssh://git@h/r.git"},
+		{"ssh://git:secret@h/r.git", "ssh://git@h/r.git"},
+		{"git@github.com:o/r.git", "git@github.com:o/r.git"},
+		{"git:secret@github.com:o/r.git", "git@github.com:o/r.git"},
+		{"file://secret@localhost/srv/r.git", "file://localhost/srv/r.git"},
+		{"/srv/git/r.git", "/srv/git/r.git"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := config.RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q; want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

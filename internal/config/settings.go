@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Settings are the process settings of SPEC §5. Each comes from its flag, else from its
+// Settings are the process settings (README: Settings). Each comes from its flag, else from its
 // environment variable, else from its default. A process registers only the settings it uses
 // (Bind, BindDefault), so its --help lists nothing it ignores, and then fills them (Parse).
 //
