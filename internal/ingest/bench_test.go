@@ -381,7 +381,7 @@ func BenchmarkIngest(b *testing.B) {
 				stop := peakHeap()
 				for b.Loop() {
 					for _, fsys := range fabrics {
-						res, err := ingest.Ingest(fsys, opts, &discardWriter{})
+						res, err := ingest.Ingest(b.Context(), fsys, opts, &discardWriter{})
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -86,7 +86,7 @@ func TestCorpus(t *testing.T) {
 			}
 			fsys := fstest.MapFS{"raw/" + base: &fstest.MapFile{Data: data}}
 			w := newMemWriter()
-			res, err := ingest.Ingest(fsys, testOpts, w)
+			res, err := ingest.Ingest(t.Context(), fsys, testOpts, w)
 			if err != nil {
 				t.Fatalf("Ingest(%s) = %v", base, err)
 			}
@@ -153,7 +153,7 @@ func TestCorpusTogether(t *testing.T) {
 		total += countDocuments(t, data)
 	}
 	w := newMemWriter()
-	res, err := ingest.Ingest(fsys, testOpts, w)
+	res, err := ingest.Ingest(t.Context(), fsys, testOpts, w)
 	var ve *ingest.ValidationError
 	if errors.As(err, &ve) {
 		// Samples from different fabrics may reuse names; that is a

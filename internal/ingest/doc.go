@@ -16,6 +16,28 @@
 // the per-document normalizer; Normalize(Normalize(x)) == Normalize(x) byte
 // for byte.
 //
+// Resource files are named "<name>.yaml", or "<namespace>_<name>.yaml"
+// outside the default namespace, and archive copies "<raw file
+// name>.archived". Kubernetes allows names (253 characters) and namespaces
+// (63) that make such a name longer than the 255 bytes file systems allow
+// in one path element, and a raw file name may be up to 255 bytes. A name
+// that would be too long is shortened deterministically to at most 255
+// bytes: as much of its start as fits (233 bytes of "<namespace>_<name>",
+// about 229 of a raw file name, never cut inside a UTF-8 character), "_",
+// the first 16 hex digits of the SHA-256 of the whole of it, and the
+// suffix. The same resource always gets the same file, so a second ingest
+// finds and replaces it like any other, and a shortened name never equals
+// a name that was not shortened (names.go says why). The manifest records each
+// resource's full namespace and name beside its path, and the archive log
+// each raw file's full path beside its archive copy. A raw path with an
+// element over 255 bytes, which the usual file systems cannot hold, is a
+// problem.
+//
+// Ingest takes a context only so that it can be stopped: it checks it
+// between raw files, every 64 documents while validating and before every
+// write, and returns an error wrapping the context's error when ctx ends.
+// It does no I/O of its own to bound.
+//
 // Memory grows with the largest raw file and the number of resource files,
 // not with the total size of raw/: raw files are read one at a time, twice
 // (validate, then write), and documents are normalized by a bounded pool of

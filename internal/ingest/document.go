@@ -144,7 +144,7 @@ func processDoc(file string, d rawDoc, lim Limits, fast bool) (r docResult) {
 	}
 
 	dir, managed := classifyKind(r.Group, r.Kind)
-	r.Path, r.Managed = dir+"/"+fileName(r.Namespace, r.Name), managed
+	r.Path, r.Managed = resourcePath(dir, r.Namespace, r.Name), managed
 	top := "unmanaged"
 	if managed {
 		top = "managed"

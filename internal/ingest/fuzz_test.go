@@ -39,6 +39,9 @@ func FuzzNormalize(f *testing.F) {
 func FuzzIngest(f *testing.F) {
 	f.Add([]byte(sw("a") + "---\n" + sw("b")))
 	f.Add([]byte("apiVersion: v1\nkind: X\nmetadata:\n  name: ../../etc\n"))
+	// File names that must be shortened.
+	f.Add([]byte(sw(strings.Repeat("a", 253)) + "---\n" + sw(strings.Repeat("a", 252)+"b")))
+	f.Add([]byte("apiVersion: v1\nkind: X\nmetadata:\n  name: " + strings.Repeat("n.", 95) + "n\n  namespace: " + strings.Repeat("s", 63) + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The same bytes as a file, and split in two files, one nested.
 		half := len(data) / 2
@@ -51,7 +54,7 @@ func FuzzIngest(f *testing.F) {
 		opts.Workers = 2
 		opts.Limits = ingest.Limits{MaxAliasExpansion: 1000, MaxDocuments: 200}
 		w := newMemWriter()
-		res, err := ingest.Ingest(fsys, opts, w)
+		res, err := ingest.Ingest(t.Context(), fsys, opts, w)
 		var ve *ingest.ValidationError
 		switch {
 		case errors.As(err, &ve):

@@ -67,7 +67,7 @@ func TestGolden(t *testing.T) {
 				fsys["raw/"+name+".yaml"] = &fstest.MapFile{Data: data}
 			}
 			w := newMemWriter()
-			res, err := ingest.Ingest(fsys, testOpts, w)
+			res, err := ingest.Ingest(t.Context(), fsys, testOpts, w)
 			if err != nil {
 				t.Fatalf("Ingest(%s) = %v; want success", tc, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fabsync/fabsync/internal/ingest"
 )
@@ -59,13 +60,15 @@ func (w *memWriter) Remove(name string) error {
 }
 
 // checkWritten fails t if any path handed to the Writer is not a clean,
-// relative path inside the fabric folder, where ingest may write.
+// relative path inside the fabric folder, where ingest may write, or has an
+// element over 255 bytes.
 func checkWritten(t testing.TB, w *memWriter) {
 	t.Helper()
 	for _, p := range slices.Concat(slices.Collect(maps.Keys(w.files)), slices.Collect(maps.Keys(w.removed))) {
 		if !fs.ValidPath(p) || path.Clean(p) != p || strings.Contains(p, "\\") || strings.HasPrefix(p, "../") {
 			t.Errorf("Writer got unsafe path %q", p)
 		}
+		checkNameLengths(t, p)
 		top, _, _ := strings.Cut(p, "/")
 		switch top {
 		case "managed", "unmanaged", ".hnp", "raw":
@@ -96,5 +99,19 @@ func checkIdempotent(t testing.TB, w *memWriter) {
 		if string(again) != string(data) {
 			t.Errorf("Normalize(%s) changed the file:\n--- written\n%s\n--- normalized again\n%s", p, data, again)
 		}
+	}
+}
+
+// checkNameLengths fails t if an element of p is over the 255-byte limit
+// of file systems or not valid UTF-8.
+func checkNameLengths(t testing.TB, p string) {
+	t.Helper()
+	for el := range strings.SplitSeq(p, "/") {
+		if len(el) > 255 {
+			t.Errorf("Writer got %s, with an element of %d bytes; want at most 255", p, len(el))
+		}
+	}
+	if !utf8.ValidString(p) {
+		t.Errorf("Writer got %q, not valid UTF-8", p)
 	}
 }

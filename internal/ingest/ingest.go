@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -115,6 +116,9 @@ var errPanic = errors.New("internal error")
 // .hnp/archive/<JobID>/<path relative to raw/>.archived, removal of each
 // ingested raw file, raw/.gitkeep (empty, written if missing once raw files
 // were removed), .hnp/manifest.yaml and an appended .hnp/archive-log.yaml.
+// A resource or archive file name that would be over 255 bytes is shortened
+// (see the package comment); the manifest and archive log keep the full
+// names.
 //
 // Documents are numbered from 1 as a reader counts them in the file: every
 // "---" starts one, and so does content at the top of the file or after a
@@ -128,9 +132,21 @@ var errPanic = errors.New("internal error")
 // from fsys or w is returned wrapped (%w); by then some changes may have
 // been written, and the caller should discard them.
 //
+// ctx bounds the run: the returned error wraps the context's error when
+// ctx ends (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded). Ingest checks ctx before it starts, before
+// each raw file in both passes, every 64 documents while validating, and
+// before each document it writes and each file it writes or removes, so it
+// stops within milliseconds; only the reading of one raw file (at most
+// Limits.MaxFileBytes) is not interrupted. If ctx ended before the write
+// pass, no Writer method was called; otherwise, as after a Writer error,
+// some changes may have been written, and the caller should discard them
+// (restore its clone). Once every raw file has been validated, invalid
+// input is reported as *ValidationError even if ctx has ended.
+//
 // Ingest never panics; it is safe for concurrent use with distinct
 // arguments, and every goroutine it starts has exited when it returns.
-func Ingest(fsys fs.FS, opts Options, w Writer) (res *Result, err error) {
+func Ingest(ctx context.Context, fsys fs.FS, opts Options, w Writer) (res *Result, err error) {
 	if !validJobID(opts.JobID) {
 		return nil, fmt.Errorf("job id %q (want letters, digits, '.', '_', ':' or '-'): %w", opts.JobID, ErrInvalidOptions)
 	}
@@ -155,7 +171,20 @@ func Ingest(fsys fs.FS, opts Options, w Writer) (res *Result, err error) {
 			err = &ValidationError{Problems: []Problem{{Message: fmt.Sprintf("internal error: %v", r)}}}
 		}
 	}()
-	return in.run()
+	return in.run(ctx)
+}
+
+// checkEvery is how many documents the validation pass handles between
+// two looks at its context: about 20 ms of work on one core.
+const checkEvery = 64
+
+// stopped returns an error wrapping ctx's error, naming what was not done
+// ("validate raw/a.yaml"), once ctx has ended, and nil before.
+func stopped(ctx context.Context, what, name string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	return nil
 }
 
 type ingester struct {
@@ -206,7 +235,10 @@ const cacheBudget = 12 << 20
 
 func (in *ingester) problem(p Problem) { in.problems = append(in.problems, p) }
 
-func (in *ingester) run() (*Result, error) {
+func (in *ingester) run(ctx context.Context) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("not started: %w", err)
+	}
 	if err := in.findRaw(); err != nil {
 		return nil, err
 	}
@@ -216,7 +248,7 @@ func (in *ingester) run() (*Result, error) {
 	if err := in.checkLayout(); err != nil {
 		return nil, err
 	}
-	if err := in.validate(); err != nil {
+	if err := in.validate(ctx); err != nil {
 		return nil, err
 	}
 	if len(in.problems) > 0 {
@@ -226,7 +258,7 @@ func (in *ingester) run() (*Result, error) {
 
 	in.entries = make([]entry, 0, in.docs)
 	for i := range in.files {
-		if err := in.writeFile(i); err != nil {
+		if err := in.writeFile(ctx, i); err != nil {
 			return nil, err
 		}
 		in.opts.progress(PhaseWrite, i+1, len(in.files))
@@ -234,14 +266,14 @@ func (in *ingester) run() (*Result, error) {
 	if _, ok, err := in.t.typeOf(gitkeepPath); err != nil {
 		return nil, err
 	} else if !ok {
-		if err := in.write(gitkeepPath, "raw", []byte{}); err != nil {
+		if err := in.write(ctx, gitkeepPath, "raw", []byte{}); err != nil {
 			return nil, err
 		}
 	}
-	if err := in.writeManifest(); err != nil {
+	if err := in.writeManifest(ctx); err != nil {
 		return nil, err
 	}
-	if err := in.writeArchiveLog(); err != nil {
+	if err := in.writeArchiveLog(ctx); err != nil {
 		return nil, err
 	}
 	slices.Sort(in.res.Written)
@@ -271,6 +303,11 @@ func (in *ingester) findRaw() error {
 		}
 		if !safePath(p, "raw") {
 			in.problem(Problem{File: p, Message: "file name cannot be used in a repository path (it contains a backslash); rename it"})
+			return nil
+		}
+		if el := longElement(p); el != "" {
+			// Only a file system other than the usual ones can hold it.
+			in.problem(Problem{File: p, Message: fmt.Sprintf("path element %s is %d bytes, over the 255-byte limit of file systems; rename it", quote(el), len(el))})
 			return nil
 		}
 		sizes = append(sizes, p)
@@ -310,8 +347,12 @@ func (in *ingester) checkLayout() error {
 	return nil
 }
 
+// archivePath returns where the raw file raw is archived:
+// .hnp/archive/<job>/<path under raw/>.archived, its file name shortened by
+// fitName if need be.
 func (in *ingester) archivePath(raw string) string {
-	return archiveDir + "/" + in.opts.JobID + "/" + strings.TrimPrefix(raw, "raw/") + ".archived"
+	i := strings.LastIndexByte(raw, '/')
+	return archiveDir + "/" + in.opts.JobID + "/" + raw[len("raw/"):i+1] + fitName(raw[i+1:], ".archived")
 }
 
 // readRaw reads a raw file within the size limit; a nil slice with a
@@ -376,10 +417,13 @@ type docPlace struct {
 
 // validate is the first pass over every raw file. The resources seen so far
 // are local to it, so that they are garbage before the second pass writes.
-func (in *ingester) validate() error {
+func (in *ingester) validate(ctx context.Context) error {
 	seen := map[string]docPlace{}
 	for i := range in.files {
-		if err := in.validateFile(i, seen); err != nil {
+		if err := stopped(ctx, "validate", in.files[i].Path); err != nil {
+			return err
+		}
+		if err := in.validateFile(ctx, i, seen); err != nil {
 			return err
 		}
 		in.opts.progress(PhaseValidate, i+1, len(in.files))
@@ -389,7 +433,7 @@ func (in *ingester) validate() error {
 
 // validateFile is the first pass over one raw file: it records every
 // problem, and the resources it defines in seen.
-func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
+func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[string]docPlace) error {
 	f := &in.files[fileIdx]
 	data, err := in.readRaw(f)
 	if err != nil {
@@ -419,9 +463,15 @@ func (in *ingester) validateFile(fileIdx int, seen map[string]docPlace) error {
 		return d, ok
 	}
 	var werr error
+	handled := 0
 	ordered(in.workers, next, func(d rawDoc) docResult {
 		return processDoc(f.Path, d, in.lim, false)
 	}, func(r docResult) bool {
+		if handled++; handled%checkEvery == 0 {
+			if werr = stopped(ctx, "validate", f.Path); werr != nil {
+				return false
+			}
+		}
 		in.problems = append(in.problems, r.Problems...)
 		if r.Empty || len(r.Problems) > 0 {
 			return true
@@ -494,9 +544,15 @@ func sizeString(n int64) string {
 
 // write hands one file to the Writer after a last check that the path stays
 // where it belongs.
-func (in *ingester) write(name, prefix string, data []byte) error {
+func (in *ingester) write(ctx context.Context, name, prefix string, data []byte) error {
 	if !safePath(name, prefix) {
 		return fmt.Errorf("write %q: %w: unsafe path", name, errPanic)
+	}
+	if longElement(name) != "" {
+		return fmt.Errorf("write %q: %w: file name over %d bytes", name, errPanic, maxNameBytes)
+	}
+	if err := stopped(ctx, "write", name); err != nil {
+		return err
 	}
 	in.wrote = true
 	if err := in.w.WriteFile(name, data); err != nil {
@@ -508,8 +564,11 @@ func (in *ingester) write(name, prefix string, data []byte) error {
 
 // writeFile is the second pass over one raw file: it writes its resource
 // files and archive copy, and removes it.
-func (in *ingester) writeFile(fileIdx int) error {
+func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	f := &in.files[fileIdx]
+	if err := stopped(ctx, "convert", f.Path); err != nil {
+		return err
+	}
 	data, err := in.readRaw(f)
 	if err != nil {
 		return err
@@ -530,7 +589,7 @@ func (in *ingester) writeFile(fileIdx int) error {
 		_, slow := f.Slow[d.Index]
 		return processDoc(f.Path, d, in.lim, !slow)
 	}, func(r docResult) bool {
-		werr = in.writeResource(fileIdx, r)
+		werr = in.writeResource(ctx, fileIdx, r)
 		if werr == nil && !r.Empty {
 			lf.Resources = append(lf.Resources, r.Path)
 		}
@@ -540,12 +599,15 @@ func (in *ingester) writeFile(fileIdx int) error {
 	if werr != nil {
 		return werr
 	}
-	if err := in.write(lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
+	if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
 	}
 	in.res.Archived++
 	if !safePath(f.Path, "raw") {
 		return fmt.Errorf("remove %q: %w: unsafe path", f.Path, errPanic)
+	}
+	if err := stopped(ctx, "remove", f.Path); err != nil {
+		return err
 	}
 	if err := in.w.Remove(f.Path); err != nil {
 		return fmt.Errorf("remove %s: %w", f.Path, err)
@@ -556,7 +618,7 @@ func (in *ingester) writeFile(fileIdx int) error {
 	return nil
 }
 
-func (in *ingester) writeResource(fileIdx int, r docResult) error {
+func (in *ingester) writeResource(ctx context.Context, fileIdx int, r docResult) error {
 	f := &in.files[fileIdx]
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("read %s: %w: document %d changed between passes: %s", f.Path, errPanic, r.Doc.Index, r.Problems[0].Message)
@@ -570,6 +632,11 @@ func (in *ingester) writeResource(fileIdx int, r docResult) error {
 	}
 	if !safePath(r.Path, prefix) {
 		return fmt.Errorf("write %q: %w: unsafe path", r.Path, errPanic)
+	}
+	// Also here, for the files that are not written because they would
+	// not change.
+	if err := stopped(ctx, "write", r.Path); err != nil {
+		return err
 	}
 	in.res.Documents++
 	if !r.Managed {
@@ -590,23 +657,27 @@ func (in *ingester) writeResource(fileIdx int, r docResult) error {
 			break
 		}
 		in.res.Updated++
-		if err := in.write(r.Path, prefix, r.Out); err != nil {
+		if err := in.write(ctx, r.Path, prefix, r.Out); err != nil {
 			return err
 		}
 	case exists:
 		return fmt.Errorf("write %s: %w: not a regular file", r.Path, errPanic)
 	default:
 		in.res.Created++
-		if err := in.write(r.Path, prefix, r.Out); err != nil {
+		if err := in.write(ctx, r.Path, prefix, r.Out); err != nil {
 			return err
 		}
+	}
+	name := r.Name
+	if base := strings.TrimSuffix(r.Path, ".yaml"); strings.HasSuffix(base, name) {
+		name = base[len(base)-len(name):] // no copy
 	}
 	in.entries = append(in.entries, entry{
 		Path:       r.Path,
 		Kind:       in.interned(r.Kind),
 		APIVersion: in.interned(r.APIVersion),
 		Namespace:  in.interned(r.Namespace),
-		Name:       r.Path[len(r.Path)-len(".yaml")-len(r.Name) : len(r.Path)-len(".yaml")], // no copy
+		Name:       name, // in full, also when the file name is shortened
 		Sum:        sha256.Sum256(r.Out),
 		File:       int32(fileIdx),
 		Document:   int32(r.Doc.Index),
@@ -618,7 +689,7 @@ func (in *ingester) writeResource(fileIdx int, r docResult) error {
 // one for every other resource file in the tree, carried over from the old
 // manifest (or computed from the file when the old manifest has none or
 // its checksum no longer matches).
-func (in *ingester) writeManifest() error {
+func (in *ingester) writeManifest(ctx context.Context) error {
 	byPath := func(a, b entry) int { return strings.Compare(a.Path, b.Path) }
 	slices.SortFunc(in.entries, byPath)
 	touched := func(p string) bool {
@@ -664,6 +735,9 @@ func (in *ingester) writeManifest() error {
 			}
 		}
 		for _, p := range others {
+			if err := stopped(ctx, "read", p); err != nil {
+				return err
+			}
 			data, err := fs.ReadFile(in.fsys, p)
 			if err != nil {
 				return fmt.Errorf("read %s: %w", p, err)
@@ -697,12 +771,12 @@ func (in *ingester) writeManifest() error {
 		buf = appendManifestEntry(buf, &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
 	}
 	in.entries = nil
-	return in.write(ManifestPath, ".hnp", buf)
+	return in.write(ctx, ManifestPath, ".hnp", buf)
 }
 
 // writeArchiveLog appends this run's entry to .hnp/archive-log.yaml,
 // keeping the old content byte for byte.
-func (in *ingester) writeArchiveLog() error {
+func (in *ingester) writeArchiveLog(ctx context.Context) error {
 	var buf []byte
 	if mode, ok, err := in.t.typeOf(ArchiveLogPath); err != nil {
 		return err
@@ -720,7 +794,7 @@ func (in *ingester) writeArchiveLog() error {
 		buf = append(buf[:0], archiveLogHeader...)
 	}
 	buf = appendLogEntry(buf, in.opts.JobID, in.opts.Commit, in.opts.Time, in.logFiles)
-	return in.write(ArchiveLogPath, ".hnp", buf)
+	return in.write(ctx, ArchiveLogPath, ".hnp", buf)
 }
 
 // ordered runs fn over the items next yields on up to workers goroutines

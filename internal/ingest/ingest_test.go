@@ -32,7 +32,7 @@ func TestNothingToIngest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newMemWriter()
-			res, err := ingest.Ingest(tt.fsys, testOpts, w)
+			res, err := ingest.Ingest(t.Context(), tt.fsys, testOpts, w)
 			if err != nil {
 				t.Fatalf("Ingest() = %v; want nil", err)
 			}
@@ -51,7 +51,7 @@ func TestInvalidJobID(t *testing.T) {
 		opts := testOpts
 		opts.JobID = id
 		w := newMemWriter()
-		_, err := ingest.Ingest(fstest.MapFS{"raw/a.yaml": file(sw("a"))}, opts, w)
+		_, err := ingest.Ingest(t.Context(), fstest.MapFS{"raw/a.yaml": file(sw("a"))}, opts, w)
 		if !errors.Is(err, ingest.ErrInvalidOptions) {
 			t.Errorf("Ingest(JobID %q) = %v; want ErrInvalidOptions", id, err)
 		}
@@ -71,7 +71,7 @@ func TestWriterErrorIsWrapped(t *testing.T) {
 			}
 			return nil
 		}
-		res, err := ingest.Ingest(fstest.MapFS{"raw/a.yaml": file(sw("a"))}, testOpts, w)
+		res, err := ingest.Ingest(t.Context(), fstest.MapFS{"raw/a.yaml": file(sw("a"))}, testOpts, w)
 		if !errors.Is(err, errDisk) || res != nil {
 			t.Errorf("Ingest() with a Writer failing on %s = %v, %v; want nil, an error wrapping %v", failOn, res, err, errDisk)
 		}
@@ -103,7 +103,7 @@ func TestLineEndingsAndBOM(t *testing.T) {
 	}
 	// The archive copy keeps the original bytes.
 	w := newMemWriter()
-	if _, err := ingest.Ingest(fstest.MapFS{"raw/a.yaml": file(variants["bom+crlf"])}, testOpts, w); err != nil {
+	if _, err := ingest.Ingest(t.Context(), fstest.MapFS{"raw/a.yaml": file(variants["bom+crlf"])}, testOpts, w); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.files[".hnp/archive/job-1/a.yaml.archived"]; string(got) != variants["bom+crlf"] {
@@ -115,7 +115,7 @@ func TestLineEndingsAndBOM(t *testing.T) {
 func resources(t *testing.T, fsys fstest.MapFS) map[string]string {
 	t.Helper()
 	w := newMemWriter()
-	if _, err := ingest.Ingest(fsys, testOpts, w); err != nil {
+	if _, err := ingest.Ingest(t.Context(), fsys, testOpts, w); err != nil {
 		t.Fatalf("Ingest() = %v", err)
 	}
 	out := map[string]string{}
@@ -143,7 +143,7 @@ func TestDeterministic(t *testing.T) {
 		opts := testOpts
 		opts.Workers = workers
 		w := newMemWriter()
-		res, err := ingest.Ingest(fsys, opts, w)
+		res, err := ingest.Ingest(t.Context(), fsys, opts, w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestSecondIngestIsUnchanged(t *testing.T) {
 	tree := fstest.MapFS{}
 	maps.Copy(tree, raw)
 	w := newMemWriter()
-	if _, err := ingest.Ingest(tree, testOpts, w); err != nil {
+	if _, err := ingest.Ingest(t.Context(), tree, testOpts, w); err != nil {
 		t.Fatal(err)
 	}
 	apply(tree, w)
@@ -181,7 +181,7 @@ func TestSecondIngestIsUnchanged(t *testing.T) {
 	opts := testOpts
 	opts.JobID = "job-2"
 	w2 := newMemWriter()
-	res, err := ingest.Ingest(tree, opts, w2)
+	res, err := ingest.Ingest(t.Context(), tree, opts, w2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestNormalize(t *testing.T) {
 
 func TestWrittenIsSorted(t *testing.T) {
 	w := newMemWriter()
-	res, err := ingest.Ingest(fstest.MapFS{"raw/z.yaml": file(sw("b")), "raw/a.yaml": file(sw("a"))}, testOpts, w)
+	res, err := ingest.Ingest(t.Context(), fstest.MapFS{"raw/z.yaml": file(sw("b")), "raw/a.yaml": file(sw("a"))}, testOpts, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestProgress(t *testing.T) {
 	opts.Progress = func(phase string, done, total int) {
 		got = append(got, phase+" "+strconv.Itoa(done)+"/"+strconv.Itoa(total))
 	}
-	if _, err := ingest.Ingest(fsys, opts, newMemWriter()); err != nil {
+	if _, err := ingest.Ingest(t.Context(), fsys, opts, newMemWriter()); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"validate 1/3", "validate 2/3", "validate 3/3", "write 1/3", "write 2/3", "write 3/3"}

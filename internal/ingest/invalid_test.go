@@ -163,6 +163,15 @@ func TestInvalid(t *testing.T) {
 			},
 		},
 		{
+			// Only a file system other than the usual ones can hold it:
+			// its archive copy could not be written.
+			name: "raw folder name over 255 bytes",
+			fsys: fstest.MapFS{"raw/" + strings.Repeat("d", 256) + "/a.yaml": file(sw("a")), "raw/ok.yaml": file(sw("ok"))},
+			want: []ingest.Problem{
+				{File: "raw/" + strings.Repeat("d", 256) + "/a.yaml", Message: `path element "` + strings.Repeat("d", 80) + `…" is 256 bytes, over the 255-byte limit of file systems; rename it`},
+			},
+		},
+		{
 			name: "raw itself is a symbolic link",
 			fsys: fstest.MapFS{"raw": symlink},
 			want: []ingest.Problem{
@@ -207,7 +216,7 @@ func TestInvalid(t *testing.T) {
 			w := newMemWriter()
 			opts := testOpts
 			opts.Limits = tt.limits
-			res, err := ingest.Ingest(tt.fsys, opts, w)
+			res, err := ingest.Ingest(t.Context(), tt.fsys, opts, w)
 			var ve *ingest.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("Ingest() = %+v, %v; want *ValidationError", res, err)

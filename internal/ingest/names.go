@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // ValidName reports whether s is a DNS-1123 subdomain: at most 253
@@ -115,12 +118,68 @@ func plural(s string) string {
 	return s + "s"
 }
 
-// fileName returns the resource file name for a namespace and name.
-func fileName(namespace, name string) string {
-	if namespace == "" || namespace == "default" {
-		return name + ".yaml"
+// resourcePath returns the path of a resource file in the folder dir:
+// dir/<name>.yaml, or dir/<namespace>_<name>.yaml outside the default
+// namespace, the file name shortened by fitName when it is too long. The
+// usual case is built with one allocation.
+func resourcePath(dir, namespace, name string) string {
+	const ext = ".yaml"
+	switch {
+	case namespace == "" || namespace == "default":
+		if len(name)+len(ext) <= maxNameBytes {
+			return dir + "/" + name + ext
+		}
+		return dir + "/" + fitName(name, ext)
+	case len(namespace)+len("_")+len(name)+len(ext) <= maxNameBytes:
+		return dir + "/" + namespace + "_" + name + ext
 	}
-	return namespace + "_" + name + ".yaml"
+	return dir + "/" + fitName(namespace+"_"+name, ext)
+}
+
+// maxNameBytes is the longest file name (one path element) that the common
+// file systems take: ext4, XFS, Btrfs, ZFS and APFS allow 255 bytes, NTFS
+// 255 UTF-16 units, and a name of 255 UTF-8 bytes never has more.
+const maxNameBytes = 255
+
+// hashDigits is how many hex digits of SHA-256 a shortened name keeps.
+const hashDigits = 16
+
+// fitName returns base+suffix when that is at most maxNameBytes long.
+// Otherwise it returns the longest start of base that fits, cut between
+// UTF-8 characters, then "_", the first 16 hex digits of the SHA-256 of the
+// whole of base, then suffix: exactly or nearly 255 bytes, the same for the
+// same base every time.
+//
+// A shortened name is never a name that was not shortened. For resource
+// files: a valid name holds no '_' and a namespace is at most 63 bytes, so
+// an unshortened name has at most one '_', within its first 64 bytes, and
+// a shortened one has one at byte 233. For archive copies: an
+// unshortened name ends in ".yaml.archived" or ".yml.archived" (in any
+// case), a shortened one in hex digits and ".archived". Two shortened names
+// are equal only when their bases share their first 230-odd bytes and the
+// first 64 bits of their SHA-256; and Ingest reports two resources that
+// would share a file, so not even that would go unnoticed in one ingest.
+func fitName(base, suffix string) string {
+	if len(base)+len(suffix) <= maxNameBytes {
+		return base + suffix
+	}
+	keep := maxNameBytes - len(suffix) - 1 - hashDigits
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(base[keep]); i++ {
+		keep-- // not into the middle of a character
+	}
+	sum := sha256.Sum256([]byte(base))
+	return base[:keep] + "_" + hex.EncodeToString(sum[:hashDigits/2]) + suffix
+}
+
+// longElement returns the first element of the slash-separated path p that
+// is longer than maxNameBytes, or "".
+func longElement(p string) string {
+	for el := range strings.SplitSeq(p, "/") {
+		if len(el) > maxNameBytes {
+			return el
+		}
+	}
+	return ""
 }
 
 // safePath reports whether p is a clean, relative, slash-separated path
