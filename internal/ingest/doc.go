@@ -2,7 +2,7 @@
 // folder into one normalized file per resource under managed/ (the twelve
 // Hedgehog fabric kinds) or unmanaged/ (every other kind), archives the
 // originals under .hnp/archive/<job>/, and updates .hnp/manifest.yaml and
-// .hnp/archive-log.yaml, as SPEC.md §1–2 describe.
+// .hnp/archive-log.yaml, as docs/SYNC.md describes.
 //
 // The package is pure: it reads only the fs.FS it is handed and changes
 // things only through the Writer it is handed. It does no disk or network

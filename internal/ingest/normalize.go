@@ -15,7 +15,7 @@ import (
 // content: only blank lines, comments, markers or an explicit null.
 var ErrEmpty = errors.New("empty document")
 
-// Normalize normalizes one YAML document per SPEC §2: one document, UTF-8,
+// Normalize normalizes one YAML document per docs/SYNC.md: one document, UTF-8,
 // LF line ends, 2-space block style (flow collections become block ones),
 // a trailing newline; top-level keys ordered apiVersion, kind, metadata,
 // spec, then the rest in their original order; metadata keys ordered name,
