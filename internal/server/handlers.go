@@ -35,7 +35,7 @@ type readyBody struct {
 	Config configStatus `json:"config"`
 }
 
-// fabric is a fabric as the API shows it: no auth details.
+// fabric is a fabric as the API shows it: no auth details, no user info in Repo.
 type fabric struct {
 	Name      string     `json:"name"`
 	Repo      string     `json:"repo"`
@@ -43,6 +43,12 @@ type fabric struct {
 	Path      string     `json:"path"`
 	Resync    string     `json:"resync"`
 	LatestJob *tasks.Job `json:"latest_job"`
+}
+
+// newFabric shows f with its repository redacted: the fabrics file may not hold user info in
+// a URL (config refuses it), and none leaves through the API if it does.
+func newFabric(f config.Fabric, latest *tasks.Job) fabric {
+	return fabric{Name: f.Name, Repo: f.RedactedRepo(), Branch: f.Branch, Path: f.Path, Resync: f.Resync.String(), LatestJob: latest}
 }
 
 type fabricList struct {
@@ -64,8 +70,7 @@ func (s *server) listFabrics(c echo.Context) error {
 	}
 	out := fabricList{Fabrics: make([]fabric, 0, len(fabrics)), Config: newConfigStatus(st)}
 	for _, f := range fabrics {
-		out.Fabrics = append(out.Fabrics, fabric{Name: f.Name, Repo: f.Repo, Branch: f.Branch, Path: f.Path,
-			Resync: f.Resync.String(), LatestJob: latest[f.Name]})
+		out.Fabrics = append(out.Fabrics, newFabric(f, latest[f.Name]))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -1,14 +1,10 @@
 package server
 
 import (
-	"crypto/subtle"
 	_ "embed"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/hibiken/asynq/x/metrics"
-	"github.com/hibiken/asynqmon"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,13 +12,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const webhookPath = "/api/v1/webhooks/github"
+const (
+	webhookPath    = "/api/v1/webhooks/github"
+	monitoringPath = "/monitoring" // Asynqmon's root
+)
 
 //go:embed openapi.yaml
 var openAPI []byte
 
-// routes lists every route in one place. /api/openapi.yaml documents all but the UI and Asynqmon.
-func (s *server) routes(e *echo.Echo, cfg Config) {
+// routes lists every route in one place. /api/openapi.yaml documents all but the UI and Asynqmon
+// (mon, nil when Config.Monitoring is off).
+func (s *server) routes(e *echo.Echo, cfg Config, mon http.Handler) {
 	// The token guard is per route: echo's Group.Use would add catch-all routes that turn 405s
 	// into 404s.
 	auth := requireToken(cfg.Token, false)
@@ -49,9 +49,14 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), browserAuth)
 
-	mon := echo.WrapHandler(asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{cfg.Redis}}))
-	e.Any("/monitoring", mon, browserAuth)
-	e.Any("/monitoring/*", mon, browserAuth)
+	if mon != nil {
+		guards := []echo.MiddlewareFunc{browserAuth}
+		if cfg.Monitoring == MonitoringReadOnly {
+			guards = append(guards, readOnly)
+		}
+		e.Any(monitoringPath, echo.WrapHandler(mon), guards...)
+		e.Any(monitoringPath+"/*", echo.WrapHandler(mon), guards...)
+	}
 
 	if cfg.UI != nil {
 		e.StaticFS("/", cfg.UI)
@@ -63,32 +68,15 @@ type sharedRedis struct{ c redis.UniversalClient }
 
 func (r sharedRedis) MakeRedisClient() any { return r.c }
 
-// tokenCookie lets a browser reach /monitoring/ after the UI was given the token: page
-// navigation cannot send an Authorization header.
-const tokenCookie = "fabsync-token"
-
-// requireToken guards a route with a bearer token (constant-time compare); an empty token
-// leaves it open. With cookie, the UI's token cookie is accepted too (only for pages a browser
-// navigates to: the JSON API wants the header, so a cookie can never trigger a sync).
-func requireToken(token string, cookie bool) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		if token == "" {
-			return next
+// readOnly refuses every request that would change something: Asynqmon's own read-only mode
+// guards its API, this guards the rest of the route too, with a JSON error like the API's.
+func readOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if changesState(c.Request().Method) {
+			c.Response().Header().Set("Allow", "GET, HEAD")
+			return &apiError{Status: http.StatusMethodNotAllowed, Code: "monitoring_read_only",
+				Message: "the task dashboard is read-only (FABSYNC_MONITORING=readonly); use readwrite to change tasks from it"}
 		}
-		return func(c echo.Context) error {
-			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok && cookie {
-				if ck, err := c.Cookie(tokenCookie); err == nil {
-					if v, err := url.QueryUnescape(ck.Value); err == nil {
-						got, ok = v, true
-					}
-				}
-			}
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="fabsync"`)
-				return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid API token is required (Authorization: Bearer <token>)"}
-			}
-			return next(c)
-		}
+		return next(c)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynqmon"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/redis/go-redis/v9"
@@ -25,12 +26,24 @@ type Config struct {
 	Service       *tasks.Service        // required
 	Redis         redis.UniversalClient // required: Asynqmon and /metrics read the queues through it
 	Fabrics       *config.Source        // required
-	Token         string                // when set, /api/v1/*, /metrics and /monitoring/ require "Authorization: Bearer <Token>"
+	Token         string                // when set, /api/v1/*, /metrics and /monitoring/ require "Authorization: Bearer <Token>" (see requireToken)
 	WebhookSecret string                // HMAC secret of the GitHub webhook; empty disables the webhook
 	Logger        *slog.Logger          // required
 	UI            fs.FS                 // the web UI's files; nil serves none
 	BodyLimit     string                // request body limit ["1M"]
+	// Monitoring is what /monitoring/ (Asynqmon, the task queues' dashboard) allows: "readonly"
+	// shows the queues and tasks but refuses every change, "readwrite" lets its users delete,
+	// run, archive and cancel tasks and pause queues, and "off" serves no dashboard (404)
+	// ["readonly"].
+	Monitoring string
 }
+
+// The values of Config.Monitoring.
+const (
+	MonitoringReadOnly  = "readonly"
+	MonitoringReadWrite = "readwrite"
+	MonitoringOff       = "off"
+)
 
 type server struct {
 	svc     *tasks.Service
@@ -46,18 +59,35 @@ func New(cfg Config) (*echo.Echo, error) {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
 	}
+	switch cfg.Monitoring {
+	case "":
+		cfg.Monitoring = MonitoringReadOnly
+	case MonitoringReadOnly, MonitoringReadWrite, MonitoringOff:
+	default:
+		return nil, fmt.Errorf("server: monitoring mode %q: want %q, %q or %q", cfg.Monitoring, MonitoringReadOnly, MonitoringReadWrite, MonitoringOff)
+	}
+	var mon http.Handler // Asynqmon
+	var monPolicy string
+	if cfg.Monitoring != MonitoringOff {
+		mon = asynqmon.New(asynqmon.Options{RootPath: monitoringPath, RedisConnOpt: sharedRedis{cfg.Redis},
+			ReadOnly: cfg.Monitoring == MonitoringReadOnly})
+		monPolicy = monitoringPolicy(mon)
+	}
 	s := &server{svc: cfg.Service, fabrics: cfg.Fabrics, log: cfg.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
+	// Before anything that can answer, so that every response carries the headers: errors of
+	// the middleware below included.
+	e.Use(securityHeaders(monPolicy))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(s.accessLog)
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit:   cfg.BodyLimit,
 		Skipper: func(c echo.Context) bool { return c.Path() == webhookPath }, // capped by its handler
 	}))
-	s.routes(e, cfg)
+	s.routes(e, cfg, mon)
 	return e, nil
 }
 

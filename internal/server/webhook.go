@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,7 +50,8 @@ type webhookResponse struct {
 
 // githubWebhook handles GitHub deliveries (SPEC §4): ping → 200; push → a job (trigger webhook)
 // for each fabric whose repository and branch match and whose raw/ got new or changed files;
-// any other event → 204.
+// any other event → 204. A push delivery seen in the last 24 h (firstDelivery) answers 200 and
+// starts no job.
 func (s *server) githubWebhook(secret string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if secret == "" {
@@ -70,6 +73,14 @@ func (s *server) githubWebhook(secret string) echo.HandlerFunc {
 		case "push":
 		default:
 			return c.NoContent(http.StatusNoContent)
+		}
+		// Only now, with the signature checked: an unsigned request must not use up an ID.
+		first, err := s.firstDelivery(c.Request().Context(), c.Request().Header.Get("X-GitHub-Delivery"), body)
+		if err != nil {
+			return err
+		}
+		if !first {
+			return c.JSON(http.StatusOK, webhookResponse{Jobs: []*tasks.Job{}, Message: "delivery already handled"})
 		}
 		var ev pushEvent
 		if err := json.Unmarshal(body, &ev); err != nil {
@@ -110,6 +121,27 @@ func (s *server) githubWebhook(secret string) echo.HandlerFunc {
 		resp.Message = "sync triggered"
 		return c.JSON(http.StatusAccepted, resp)
 	}
+}
+
+// deliveryTTL is how long a push delivery is remembered, so that a replay of it starts no job.
+const deliveryTTL = 24 * time.Hour
+
+// firstDelivery records a signed push delivery and reports whether it is new. It is known by
+// its X-GitHub-Delivery ID and also by its body: the signature covers the body only, so a
+// captured delivery replayed under another ID (or none) is caught by the body. Two real pushes
+// never have the same body (each names the commit it pushed).
+func (s *server) firstDelivery(ctx context.Context, id string, body []byte) (bool, error) {
+	sum := sha256.Sum256(body)
+	keys := []string{"body:sha256:" + hex.EncodeToString(sum[:])}
+	if id != "" {
+		keys = append([]string{"id:" + id}, keys...)
+	}
+	for _, k := range keys {
+		if first, err := s.svc.FirstDelivery(ctx, k, deliveryTTL); err != nil || !first {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // validSignature checks GitHub's "sha256=<hex hmac>" header in constant time.

@@ -259,12 +259,25 @@ function jobCard(j) {
       <div class="result" role="status">${summary(j)}</div></div>`;
   }
   const p = progressOf(j);
+  // The bar's width is set by updateCard (the CSP allows no style attributes).
   return `<div class="card" data-job="${esc(j.id)}" data-state="${esc(j.state)}">${head}
     <div class="bar" role="progressbar" aria-label="Progress of job ${esc(j.id)}" aria-valuemin="0" aria-valuemax="100"
-      aria-valuenow="${p.percent}" aria-valuetext="${esc(p.text)}"><div style="width:${p.percent}%"></div></div>
+      aria-valuenow="${p.percent}" aria-valuetext="${esc(p.text)}"><div></div></div>
     <div class="progress-text" aria-live="polite">${esc(p.text)}</div>
-    <button type="button" class="danger cancel" data-job="${esc(j.id)}">Cancel</button>
+    ${j.cancel_requested ? `<button type="button" class="danger cancel" data-job="${esc(j.id)}" disabled>Canceling…</button>`
+      : `<button type="button" class="danger cancel" data-job="${esc(j.id)}">Cancel</button>`}
   </div>`;
+}
+
+// showCancel keeps a running job's Cancel button disabled, saying "Canceling…", once a cancel
+// was asked for (by anyone: cancel_requested comes from the server) until the job ends, when
+// the card shows the result instead. It never enables the button: cancel() does that when its
+// request fails.
+function showCancel(card, j) {
+  const btn = card.querySelector("button.cancel");
+  if (!btn || !j.cancel_requested) return;
+  btn.disabled = true;
+  if (btn.textContent !== "Canceling…") btn.textContent = "Canceling…";
 }
 
 // updateCard shows the fabric's latest job under its row. A running job's card is updated in
@@ -286,9 +299,12 @@ function updateCard(fabric, j) {
     bar.firstElementChild.style.width = p.percent + "%";
     const txt = card.querySelector(".progress-text");
     if (txt.textContent !== p.text) txt.textContent = p.text;
+    showCancel(card, j);
     return;
   }
   setHTML(td, jobCard(j));
+  const fill = td.querySelector(".bar > div");
+  if (fill) fill.style.width = progressOf(j).percent + "%";
 }
 
 function renderFabrics() {
