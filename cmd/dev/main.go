@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.Usage = config.Usage(fs, "Runs the whole of fabsync in one process for trying it out: the API and web UI, a worker,\n"+
 		"and unless told otherwise an embedded Redis and a demo fabric backed by a local repository.")
 	var s config.Settings
-	s.Bind(fs, "listen", "api-token", "webhook-secret", "git-author")
+	s.Bind(fs, "listen", "api-token", "webhook-secret", "git-author", "monitoring")
 	// Dev mode's defaults differ: nothing to set up, and its files stay apart from a real worker's.
 	s.BindDefault(fs, "redis-url", "", "Redis `URL`: redis://, rediss:// or redis-sentinel://; empty: an embedded Redis (miniredis) in this process, emptied on exit")
 	s.BindDefault(fs, "config", "", "fabrics `file`, re-read when it changes; empty: a demo fabric whose repository is created under -data-dir")
@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if builtin {
 		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
 	}
-	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ func TestRunHelp(t *testing.T) {
 		{"api-token", "FABSYNC_API_TOKEN", "", ""},
 		{"webhook-secret", "FABSYNC_WEBHOOK_SECRET", "", ""},
 		{"git-author", "FABSYNC_GIT_AUTHOR", `"fabsync <fabsync@localhost>"`, ""},
+		{"monitoring", "FABSYNC_MONITORING", `"readonly"`, ""},
 	}
 	env := map[string]string{"REDIS_URL": "redis://:hunter2@r:1/0", "FABSYNC_API_TOKEN": "hunter2"}
 	var out bytes.Buffer

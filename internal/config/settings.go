@@ -24,6 +24,7 @@ import (
 //	-git-author       FABSYNC_GIT_AUTHOR        fabsync <fabsync@localhost>
 //	-concurrency      FABSYNC_CONCURRENCY       4 (1 to 1000)
 //	-shutdown-timeout FABSYNC_SHUTDOWN_TIMEOUT  30s (greater than 0)
+//	-monitoring       FABSYNC_MONITORING        readonly (or readwrite, off)
 type Settings struct {
 	RedisURL        string        // REDIS_URL
 	ConfigPath      string        // FABSYNC_CONFIG
@@ -34,6 +35,7 @@ type Settings struct {
 	GitAuthor       string        // FABSYNC_GIT_AUTHOR
 	Concurrency     int           // FABSYNC_CONCURRENCY
 	ShutdownTimeout time.Duration // FABSYNC_SHUTDOWN_TIMEOUT
+	Monitoring      string        // FABSYNC_MONITORING
 }
 
 // Defaults of the settings.
@@ -45,6 +47,7 @@ const (
 	DefaultGitAuthor       = "fabsync <fabsync@localhost>"
 	DefaultConcurrency     = 4
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMonitoring      = "readonly"
 )
 
 // setting is one row of the table above.
@@ -74,6 +77,8 @@ func (s *Settings) table() []setting {
 			usage: "sync `tasks` run at once, from 1 to 1000"},
 		{flag: "shutdown-timeout", env: "FABSYNC_SHUTDOWN_TIMEOUT", def: DefaultShutdownTimeout.String(), ptr: &s.ShutdownTimeout,
 			usage: "how long running tasks may finish after SIGTERM: a `duration` such as 30s or 2m"},
+		{flag: "monitoring", env: "FABSYNC_MONITORING", def: DefaultMonitoring, ptr: &s.Monitoring,
+			usage: "the Asynqmon dashboard at /monitoring/: readonly, readwrite or off"},
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/fabsync/fabsync/internal/config"
 )
 
-var allSettings = []string{"redis-url", "config", "data-dir", "listen", "api-token", "webhook-secret", "git-author", "concurrency", "shutdown-timeout"}
+var allSettings = []string{"redis-url", "config", "data-dir", "listen", "api-token", "webhook-secret", "git-author", "concurrency", "shutdown-timeout", "monitoring"}
 
 // parse binds every setting on a fresh FlagSet and parses args with env.
 func parse(args []string, env map[string]string) (config.Settings, error) {
@@ -30,6 +30,7 @@ func TestSettingsSources(t *testing.T) {
 		RedisURL: config.DefaultRedisURL, ConfigPath: config.DefaultConfig, DataDir: config.DefaultDataDir,
 		Listen: config.DefaultListen, GitAuthor: config.DefaultGitAuthor,
 		Concurrency: config.DefaultConcurrency, ShutdownTimeout: config.DefaultShutdownTimeout,
+		Monitoring: config.DefaultMonitoring,
 	}
 	with := func(f func(*config.Settings)) config.Settings { s := defaults; f(&s); return s }
 	tests := []struct {
@@ -43,9 +44,11 @@ func TestSettingsSources(t *testing.T) {
 			"REDIS_URL": "redis://r:1/2", "FABSYNC_CONFIG": "c.yaml", "FABSYNC_DATA_DIR": "d",
 			"FABSYNC_LISTEN": ":9", "FABSYNC_API_TOKEN": "tok", "FABSYNC_WEBHOOK_SECRET": "sec",
 			"FABSYNC_GIT_AUTHOR": "A <a@b>", "FABSYNC_CONCURRENCY": "7", "FABSYNC_SHUTDOWN_TIMEOUT": "2m",
+			"FABSYNC_MONITORING": "off",
 		}, config.Settings{
 			RedisURL: "redis://r:1/2", ConfigPath: "c.yaml", DataDir: "d", Listen: ":9", APIToken: "tok",
 			WebhookSecret: "sec", GitAuthor: "A <a@b>", Concurrency: 7, ShutdownTimeout: 2 * time.Minute,
+			Monitoring: "off",
 		}},
 		{"a flag wins over its variable",
 			[]string{"-concurrency", "9", "-shutdown-timeout", "5s", "-listen", ":1"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
 	"github.com/fabsync/fabsync/internal/redistest"
+	"github.com/fabsync/fabsync/internal/server"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
 
@@ -220,7 +221,7 @@ func TestFaultTaskDeletedFromDashboard(t *testing.T) {
 	g := newGatedGit(t)
 	g.NewRepo(t, "gitops", faultFiles(t))
 	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q, path: fab}\n", g.repoURL("gitops")),
-		options{retryBase: 30 * time.Second})
+		options{retryBase: 30 * time.Second, monitoring: server.MonitoringReadWrite})
 	g.set(func() int { return http.StatusServiceUnavailable }, nil)
 	j, _ := sys.trigger("fab")
 	deadline := time.Now().Add(30 * time.Second)

@@ -46,6 +46,7 @@ type options struct {
 	retryBase     time.Duration     // first retry delay [20ms]
 	poll          time.Duration     // worker poll and delayed-task intervals [20ms, 50ms]; -1 = production defaults
 	concurrency   int               // tasks per worker [2]
+	monitoring    string            // the dashboard's mode [readonly]
 }
 
 // start runs fabsync with the given fabrics file content.
@@ -129,7 +130,7 @@ func start(t testing.TB, fabrics string, o options) *system {
 		}
 	})
 	s.svc = tasks.NewService(rdb)
-	e, err := server.New(server.Config{Service: s.svc, Redis: rdb, Fabrics: src, Token: o.token, WebhookSecret: o.webhookSecret, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: s.svc, Redis: rdb, Fabrics: src, Token: o.token, WebhookSecret: o.webhookSecret, Monitoring: o.monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		t.Fatal(err)
 	}

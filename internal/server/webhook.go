@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -110,7 +111,9 @@ func (s *server) githubWebhook(secret string) echo.HandlerFunc {
 			}
 			j, _, err := s.svc.Trigger(c.Request().Context(), f.Name, tasks.TriggerWebhook)
 			if err != nil {
-				return err
+				// Not handled after all: let GitHub's "Redeliver" (same ID, same body) try again.
+				ids := deliveryKeys(c.Request().Header.Get("X-GitHub-Delivery"), body)
+				return errors.Join(err, s.svc.ForgetDelivery(context.WithoutCancel(c.Request().Context()), ids...))
 			}
 			resp.Jobs = append(resp.Jobs, j)
 		}
@@ -131,17 +134,22 @@ const deliveryTTL = 24 * time.Hour
 // captured delivery replayed under another ID (or none) is caught by the body. Two real pushes
 // never have the same body (each names the commit it pushed).
 func (s *server) firstDelivery(ctx context.Context, id string, body []byte) (bool, error) {
-	sum := sha256.Sum256(body)
-	keys := []string{"body:sha256:" + hex.EncodeToString(sum[:])}
-	if id != "" {
-		keys = append([]string{"id:" + id}, keys...)
-	}
-	for _, k := range keys {
+	for _, k := range deliveryKeys(id, body) {
 		if first, err := s.svc.FirstDelivery(ctx, k, deliveryTTL); err != nil || !first {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// deliveryKeys are the names a delivery is remembered by: its ID (if any) and its body's hash.
+func deliveryKeys(id string, body []byte) []string {
+	sum := sha256.Sum256(body)
+	keys := []string{"body:sha256:" + hex.EncodeToString(sum[:])}
+	if id != "" {
+		keys = append([]string{"id:" + id}, keys...)
+	}
+	return keys
 }
 
 // validSignature checks GitHub's "sha256=<hex hmac>" header in constant time.

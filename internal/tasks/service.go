@@ -220,3 +220,19 @@ func (s *Service) FirstDelivery(ctx context.Context, id string, ttl time.Duratio
 	}
 	return ok, nil
 }
+
+// ForgetDelivery forgets webhook delivery IDs recorded by FirstDelivery, so that a delivery
+// whose handling failed can be delivered again.
+func (s *Service) ForgetDelivery(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = deliveryKey(id)
+	}
+	if err := s.store.rdb.Del(ctx, keys...).Err(); err != nil {
+		return fmt.Errorf("forget webhook delivery: %w", err)
+	}
+	return nil
+}

@@ -254,6 +254,12 @@ func TestFirstDelivery(t *testing.T) {
 			t.Fatalf("FirstDelivery #%d = %v, %v; want %v", i+1, got, err, want)
 		}
 	}
+	if err := svc.ForgetDelivery(ctx, "d-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.FirstDelivery(ctx, "d-1", time.Hour); err != nil || !got {
+		t.Fatalf("FirstDelivery after ForgetDelivery = %v, %v; want true", got, err)
+	}
 	if got, err := svc.FirstDelivery(ctx, "", time.Hour); err != nil || !got {
 		t.Fatalf("FirstDelivery(\"\") = %v, %v; want true", got, err)
 	}
