@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 const remoteName = "origin"
@@ -82,42 +85,77 @@ func (c *Client) signature() *object.Signature {
 	return &object.Signature{Name: c.cfg.Author.Name, Email: c.cfg.Author.Email, When: time.Now()}
 }
 
+// streamThreshold is the blob size above which this package streams a blob
+// between the object store and the disk instead of reading it whole, so that
+// a large file costs a buffer, not its size, in memory.
+const streamThreshold = 1 << 20
+
+// openRepo opens the clone in Dir with our storage options: blobs over
+// streamThreshold are read as streams, and pack files stay open for the
+// many size look-ups of a checkout. The caller calls close when done.
+func (c *Client) openRepo() (repo *git.Repository, close func(), err error) {
+	dot := osfs.New(filepath.Join(c.cfg.Dir, git.GitDirName))
+	if _, err := dot.Stat(""); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, git.ErrRepositoryNotExists
+		}
+		return nil, nil, err
+	}
+	st := filesystem.NewStorageWithOptions(dot, cache.NewObjectLRUDefault(), filesystem.Options{
+		LargeObjectThreshold: streamThreshold,
+		KeepDescriptors:      true,
+	})
+	repo, err = git.Open(st, osfs.New(c.cfg.Dir))
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	// Closing releases file descriptors only; there is nothing to flush.
+	return repo, func() { _ = st.Close() }, nil
+}
+
 // open opens the clone in Dir and checks that it is one of ours, for the
 // configured remote and branch, and readable. It returns nil when Dir holds no
-// usable clone (missing, corrupt, or for another URL or branch).
-func (c *Client) open() *git.Repository {
-	repo, err := git.PlainOpenWithOptions(c.cfg.Dir, &git.PlainOpenOptions{})
+// usable clone (missing, corrupt, or for another URL or branch); otherwise the
+// caller calls close when done.
+func (c *Client) open() (repo *git.Repository, close func()) {
+	repo, closeRepo, err := c.openRepo()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
+	if !c.usable(repo) {
+		closeRepo()
+		return nil, nil
+	}
+	return repo, closeRepo
+}
+
+func (c *Client) usable(repo *git.Repository) bool {
 	rc, err := repo.Remote(remoteName)
 	if err != nil {
-		return nil
+		return false
 	}
 	conf := rc.Config()
 	if len(conf.URLs) != 1 || conf.URLs[0] != c.cfg.URL ||
 		len(conf.Fetch) != 1 || conf.Fetch[0].String() != c.fetchSpec {
-		return nil
+		return false
 	}
 	// HEAD must be readable; it is re-pointed at the branch on reset.
 	if _, err := repo.Storer.Reference(plumbing.HEAD); err != nil {
-		return nil
+		return false
 	}
 	ref, err := repo.Storer.Reference(c.branch)
 	if err != nil {
-		return nil
+		return false
 	}
 	commit, err := repo.CommitObject(ref.Hash())
 	if err != nil {
-		return nil
+		return false
 	}
 	if _, err := commit.Tree(); err != nil {
-		return nil
+		return false
 	}
-	if !indexIntact(filepath.Join(c.cfg.Dir, git.GitDirName, "index")) {
-		return nil
-	}
-	return repo
+	return indexIntact(filepath.Join(c.cfg.Dir, git.GitDirName, "index"))
 }
 
 // indexIntact checks the index file's signature and trailing SHA-1 checksum,

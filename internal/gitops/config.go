@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -67,6 +68,26 @@ type Config struct {
 	Depth   int
 	Author  Signature     // [fabsync <fabsync@localhost>]
 	Timeout time.Duration // per network operation (clone, fetch, push) [2m]
+
+	// Path is the fabric folder: the slash-separated folder of the
+	// repository this clone serves ["" or ".": the whole repository]. A
+	// repository may hold many fabric folders, each served by its own clone;
+	// what is wrong outside Path must not stop this one. So Sync checks out
+	// only what it safely can and fails only for problems inside Path:
+	//   - an entry with a bad name (see ErrBadPath) inside Path fails Sync;
+	//     outside Path it is left out of the working tree and kept
+	//     unchanged, byte for byte, in every commit this client makes.
+	//   - a file over MaxFileSize in Path's raw/ folder fails Sync (see
+	//     ErrFileTooLarge); outside Path it is left out the same way and its
+	//     content is never read; elsewhere in Path it is checked out,
+	//     streamed to disk, never held in memory whole.
+	Path string
+	// MaxFileSize is the largest file, in bytes, Sync accepts in Path's
+	// raw/ folder and checks out outside Path [0: no limit]. Pass the
+	// limit of whatever reads raw/, so that an oversized file fails the job
+	// at once, naming it, instead of being downloaded into the working tree
+	// and rejected later.
+	MaxFileSize int64
 }
 
 // normalize validates cfg and fills in its defaults. It returns the URL to
@@ -96,6 +117,14 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 	if cfg.Depth < 0 {
 		return bad("negative depth %d", cfg.Depth)
 	}
+	if cfg.MaxFileSize < 0 {
+		return bad("negative MaxFileSize %d", cfg.MaxFileSize)
+	}
+	p, err := cleanPath(cfg.Path)
+	if err != nil {
+		return bad("fabric folder: %v", err)
+	}
+	cfg.Path = p
 	if cfg.Timeout < 0 {
 		return bad("negative timeout %v", cfg.Timeout)
 	}
@@ -167,6 +196,29 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 		}
 	}
 	return cfg, ep, nil
+}
+
+// cleanPath validates Config.Path and returns it as a clean slash path, "."
+// for the whole repository.
+func cleanPath(p string) (string, error) {
+	if p == "" || p == "." || p == "/" {
+		return ".", nil
+	}
+	if strings.HasPrefix(p, "/") || strings.Contains(p, `\`) {
+		return "", fmt.Errorf("%q must be a relative slash-separated path inside the repository", p)
+	}
+	for _, part := range strings.Split(strings.Trim(p, "/"), "/") {
+		if part == ".." {
+			return "", fmt.Errorf("%q leaves the repository", p)
+		}
+	}
+	c := path.Clean(p)
+	for _, part := range strings.Split(c, "/") {
+		if why := badName(part); why != "" && part != "." {
+			return "", fmt.Errorf("%q: %s", p, why)
+		}
+	}
+	return c, nil
 }
 
 // readSigner loads the SSH private key named by a.

@@ -7,8 +7,11 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -38,17 +41,98 @@ var (
 	// ErrInvalidConfig reports a bad Config: an unsupported URL, a missing or
 	// unreadable key file, a bad branch name and such. It is permanent.
 	ErrInvalidConfig = errors.New("invalid git configuration")
+	// ErrBadPath reports an entry of the remote tree, inside the fabric
+	// folder (Config.Path), whose name cannot be checked out safely: an
+	// empty, "." or ".." component, a backslash (a folder separator on
+	// Windows), a control character, a name git reserves (".git" in any
+	// case or disguise: ".GIT", "git~1", ".git " ...), a name that appears
+	// twice in one folder, an unknown file mode, or a symbolic link to a
+	// name longer than 4096 bytes. It comes inside a *TreeError naming the
+	// entry. It is permanent until someone pushes a commit that renames or
+	// removes the entry.
+	ErrBadPath = errors.New("bad path in the repository")
+	// ErrFileTooLarge reports a file in the fabric folder's raw/ folder
+	// larger than Config.MaxFileSize. It comes inside a *TreeError naming
+	// the file, its size and the limit. It is permanent until someone
+	// pushes a commit that removes or splits the file.
+	ErrFileTooLarge = errors.New("file too large")
 )
 
 // IsPermanent reports whether err wraps one of the errors that no retry can
-// fix: ErrAuth, ErrRemoteNotFound, ErrBranchNotFound or ErrInvalidConfig.
-// Anything else (network, timeout, server 5xx, I/O, ErrPushRejected) is
-// transient.
+// fix: ErrAuth, ErrRemoteNotFound, ErrBranchNotFound, ErrInvalidConfig,
+// ErrBadPath or ErrFileTooLarge. Anything else (network, timeout, server
+// 5xx, I/O, ErrPushRejected) is transient.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrAuth) ||
 		errors.Is(err, ErrRemoteNotFound) ||
 		errors.Is(err, ErrBranchNotFound) ||
-		errors.Is(err, ErrInvalidConfig)
+		errors.Is(err, ErrInvalidConfig) ||
+		errors.Is(err, ErrBadPath) ||
+		errors.Is(err, ErrFileTooLarge)
+}
+
+// TreeError reports what Sync refused to check out from the remote head:
+// an entry of the fabric folder with a bad name (Err is ErrBadPath) or a raw
+// file over Config.MaxFileSize (Err is ErrFileTooLarge). Sync returns it
+// before it changes anything on disk, at the first attempt. It names the
+// first such entry in tree order and counts the others.
+type TreeError struct {
+	Commit string // the remote head holding the entry (hex)
+	Path   string // the entry's path as in the tree, slash-separated
+	Reason string // for ErrBadPath: what is wrong with the name
+	Size   int64  // for ErrFileTooLarge: the file's size in bytes
+	Limit  int64  // for ErrFileTooLarge: Config.MaxFileSize
+	More   int    // how many further entries have one of these problems
+	Err    error  // ErrBadPath or ErrFileTooLarge
+}
+
+func (e *TreeError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v in commit %.10s: %s ", e.Err, e.Commit, quotePath(e.Path))
+	if errors.Is(e.Err, ErrFileTooLarge) {
+		fmt.Fprintf(&b, "is %s, over the limit of %s", humanSize(e.Size), humanSize(e.Limit))
+	} else {
+		b.WriteString(e.Reason)
+	}
+	switch {
+	case e.More == 1:
+		b.WriteString(" (and 1 more entry)")
+	case e.More > 1:
+		fmt.Fprintf(&b, " (and %d more entries)", e.More)
+	}
+	return b.String()
+}
+
+func (e *TreeError) Unwrap() error { return e.Err }
+
+// quotePath quotes a path from a tree for a message: in plain double quotes
+// when it is printable (backslashes stay single, as the user wrote them),
+// with Go escapes otherwise.
+func quotePath(p string) string {
+	for _, r := range p {
+		if r == utf8.RuneError || r == '"' || !unicode.IsPrint(r) {
+			return strconv.Quote(p)
+		}
+	}
+	return `"` + p + `"`
+}
+
+// humanSize prints a byte count for people: "8 MiB", "200.2 MiB", "512 bytes".
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
 // opaque returns the message of err without its chain, for wrapping an error

@@ -25,10 +25,11 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	repo, err := c.openLocal()
+	repo, closeRepo, err := c.openLocal()
 	if err != nil {
 		return fmt.Errorf("%s: %s", op, opaque(err))
 	}
+	defer closeRepo()
 	local, err := repo.Storer.Reference(c.branch)
 	if err != nil {
 		return fmt.Errorf("%s: read branch: %s", op, opaque(err))

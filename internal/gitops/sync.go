@@ -9,31 +9,35 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// stateFile, inside .git, records the commit Sync last reset the tree to and
-// a fingerprint (paths, sizes, modes, modification times) of the tree it left
-// behind. A Sync that finds the remote head unchanged and the fingerprint
-// equal skips go-git's hard reset, which re-examines every file.
+// stateFile, inside .git, records the commit Sync last checked out, a
+// fingerprint (paths, sizes, modes, modification times) of the tree it left
+// behind and the checkout rules it applied. A Sync that finds the remote head
+// and the rules unchanged and the fingerprint equal skips the checkout, which
+// looks at every file.
 const stateFile = "fabsync-sync"
 
-// Sync makes Dir an exact copy of the remote branch head and returns the
-// head commit hash (hex).
+// Sync makes Dir an exact copy of the remote branch head, as the checkout
+// rules of Config.Path and MaxFileSize allow, and returns the head commit
+// hash (hex).
 //
 // Without a usable clone in Dir (none, corrupt, or one for another URL or
 // branch) it removes whatever Dir holds and clones. Otherwise it asks the
-// remote for the branch head, fetches when it moved, and hard-resets the
-// tree and removes untracked (and ignored) files, leaving local commits and
-// edits behind. When the head equals the commit of the last reset and the
-// tree is untouched since, the reset is skipped: a no-op Sync costs one
-// round trip to the remote. A local failure while updating (a broken object
-// store, index or HEAD) is answered by one re-clone, so a fabric never stays
-// stuck on a damaged clone.
+// remote for the branch head, fetches when it moved, and checks the head out:
+// the branch and HEAD point at it, local commits are dropped, every file that
+// differs is rewritten and every file and folder that is not in the tree is
+// removed (untracked and ignored ones included), whatever an interrupted job
+// left behind; this costs a walk of the tree plus the files it writes or
+// removes (see checkout.go). When the head equals the commit of the last
+// checkout and the tree is untouched since, there is nothing to do: a no-op
+// Sync costs one round trip to the remote. A local failure while updating (a
+// broken object store, index or HEAD) is answered by one re-clone, so a
+// fabric never stays stuck on a damaged clone.
 //
 // ctx bounds every network operation, each also bounded by Config.Timeout;
 // ctx is checked between the local steps. progress, when not nil, is called
@@ -41,15 +45,18 @@ const stateFile = "fabsync-sync"
 //
 // Errors wrap ErrAuth, ErrRemoteNotFound, ErrBranchNotFound (also for a
 // remote repository with no commits yet: there is nothing to mirror until
-// someone pushes the branch) or ErrInvalidConfig when no retry can help;
-// anything else (network, timeout, server errors, I/O) is transient.
+// someone pushes the branch) or ErrInvalidConfig when no retry can help, and
+// a *TreeError wrapping ErrBadPath or ErrFileTooLarge when the head holds
+// what this clone refuses to check out (then the working tree is left as it
+// was); anything else (network, timeout, server errors, I/O) is transient.
 func (c *Client) Sync(ctx context.Context, progress func(Progress)) (string, error) {
 	op := "sync " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	if repo := c.open(); repo != nil {
+	if repo, closeRepo := c.open(); repo != nil {
 		head, err := c.update(ctx, repo, progress)
+		closeRepo()
 		var local *localError
 		if err == nil || !errors.As(err, &local) || ctx.Err() != nil {
 			return head, err
@@ -73,7 +80,9 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	defer cancel()
 	proxyOpts, done := c.proxyFor(opCtx)
 	defer done()
-	repo, err := git.PlainCloneContext(opCtx, c.cfg.Dir, false, &git.CloneOptions{
+	// The checkout is ours (see checkout.go), with our rules for bad paths
+	// and large files.
+	_, err = git.PlainCloneContext(opCtx, c.cfg.Dir, false, &git.CloneOptions{
 		URL:           c.cfg.URL,
 		Auth:          auth,
 		ProxyOptions:  proxyOpts,
@@ -82,6 +91,7 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 		SingleBranch:  true,
 		Depth:         c.cfg.Depth,
 		Tags:          git.NoTags,
+		NoCheckout:    true,
 		Progress:      newProgress(progress),
 	})
 	if err != nil {
@@ -89,14 +99,39 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 		_ = emptyDir(c.cfg.Dir)
 		return "", c.netErr(opCtx, op, err)
 	}
+	repo, closeRepo, err := c.openRepo()
+	if err != nil {
+		return "", fmt.Errorf("%s: %s", op, opaque(err))
+	}
+	defer closeRepo()
 	ref, err := repo.Storer.Reference(c.branch)
 	if err != nil {
 		return "", fmt.Errorf("%s: read branch: %s", op, opaque(err))
+	}
+	// A refused or interrupted checkout keeps the clone: the next Sync
+	// fetches only what is new and checks out again.
+	if err := c.resetErr(ctx, op, c.reset(ctx, repo, ref.Hash())); err != nil {
+		return "", err
 	}
 	if err := c.saveState(ref.Hash()); err != nil {
 		return "", fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return ref.Hash().String(), nil
+}
+
+// resetErr words an error of reset for op: a *TreeError or a context error
+// is wrapped (callers branch on them), anything else is flattened.
+func (c *Client) resetErr(ctx context.Context, op string, err error) error {
+	var te *TreeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: %w", op, te)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", op, ctx.Err())
+	}
+	return fmt.Errorf("%s: %s", op, opaque(err))
 }
 
 // update brings an existing clone to the remote head. Failures of the local
@@ -190,8 +225,12 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	if fpErr == nil && c.unchanged(repo, target, fp) {
 		return target.String(), nil
 	}
-	if err := c.reset(repo, target); err != nil {
-		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
+	if err := c.reset(ctx, repo, target); err != nil {
+		var te *TreeError
+		if errors.As(err, &te) || ctx.Err() != nil {
+			return "", c.resetErr(ctx, "sync "+c.cfg.Branch, err)
+		}
+		return "", &localError{c.resetErr(ctx, "reset "+c.cfg.Branch, err)}
 	}
 	if err := c.saveState(target); err != nil {
 		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
@@ -219,75 +258,7 @@ func (c *Client) unchanged(repo *git.Repository, target plumbing.Hash, fp string
 	if err != nil {
 		return false
 	}
-	return string(saved) == target.String()+" "+fp+"\n"
-}
-
-// reset points HEAD at the branch, the branch at target, and makes the tree
-// and index exactly target's tree.
-func (c *Client) reset(repo *git.Repository, target plumbing.Hash) error {
-	if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch)); err != nil {
-		return err
-	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return err
-	}
-	if err := wt.Reset(&git.ResetOptions{Commit: target, Mode: git.HardReset}); err != nil {
-		return err
-	}
-	return c.clean(repo)
-}
-
-// clean removes every file and directory the index does not track, ignored
-// ones included (git clean -ffdx). go-git's Worktree.Clean keeps ignored
-// files and computes a full status; the index alone says what to keep.
-func (c *Client) clean(repo *git.Repository) error {
-	idx, err := repo.Storer.Index()
-	if err != nil {
-		return err
-	}
-	files := make(map[string]bool, len(idx.Entries))
-	dirs := map[string]bool{}
-	for _, e := range idx.Entries {
-		files[e.Name] = true
-		for d := e.Name; ; {
-			i := strings.LastIndexByte(d, '/')
-			if i < 0 {
-				break
-			}
-			d = d[:i]
-			if dirs[d] {
-				break
-			}
-			dirs[d] = true
-		}
-	}
-	root := c.cfg.Dir
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == root {
-			return nil
-		}
-		rel := filepath.ToSlash(p[len(root)+1:])
-		if d.IsDir() {
-			if rel == git.GitDirName {
-				return filepath.SkipDir
-			}
-			if !dirs[rel] {
-				if err := os.RemoveAll(p); err != nil {
-					return err
-				}
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !files[rel] {
-			return os.Remove(p)
-		}
-		return nil
-	})
+	return string(saved) == c.state(target, fp)
 }
 
 func (c *Client) saveState(target plumbing.Hash) error {
@@ -295,7 +266,15 @@ func (c *Client) saveState(target plumbing.Hash) error {
 	if err != nil {
 		return fmt.Errorf("fingerprint tree: %s", opaque(err))
 	}
-	return os.WriteFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile), []byte(target.String()+" "+fp+"\n"), 0o644)
+	return os.WriteFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile), []byte(c.state(target, fp)), 0o644)
+}
+
+// state is the content of stateFile after a checkout of target that left
+// the tree with fingerprint fp. It includes the checkout rules (Config.Path
+// and MaxFileSize): a clone checked out under other rules holds other files
+// and must be checked out again.
+func (c *Client) state(target plumbing.Hash, fp string) string {
+	return fmt.Sprintf("%s %s path=%q max=%d\n", target, fp, c.cfg.Path, c.cfg.MaxFileSize)
 }
 
 // fingerprint hashes the path, type, size and modification time of every
@@ -349,6 +328,39 @@ func emptyDir(dir string) error {
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Discard throws away every local change and local commit: the branch, the
+// index and the working tree become the remote head the last Sync fetched
+// (refs/remotes/origin/<branch>), as if that Sync had just ended. It does no
+// network I/O. Call it after an ingest that failed or was canceled after
+// writing into the working tree or committing, so that the clone is clean at
+// once and the next Sync costs its usual round trip. Without a usable clone
+// it does nothing: the next Sync clones. ctx is checked between local steps.
+// Errors wrap ErrBadPath or ErrFileTooLarge (in a *TreeError) when the remote
+// head holds what Sync refuses; any other error is transient, and the next
+// Sync repairs the clone.
+func (c *Client) Discard(ctx context.Context) error {
+	op := "discard " + c.cfg.Branch
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	repo, closeRepo := c.open()
+	if repo == nil {
+		return nil
+	}
+	defer closeRepo()
+	ref, err := repo.Storer.Reference(c.tracking)
+	if err != nil {
+		return nil // not synced yet: Sync will
+	}
+	if err := c.resetErr(ctx, op, c.reset(ctx, repo, ref.Hash())); err != nil {
+		return err
+	}
+	if err := c.saveState(ref.Hash()); err != nil {
+		return fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return nil
 }

@@ -19,10 +19,11 @@ import (
 // It is local: it does no network I/O.
 func (c *Client) FindTrailer(key, value string, limit int) (string, bool, error) {
 	op := "find trailer " + key
-	repo, err := c.openLocal()
+	repo, closeRepo, err := c.openLocal()
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
+	defer closeRepo()
 	head, err := repo.Head()
 	if err != nil {
 		return "", false, fmt.Errorf("%s: read HEAD: %s", op, opaque(err))

@@ -114,9 +114,16 @@ func (h *Handler) client(ctx context.Context, f config.Fabric) (*gitops.Client, 
 	if auth.InsecureIgnoreHostKey {
 		h.log.WarnContext(ctx, "SSH host key checking is off for this fabric (auth.insecure_ignore_host_key)", "fabric", f.Name)
 	}
+	maxFile := h.cfg.Limits.MaxFileBytes
+	if maxFile <= 0 {
+		maxFile = ingest.DefaultMaxFileBytes
+	}
 	return gitops.New(gitops.Config{
 		URL: f.Repo, Branch: f.Branch, Dir: filepath.Join(h.cfg.DataDir, "clones", f.Name),
 		Auth: auth, Author: h.cfg.Author, Timeout: h.cfg.GitTimeout, Depth: h.cfg.GitDepth,
+		// Bad paths and oversized files fail only this fabric, and only when they are in its
+		// folder; a raw file over ingest's limit fails the job at once, without being read.
+		Path: f.Path, MaxFileSize: maxFile,
 	})
 }
 

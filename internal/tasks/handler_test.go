@@ -45,6 +45,7 @@ type rig struct {
 	git     *gittest.Server
 	repo    string
 	cfgPath string
+	dataDir string
 	logs    *bytes.Buffer
 	retry   int // the retry count the next attempt sees
 	max     int // the task's retry limit
@@ -60,6 +61,7 @@ func newRig(t *testing.T, files map[string]string, fabricYAML string) *rig {
 	r.repo = r.git.NewRepo(t, "repo", files)
 	dir := t.TempDir()
 	r.cfgPath = filepath.Join(dir, "fabsync.yaml")
+	r.dataDir = filepath.Join(dir, "data")
 	if fabricYAML == "" {
 		fabricYAML = "fabrics:\n  - name: fab\n    repo: " + r.repo + "\n    path: " + fabricPath + "\n    resync: 1m\n"
 	}
@@ -328,6 +330,14 @@ func TestCancelRunningIngest(t *testing.T) {
 	}
 	if n := gittest.Git(t, r.git.RepoDir("repo"), "rev-list", "--count", "main"); n != "1" {
 		t.Fatalf("remote has %s commits; want 1 (a canceled job pushes nothing)", n)
+	}
+	// What the canceled ingest wrote is gone from the worker's clone: it is the remote head.
+	clone := filepath.Join(r.dataDir, "clones", "fab")
+	if st := gittest.Git(t, clone, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Fatalf("clone after a canceled ingest is dirty:\n%s", st)
+	}
+	if _, err := os.Stat(filepath.Join(clone, fabricPath, "raw", "vpcs.yaml")); err != nil {
+		t.Fatalf("raw file after a canceled ingest: %v; want it back in place", err)
 	}
 	// The waiting job was promoted and its task enqueued.
 	if info, err := r.svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+follow.ID); err != nil || info.State != asynq.TaskStatePending {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -31,9 +32,27 @@ func (h *Handler) ingestBody(ctx context.Context, a *attempt) error {
 			h.note(ctx, a.p.JobID, 90, fmt.Sprintf("push rejected: the remote moved; fetching and ingesting again (round %d of %d)", round+1, h.cfg.PushAttempts))
 			continue
 		}
+		if err != nil {
+			h.discard(ctx, c, a.p.JobID)
+		}
 		if err != nil || done {
 			return err
 		}
+	}
+}
+
+// discardTimeout bounds the clean-up of a clone after a failed or canceled ingest.
+const discardTimeout = 30 * time.Second
+
+// discard puts the clone back to the remote head after an ingest round that failed or was
+// canceled, so that nothing it wrote or committed stays behind and the next sync costs what a
+// no-op sync costs. It runs even when ctx ended (that is when it is needed most). A failure to
+// clean is not the task's failure: the next sync repairs the clone.
+func (h *Handler) discard(ctx context.Context, c *gitops.Client, id string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := c.Discard(dctx); err != nil {
+		h.log.WarnContext(ctx, "clean the clone after a failed ingest", "job_id", id, "err", err)
 	}
 }
 

@@ -10,6 +10,7 @@ package gittest
 import (
 	"bytes"
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -131,9 +132,16 @@ func (s *Server) RepoDir(name string) string {
 // read. It fails t, with git's stderr, when git fails.
 func Git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	return gitInput(t, dir, nil, args...)
+}
+
+// gitInput is Git with stdin.
+func gitInput(t testing.TB, dir string, stdin io.Reader, args ...string) string {
+	t.Helper()
 	gitBin := lookGit(t)
 	cmd := exec.Command(gitBin, args...)
 	cmd.Dir = dir
+	cmd.Stdin = stdin
 	cmd.Env = append(os.Environ(), isolatedEnv("")...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -218,4 +226,110 @@ func lookGit(t testing.TB) string {
 		t.Fatalf("git not found in PATH: install git (apt-get install git) to run these tests: %v", err)
 	}
 	return p
+}
+
+// WriteBlob stores what content yields as a blob in the repository (bare or
+// not) at dir, with `git hash-object -w --stdin`, and returns its hash.
+// Content is streamed: a large blob costs the test process no memory.
+func WriteBlob(t testing.TB, dir string, content io.Reader) string {
+	t.Helper()
+	return gitInput(t, dir, content, "hash-object", "-w", "--stdin")
+}
+
+// CommitTree commits, on top of branch main of the repository at dir (bare or
+// not; its working tree is not touched), main's tree changed by files:
+// slash-separated path → blob hash (from WriteBlob), or "<mode> <hash>" for
+// another mode than 100644 ("120000 <hash>" makes a symbolic link to the
+// blob's content), "" removing the path. It
+// builds the trees with plumbing (`git mktree`), which checks nothing, so
+// that a test can make what `git add` refuses: a component "..", ".git", or
+// one holding backslashes or control characters. Paths are split at "/"
+// only. It returns the new commit hash.
+func CommitTree(t testing.TB, dir string, files map[string]string, msg string) string {
+	t.Helper()
+	parent := Git(t, dir, "rev-parse", "--verify", "-q", "refs/heads/main^{commit}")
+	root := &treeNode{kids: map[string]*treeNode{}}
+	listing := Git(t, dir, "ls-tree", "-r", "-z", "--full-tree", parent)
+	for _, rec := range strings.Split(listing, "\x00") {
+		if rec == "" {
+			continue
+		}
+		meta, name, ok := strings.Cut(rec, "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 3 {
+			t.Fatalf("ls-tree: unexpected line %q", rec)
+		}
+		root.put(t, strings.Split(name, "/"), f[0], f[1], f[2])
+	}
+	for p, h := range files {
+		if h == "" {
+			root.remove(strings.Split(p, "/"))
+			continue
+		}
+		mode := "100644"
+		if m, hash, ok := strings.Cut(h, " "); ok {
+			mode, h = m, hash
+		}
+		root.put(t, strings.Split(p, "/"), mode, "blob", h)
+	}
+	tree := root.write(t, dir)
+	if tree == "" {
+		tree = gitInput(t, dir, strings.NewReader(""), "mktree", "-z")
+	}
+	commit := Git(t, dir, "commit-tree", tree, "-p", parent, "-m", msg)
+	Git(t, dir, "update-ref", "refs/heads/main", commit, parent)
+	return commit
+}
+
+// treeNode is a tree being built by CommitTree: a leaf (mode, type, hash) or
+// a folder (kids).
+type treeNode struct {
+	mode, typ, hash string
+	kids            map[string]*treeNode
+}
+
+func (n *treeNode) put(t testing.TB, parts []string, mode, typ, hash string) {
+	t.Helper()
+	for _, part := range parts[:len(parts)-1] {
+		k := n.kids[part]
+		if k == nil || k.kids == nil {
+			k = &treeNode{kids: map[string]*treeNode{}}
+			n.kids[part] = k
+		}
+		n = k
+	}
+	n.kids[parts[len(parts)-1]] = &treeNode{mode: mode, typ: typ, hash: hash}
+}
+
+func (n *treeNode) remove(parts []string) {
+	for _, part := range parts[:len(parts)-1] {
+		if n = n.kids[part]; n == nil || n.kids == nil {
+			return
+		}
+	}
+	delete(n.kids, parts[len(parts)-1])
+}
+
+// write stores the folder n with `git mktree -z` and returns its hash, or ""
+// when n holds no file: git keeps no empty folders (the top one excepted).
+func (n *treeNode) write(t testing.TB, dir string) string {
+	t.Helper()
+	names := make([]string, 0, len(n.kids))
+	for name := range n.kids {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var in bytes.Buffer
+	for _, name := range names {
+		k := n.kids[name]
+		if k.kids == nil {
+			fmt.Fprintf(&in, "%s %s %s\t%s\x00", k.mode, k.typ, k.hash, name)
+		} else if h := k.write(t, dir); h != "" {
+			fmt.Fprintf(&in, "040000 tree %s\t%s\x00", h, name)
+		}
+	}
+	if in.Len() == 0 {
+		return ""
+	}
+	return gitInput(t, dir, &in, "mktree", "-z")
 }
