@@ -78,8 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	ping := pingRedis(ctx, rdb) // Redis need not answer to serve: /readyz says whether it does
-	errc, accepting := serve(ctx, ln, e)
+	ping := server.PingRedis(ctx, rdb) // Redis need not answer to serve: /readyz says whether it does
+	errc, accepting := server.Start(ctx, ln, e)
 	// http.Server calls Accept before anything else can stop it, so this waits for no failure.
 	served := false
 	select {
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	perr := <-ping // at most a second, while the server already serves
 	if served {
 		log.Info("api listening", append([]any{"addr", ln.Addr().String(), "fabrics", len(fabrics.Fabrics())},
-			redisAttrs(s.RedactedRedisURL(), perr)...)...)
+			server.RedisAttrs(s.RedactedRedisURL(), perr)...)...)
 	}
 	return <-errc
 }

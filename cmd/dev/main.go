@@ -118,13 +118,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	ping := pingRedis(ctx, wcfg.Redis) // Redis need not answer to serve: /readyz says whether it does
+	ping := server.PingRedis(ctx, wcfg.Redis) // Redis need not answer to serve: /readyz says whether it does
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() { werr <- worker.Run(ctx, wcfg) }()
-	errc, accepting := serve(ctx, ln, e)
+	errc, accepting := server.Start(ctx, ln, e)
 	// http.Server calls Accept before anything else can stop it, so this waits for no failure.
 	served := false
 	select {
@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	perr := <-ping // at most a second, while the server already serves
 	if served {
 		log.Info("dev mode listening", append([]any{"addr", ln.Addr().String(), "fabrics_file", s.ConfigPath},
-			redisAttrs(s.RedactedRedisURL(), perr)...)...)
+			server.RedisAttrs(s.RedactedRedisURL(), perr)...)...)
 		fmt.Fprintf(stderr, "\n  fabsync dev mode: open http://%s and click \"Sync from Git\"\n  fabrics file: %s\n\n", ln.Addr(), s.ConfigPath)
 	}
 	// Whichever of the server and the worker stops first (ctx ended, or it failed) stops the other.

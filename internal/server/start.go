@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -8,18 +8,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/fabsync/fabsync/internal/server"
 )
 
-// serve runs server.Serve(ctx, ln, e) in a goroutine. accepting is closed once the server
-// serves, that is once http.Server called Accept, so that a "listening" line logged after it is
-// true. errc delivers Serve's result: read it to wait for the server to stop. It is a copy of
-// cmd/api's serve.go (nothing imports cmd/...).
-func serve(ctx context.Context, ln net.Listener, e *echo.Echo) (errc <-chan error, accepting <-chan struct{}) {
+// Start runs Serve(ctx, ln, e) in a goroutine. accepting is closed once the server serves, that
+// is once http.Server called Accept, so that a "listening" line logged after it is true. errc
+// delivers Serve's result: read it to wait for the server to stop.
+func Start(ctx context.Context, ln net.Listener, e *echo.Echo) (errc <-chan error, accepting <-chan struct{}) {
 	al := &acceptListener{Listener: ln, accepting: make(chan struct{})}
 	c := make(chan error, 1)
-	go func() { c <- server.Serve(ctx, al, e) }()
+	go func() { c <- Serve(ctx, al, e) }()
 	return c, al.accepting
 }
 
@@ -35,9 +32,9 @@ func (l *acceptListener) Accept() (net.Conn, error) {
 	return l.Listener.Accept()
 }
 
-// pingRedis asks Redis once, for at most a second, and delivers the answer (nil: it answered).
+// PingRedis asks Redis once, for at most a second, and delivers the answer (nil: it answered).
 // It never holds up serving; the goroutine ends within that second.
-func pingRedis(ctx context.Context, rdb redis.UniversalClient) <-chan error {
+func PingRedis(ctx context.Context, rdb redis.UniversalClient) <-chan error {
 	c := make(chan error, 1)
 	go func() {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -47,8 +44,8 @@ func pingRedis(ctx context.Context, rdb redis.UniversalClient) <-chan error {
 	return c
 }
 
-// redisAttrs describe in a log line whether Redis answered at startup.
-func redisAttrs(url string, err error) []any {
+// RedisAttrs describe in a log line whether Redis answered at startup.
+func RedisAttrs(url string, err error) []any {
 	if err != nil {
 		return []any{"redis", url, "redis_answered", false, "redis_err", err.Error()}
 	}
