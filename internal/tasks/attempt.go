@@ -20,10 +20,40 @@ type attempt struct {
 	fab    config.Fabric
 	number int  // from 1
 	final  bool // no retry follows this attempt
+
+	// mu orders a user's cancel against the point of no return (the commit and push): the cancel
+	// watcher cancels the attempt only before it, under mu.
+	mu        sync.Mutex
+	committed bool
+	cancel    context.CancelCauseFunc
 }
 
-// recordTimeout bounds the Redis writes that record an attempt's outcome, which run even when
-// the task's own context has ended.
+// pointOfNoReturn is called before the commit and push, after which the job's commit may be
+// public: from then on a cancel no longer interrupts the attempt. It returns errUserCanceled if
+// the cancel came first.
+func (a *attempt) pointOfNoReturn(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if errors.Is(context.Cause(ctx), errUserCanceled) {
+		return errUserCanceled
+	}
+	a.committed = true
+	return nil
+}
+
+// cancelByUser cancels the attempt unless it passed its point of no return.
+func (a *attempt) cancelByUser() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.committed {
+		return false
+	}
+	a.cancel(errUserCanceled)
+	return true
+}
+
+// recordTimeout bounds the Redis writes that record an attempt's outcome (conclude) and a
+// success (succeed), which run even when the task's own context has ended.
 const recordTimeout = 15 * time.Second
 
 // run is the frame shared by both job handlers: start the stage (the state machine refuses a
@@ -56,11 +86,12 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	a.cancel = cancel
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h.watchCancel(runCtx, p.JobID, cancel)
+		h.watchCancel(runCtx, p.JobID, a)
 	}()
 	begin := h.svc.clock()
 	if !ok {
@@ -144,9 +175,9 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 	return err
 }
 
-// watchCancel polls the job's cancel flag until ctx ends, and cancels ctx with errUserCanceled
-// when it is set.
-func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.CancelCauseFunc) {
+// watchCancel polls the job's cancel flag until ctx ends, and cancels the attempt with
+// errUserCanceled when it is set, unless the attempt passed its point of no return.
+func (h *Handler) watchCancel(ctx context.Context, id string, a *attempt) {
 	t := time.NewTicker(h.cfg.CancelPoll)
 	defer t.Stop()
 	for {
@@ -155,7 +186,7 @@ func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.Can
 			return
 		case <-t.C:
 			if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
-				cancel(errUserCanceled)
+				a.cancelByUser()
 				return
 			}
 		}
@@ -165,6 +196,9 @@ func (h *Handler) watchCancel(ctx context.Context, id string, cancel context.Can
 // succeed ends the job succeeded with the pushed commit (or none), and logs the one line an
 // operator reads for a good job.
 func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
+	// The work is done (perhaps pushed): record it even if a cancel or the deadline comes now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if _, err := h.svc.update(ctx, id, func(j *Job) error {
 		j.logf(h.svc.clock(), msg)
 		return nil

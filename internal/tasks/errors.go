@@ -52,7 +52,8 @@ func (v verdict) String() string {
 // retry follows this attempt.
 func classify(err, parentErr, cause error, last bool) verdict {
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, ErrTransition):
+		// ErrTransition: another delivery or the reconciler moved the job on; nothing to retry.
 		return verdictOK
 	case errors.Is(err, errUserCanceled) || errors.Is(cause, errUserCanceled):
 		return verdictCanceled

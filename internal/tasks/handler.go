@@ -40,7 +40,9 @@ type HandlerConfig struct {
 }
 
 // Handler runs the task types. It is safe for concurrent use; tasks of one fabric are
-// serialized per process (and across processes by the fabric's slot).
+// serialized per process. Across processes the fabric's slot lets only one job run, but a
+// re-delivered task (after a lease expired, or resumed after a Redis data loss) may run while the
+// first delivery still does: the job's trailer and the non-forcing push keep that to one commit.
 type Handler struct {
 	svc *Service
 	cfg HandlerConfig

@@ -84,9 +84,14 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 	if res.Files == 0 {
 		return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 	}
-	// Last point where a cancel can take effect: after the push the commit is public.
+	// Last point where a cancel can take effect: after the push the commit is public. From here
+	// on a cancel no longer interrupts the attempt (a shutdown or the deadline still can: a re-run
+	// then finds the commit by its trailer).
 	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
 		return false, errUserCanceled
+	}
+	if err := a.pointOfNoReturn(ctx); err != nil {
+		return false, err
 	}
 	if err := ctx.Err(); err != nil {
 		return false, err

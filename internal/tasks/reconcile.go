@@ -20,7 +20,7 @@ import (
 // restart, and enqueues again the tasks of any job whose record survived but whose tasks did
 // not, instead of failing it.
 func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
-	lost, err := s.recoverLoss(ctx)
+	lost, epoch, err := s.recoverLoss(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -41,31 +41,46 @@ func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, erro
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", fabric, err))
 		}
 	}
+	if len(errs) == 0 {
+		// Only a pass that looked at every job settles a loss; until then each pass resumes.
+		s.setEpoch(epoch)
+	}
 	return changed, errors.Join(errs...)
 }
 
-// recoverLoss reports whether Redis lost its data since this service last looked: the epoch
-// key, set once by the first process to look, is gone or was set anew. Then it writes asynq's
-// queue list back.
-func (s *Service) recoverLoss(ctx context.Context) (bool, error) {
+// errUnknown is a task lookup that could not be answered (Redis unreachable).
+var errUnknown = errors.New("cannot tell whether the job's tasks still exist")
+
+// recoverLoss reports whether Redis lost its data since this service last settled the epoch:
+// the epoch key, set once by the first process to look, is gone or was set anew. Then it writes
+// asynq's queue list back. It returns the epoch to settle on once the pass succeeded.
+func (s *Service) recoverLoss(ctx context.Context) (bool, string, error) {
 	rdb := s.store.rdb
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	if err := rdb.SetNX(ctx, epochKey(), hex.EncodeToString(b[:]), 0).Err(); err != nil {
-		return false, fmt.Errorf("check for a Redis data loss: %w", err)
+		return false, "", fmt.Errorf("check for a Redis data loss: %w", err)
 	}
 	epoch, err := rdb.Get(ctx, epochKey()).Result()
 	if err != nil {
-		return false, fmt.Errorf("check for a Redis data loss: %w", err)
+		return false, "", fmt.Errorf("check for a Redis data loss: %w", err)
 	}
 	s.mu.Lock()
 	seen := s.epoch
-	s.epoch = epoch
+	if seen == "" {
+		s.epoch = epoch // the first look: nothing to recover from
+	}
 	s.mu.Unlock()
 	if seen == "" || seen == epoch {
-		return false, nil
+		return false, epoch, nil
 	}
-	return true, s.publishQueues(ctx)
+	return true, epoch, s.publishQueues(ctx)
+}
+
+func (s *Service) setEpoch(epoch string) {
+	s.mu.Lock()
+	s.epoch = epoch
+	s.mu.Unlock()
 }
 
 // publishQueues adds fabsync's queues to asynq's queue list.
@@ -121,7 +136,10 @@ func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace tim
 	}
 	syncInfo, syncKnown := s.lookup(ctx, QueueSync, syncTaskID(id))
 	ingInfo, ingKnown := s.lookup(ctx, QueueIngest, ingestTaskID(id))
-	if !syncKnown || !ingKnown || alive(syncInfo) || alive(ingInfo) {
+	if !syncKnown || !ingKnown {
+		return 0, errUnknown
+	}
+	if alive(syncInfo) || alive(ingInfo) {
 		return 0, nil
 	}
 	if lost && syncInfo == nil && ingInfo == nil {

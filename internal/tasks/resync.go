@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -87,6 +88,9 @@ func (h *Handler) HandleResync(ctx context.Context, t *asynq.Task) error {
 	if !claimed {
 		return nil // another worker's scheduler already triggered this tick
 	}
-	_, _, err = h.svc.Trigger(ctx, p.Fabric, TriggerSchedule)
-	return err
+	if _, _, err := h.svc.Trigger(ctx, p.Fabric, TriggerSchedule); err != nil {
+		// Let asynq's retry of this tick through the claim it took.
+		return errors.Join(err, h.svc.releaseResync(context.WithoutCancel(ctx), p.Fabric))
+	}
+	return nil
 }

@@ -198,6 +198,14 @@ func (s *Service) claimResync(ctx context.Context, fabric string, hold time.Dura
 	return s.store.claimResync(ctx, fabric, hold)
 }
 
+// releaseResync gives back the claim of fabric's current scheduler tick.
+func (s *Service) releaseResync(ctx context.Context, fabric string) error {
+	if err := s.store.rdb.Del(ctx, resyncClaimKey(fabric)).Err(); err != nil {
+		return fmt.Errorf("release resync claim of %s: %w", fabric, err)
+	}
+	return nil
+}
+
 // observe records a duration in one of the package's histograms; best effort, even after ctx
 // ended.
 func (s *Service) observe(ctx context.Context, hist string, d time.Duration, labels ...string) {

@@ -15,10 +15,11 @@ import (
 //	from \ event   start(git)  start(ingest)  stageDone  retry  succeed  partial  fail  cancel
 //	queued         syncing     -              -          -      -        -        yes   yes
 //	syncing        syncing     ingesting      syncing²   yes²   yes¹     yes¹     yes   yes
-//	ingesting      -           ingesting      -          yes    yes      yes      yes   yes
+//	ingesting      -           ingesting      -          yes³   yes      yes      yes   yes
 //	(terminal)     -           -              -          -      -        -        -     -
 //
 //	¹ only once the git sync stage succeeded   ² git sync only (ingest has not started)
+//	³ ingest only
 
 // State is a job's state; stored in Redis, do not rename the values.
 type State string
@@ -244,8 +245,9 @@ func (j *Job) cancel(reason string, now time.Time) error {
 	return nil
 }
 
-// finish moves the job to the final state: a stage that never ran is skipped, one cut short
-// failed (skipped when the user canceled it), progress is 100 %, and the log says why.
+// finish moves the job to the final state: a git sync stage that had not finished failed with
+// the job (skipped when the user canceled it), an ingest stage that never started is skipped and
+// one cut short failed (skipped on a cancel), progress is 100 %, and the log says why.
 func (j *Job) finish(state State, reason string, now time.Time) {
 	t := now.UTC()
 	j.State, j.Reason, j.FinishedAt = state, reason, &t

@@ -195,3 +195,28 @@ func TestNewID(t *testing.T) {
 		t.Fatalf("newID = %q; want %q", got, want)
 	}
 }
+
+// TestPointOfNoReturn: a cancel before the commit stops the attempt; one after it does not, so
+// a pushed job never ends canceled.
+func TestPointOfNoReturn(t *testing.T) {
+	for _, cancelFirst := range []bool{true, false} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		a := &attempt{cancel: cancel}
+		if cancelFirst {
+			if !a.cancelByUser() {
+				t.Fatal("cancelByUser before the point of no return = false; want true")
+			}
+			if err := a.pointOfNoReturn(ctx); !errors.Is(err, errUserCanceled) {
+				t.Fatalf("pointOfNoReturn after a cancel = %v; want errUserCanceled", err)
+			}
+			continue
+		}
+		if err := a.pointOfNoReturn(ctx); err != nil {
+			t.Fatalf("pointOfNoReturn = %v", err)
+		}
+		if a.cancelByUser() || ctx.Err() != nil {
+			t.Fatalf("a cancel after the point of no return canceled the attempt (%v)", context.Cause(ctx))
+		}
+		cancel(nil)
+	}
+}

@@ -249,26 +249,27 @@ func (s *store) update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 }
 
 // requestCancel marks a job for cancellation. It wraps ErrJobEnded if the job already ended.
+// The flag the handlers poll is set first, then the record says so (cancel_requested, a log
+// line): a failure between the two still cancels, and the API reports the error.
 func (s *store) requestCancel(ctx context.Context, id string) (*Job, error) {
-	var ended *Job
-	j, err := s.update(ctx, id, func(j *Job) error {
-		if j.State.Terminal() {
-			ended = j
-			return ErrJobEnded
-		}
-		if !j.CancelRequested {
+	j, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if j.State.Terminal() {
+		return j, fmt.Errorf("job %s is %s: %w", id, j.State, ErrJobEnded)
+	}
+	if err := s.rdb.HSet(ctx, jobKey(id), fieldCancel, "1").Err(); err != nil {
+		return nil, fmt.Errorf("cancel job %s: %w", id, err)
+	}
+	j, err = s.update(ctx, id, func(j *Job) error {
+		if !j.CancelRequested && !j.State.Terminal() {
 			j.CancelRequested = true
 			j.logf(s.now(), "cancel requested")
 		}
 		return nil
 	})
-	if ended != nil {
-		return ended, fmt.Errorf("job %s is %s: %w", id, ended.State, ErrJobEnded)
-	}
 	if err != nil {
-		return nil, err
-	}
-	if err := s.rdb.HSet(ctx, jobKey(id), fieldCancel, "1").Err(); err != nil {
 		return nil, fmt.Errorf("cancel job %s: %w", id, err)
 	}
 	return j, nil

@@ -38,5 +38,16 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 	if !pending {
 		return h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 	}
-	return h.svc.enqueueIngest(ctx, id, a.p.Fabric)
+	// A cancel asked for while the git sync ran ends the job here rather than after the ingest
+	// task it would start (which Cancel may already have looked for and not found).
+	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
+		return errUserCanceled
+	}
+	if err := h.svc.enqueueIngest(ctx, id, a.p.Fabric); err != nil {
+		return err
+	}
+	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
+		return errUserCanceled // the ingest task, if it runs, finds the job ended
+	}
+	return nil
 }
