@@ -158,6 +158,12 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 				return j.fail("git sync failed: "+msg, now)
 			}
 			reason := "ingestion failed; nothing was changed in the repository: " + msg
+			a.mu.Lock()
+			pushing := a.committed
+			a.mu.Unlock()
+			if pushing {
+				reason = "ingestion failed while committing or pushing; the commit may have reached the remote (look for its Fabsync-Job trailer): " + msg
+			}
 			if isVE {
 				reason = fmt.Sprintf("%d problems in raw files; nothing was changed in the repository", len(ve.Problems))
 			}
