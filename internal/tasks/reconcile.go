@@ -71,7 +71,12 @@ func (s *Service) recoverLoss(ctx context.Context) (bool, string, error) {
 		s.epoch = epoch // the first look: nothing to recover from
 	}
 	s.mu.Unlock()
-	if seen == "" || seen == epoch {
+	if seen == "" {
+		// Both queues are known to asynq (and shown in the dashboard) from the first pass on,
+		// not only once a task was enqueued into each.
+		return false, epoch, s.publishQueues(ctx)
+	}
+	if seen == epoch {
 		return false, epoch, nil
 	}
 	return true, epoch, s.publishQueues(ctx)
