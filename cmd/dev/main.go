@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	stdlog "log"
 	"log/slog"
 	"net"
 	"os"
@@ -22,7 +21,6 @@ import (
 	"syscall"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/gitops"
@@ -65,16 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	// go-redis and the standard library's log (asynq's metrics collector, net/http) log through
-	// package-level loggers. run is the one place allowed to set such globals (STYLE §3): their
-	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
-	// line per 10 s, shared with asynq's. The standard log is restored when run returns;
-	// go-redis's logger stays set, as go-redis offers no way back.
+	// Redis failures from go-redis, asynq and the standard log become one rate-limited
+	// "redis unavailable" WARN line per 10 s (run is the one place that may set such globals).
 	rlog := &tasks.RedisLog{Logger: log}
-	redis.SetLogger(rlog)
-	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
-	stdlog.SetFlags(0)
-	stdlog.SetOutput(rlog.LogWriter())
+	defer rlog.Install()()
 	// Listen first, so a bind error surfaces at once; connections wait in the backlog until
 	// the server serves.
 	ln, err := net.Listen("tcp", s.Listen)

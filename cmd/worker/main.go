@@ -9,13 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	stdlog "log"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/tasks"
@@ -47,16 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	// go-redis and the standard library's log (for any library that writes to it) log through
-	// package-level loggers. run is the one place allowed to set such globals (STYLE §3): their
-	// lines become slog lines, and Redis failures one rate-limited "redis unavailable" WARN
-	// line per 10 s, shared with asynq's. The standard log is restored when run returns;
-	// go-redis's logger stays set, as go-redis offers no way back.
+	// Redis failures from go-redis, asynq and the standard log become one rate-limited
+	// "redis unavailable" WARN line per 10 s (run is the one place that may set such globals).
 	rlog := &tasks.RedisLog{Logger: log}
-	redis.SetLogger(rlog)
-	defer func(w io.Writer, flags int) { stdlog.SetOutput(w); stdlog.SetFlags(flags) }(stdlog.Writer(), stdlog.Flags())
-	stdlog.SetFlags(0)
-	stdlog.SetOutput(rlog.LogWriter())
+	defer rlog.Install()()
 	cfg, err := worker.FromSettings(s, getenv, log)
 	if err != nil {
 		return err

@@ -69,19 +69,31 @@ func checkOutputDirs(root *os.Root, fabricPath string) error {
 	return nil
 }
 
+// openRaw opens the fabric folder of the working tree dir for ingest: nil and no error when the
+// folder or its raw/ does not exist (there is nothing to ingest).
+func openRaw(dir, fabricPath string) (*os.Root, error) {
+	root, err := openFabric(dir, fabricPath)
+	if err != nil || root == nil {
+		return nil, err
+	}
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		_ = root.Close()
+		return nil, err
+	}
+	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
+		_ = root.Close()
+		return nil, nil
+	}
+	return root, nil
+}
+
 // pending reports whether the fabric folder of the working tree dir has raw files to ingest.
 func pending(dir, fabricPath string) (bool, error) {
-	root, err := openFabric(dir, fabricPath)
+	root, err := openRaw(dir, fabricPath)
 	if err != nil || root == nil {
 		return false, err
 	}
 	defer func() { _ = root.Close() }()
-	if err := checkOutputDirs(root, fabricPath); err != nil {
-		return false, err
-	}
-	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
 	ok, err := ingest.Pending(root.FS())
 	if err != nil {
 		return false, fmt.Errorf("look into raw/: %w", err)
@@ -91,20 +103,14 @@ func pending(dir, fabricPath string) (bool, error) {
 
 // runIngest runs package ingest on the fabric folder of the working tree dir.
 func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
-	root, err := openFabric(dir, fabricPath)
+	root, err := openRaw(dir, fabricPath)
 	if err != nil {
 		return nil, err
 	}
 	if root == nil {
-		return &ingest.Result{}, nil // the fabric folder does not exist yet
+		return &ingest.Result{}, nil // no fabric folder or no raw/ yet
 	}
 	defer func() { _ = root.Close() }()
-	if err := checkOutputDirs(root, fabricPath); err != nil {
-		return nil, err
-	}
-	if _, err := root.Lstat("raw"); errors.Is(err, fs.ErrNotExist) {
-		return &ingest.Result{}, nil
-	}
 	res, err := ingest.Ingest(ctx, root.FS(), opts, rootWriter{root: root})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // RedisLog reports that Redis does not answer: one WARN line "redis unavailable" with the
@@ -72,4 +75,16 @@ func (w logWriter) Write(p []byte) (int, error) {
 		w.r.Logger.WarnContext(ctx, line, "component", "log")
 	}
 	return len(p), nil
+}
+
+// Install makes r the logger of go-redis and the output of the standard library's log (asynq's
+// metrics collector, net/http), both package-level. Only a command's run may call it: it is the
+// one place allowed to set such globals. Call the returned function when run returns: it
+// restores the standard log; go-redis's logger stays set, as go-redis offers no way back.
+func (r *RedisLog) Install() (restore func()) {
+	redis.SetLogger(r)
+	w, flags := stdlog.Writer(), stdlog.Flags()
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(r.LogWriter())
+	return func() { stdlog.SetOutput(w); stdlog.SetFlags(flags) }
 }

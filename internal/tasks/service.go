@@ -86,24 +86,26 @@ func (s *Service) Trigger(ctx context.Context, fabric, trigger string) (*Job, Sl
 }
 
 func (s *Service) enqueueSync(ctx context.Context, id, fabric string) error {
-	t, err := NewRepoSyncTask(id, fabric)
-	if err != nil {
+	if err := s.enqueue(ctx, NewRepoSyncTask, id, fabric); err != nil {
 		return err
-	}
-	if _, err := s.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue sync of %s: %w", fabric, err)
 	}
 	return s.store.markEnqueued(ctx, id)
 }
 
 // enqueueIngest enqueues the second task of job id; a task already there is fine.
 func (s *Service) enqueueIngest(ctx context.Context, id, fabric string) error {
-	t, err := NewIngestTask(id, fabric)
+	return s.enqueue(ctx, NewIngestTask, id, fabric)
+}
+
+// enqueue enqueues the task newTask builds for job id; a task with its ID already there is
+// fine (a re-delivery, or a race with the reconciler).
+func (s *Service) enqueue(ctx context.Context, newTask func(id, fabric string) (*asynq.Task, error), id, fabric string) error {
+	t, err := newTask(id, fabric)
 	if err != nil {
 		return err
 	}
 	if _, err := s.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue ingest: %w", err)
+		return fmt.Errorf("enqueue %s of %s: %w", t.Type(), fabric, err)
 	}
 	return nil
 }
