@@ -19,7 +19,30 @@ type Problem struct {
 	Line     int    // 1-based line in the file (not in the document); 0 if unknown
 	Column   int    // 1-based, counted in characters; 0 if unknown
 	Message  string // actionable, e.g. `metadata.name "Leaf_1" is not a valid DNS-1123 subdomain (...)`
+
+	// Rule names the check that found it: a validate rule ID such as
+	// "connection-unknown-switch", RuleSyntax for YAML that does not parse,
+	// or RuleIngest for ingest's own checks (file names, sizes, identity).
+	Rule string
+	// Severity is SeverityError (the sync stops) or SeverityWarning.
+	Severity string
+	// Excerpt, for a problem located at a line of a raw file, is up to
+	// three lines of that file (the line before, the line, the line after),
+	// each prefixed with its number, and a caret under the column.
+	Excerpt string
 }
+
+// Rules of ingest's own problems (validate's rules have their own IDs).
+const (
+	RuleSyntax = "yaml-syntax" // the document is not valid YAML
+	RuleIngest = "ingest"      // anything else ingest itself refuses: file names, sizes, identity, duplicates
+)
+
+// Severities of a Problem.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
 
 // String formats p as "file:line:col document N: message", leaving out the
 // parts that are unknown.

@@ -59,6 +59,10 @@ type Ingest struct {
 	Commit        string     `json:"commit"`
 	Warnings      []string   `json:"warnings"`
 	Errors        []DocError `json:"errors"`
+	// Problems is every located problem of the last attempt, errors and
+	// warnings, each with its rule and severity (Errors keeps the errors
+	// alone, as before).
+	Problems []DocError `json:"problems"`
 	Error         string     `json:"error"`
 	AttemptErrors []string   `json:"attempt_errors"`
 }
@@ -70,6 +74,9 @@ type DocError struct {
 	Line     int    `json:"line"`
 	Column   int    `json:"column"`
 	Message  string `json:"message"`
+	Rule     string `json:"rule,omitempty"`     // the check that found it, e.g. "connection-unknown-switch"
+	Severity string `json:"severity,omitempty"` // "error" or "warning"
+	Excerpt  string `json:"excerpt,omitempty"`  // source lines with a caret under the column
 }
 
 // LogLine is one timestamped line of the job log.
@@ -105,7 +112,7 @@ func newJob(id, fabric, trigger string, now time.Time) *Job {
 		ID: id, Fabric: fabric, Trigger: trigger, State: StateQueued,
 		Progress:  Progress{Stage: ProgressGitSync, Percent: 0, Message: "queued"},
 		GitSync:   GitSync{State: StagePending, AttemptErrors: []string{}},
-		Ingest:    Ingest{State: StagePending, Warnings: []string{}, Errors: []DocError{}, AttemptErrors: []string{}},
+		Ingest:    Ingest{State: StagePending, Warnings: []string{}, Errors: []DocError{}, Problems: []DocError{}, AttemptErrors: []string{}},
 		Log:       []LogLine{{Time: now.UTC(), Message: "job queued (trigger " + trigger + ")"}},
 		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}

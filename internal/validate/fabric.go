@@ -1,0 +1,377 @@
+package validate
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Resource is what CheckFabric needs to know of one fabric resource: its
+// identity and the facts about it that span documents. The kind's check
+// fills it in; CheckFabric compares all of them.
+type Resource struct {
+	Kind      string
+	Namespace string // "default" when the document has none
+	Name      string
+	At        Pos  // metadata.name
+	New       bool // brought by this sync (Doc.New)
+
+	Refs     []Ref         // other resources this one names; each must exist
+	Claims   []Claim       // things only one resource may have: a switch port, a VLAN in a namespace, an ASN
+	Prefixes []PrefixClaim // address space that must not overlap another's in the same space
+	Withins  []Within      // values that must lie inside what another resource provides
+
+	// What this resource offers others.
+	Parts      []string       // named parts a Ref may ask for: a VPC's subnet names
+	VLANRanges []VLANRange    // a VLANNamespace's ranges
+	Subnets    []netip.Prefix // an IPv4Namespace's subnets
+}
+
+// Ref names another resource, in the referrer's namespace.
+type Ref struct {
+	Kind string // "Switch"
+	Name string // "leaf-01"
+	Part string // when set, the target must have this part: a VPCAttachment's subnet "default" of VPC "vpc-1"
+	Rule string
+	At   Pos
+}
+
+// Claim is a value only one resource may hold in a space: Space "port",
+// Key "leaf-01/E1/1"; Show is how a message names it ("port leaf-01/E1/1").
+type Claim struct {
+	Space, Key string
+	Show       string
+	Rule       string
+	At         Pos
+}
+
+// PrefixClaim is address space that must not overlap any other in Space
+// (e.g. "ipv4ns/default"). Show names it: "subnet default 10.0.1.0/24".
+type PrefixClaim struct {
+	Space  string
+	Prefix netip.Prefix
+	Show   string
+	Rule   string
+	At     Pos
+}
+
+// Within says a VLAN or a prefix must lie inside what the resource Kind
+// Name (in the same namespace) provides: its VLANRanges or its Subnets.
+type Within struct {
+	Kind, Name string
+	VLAN       int          // when > 0
+	Prefix     netip.Prefix // when VLAN is 0
+	Show       string       // "subnet default: VLAN 1001"
+	Rule       string
+	At         Pos
+}
+
+// VLANRange is an inclusive range of VLAN IDs.
+type VLANRange struct{ From, To int }
+
+func newResource(d *Doc) *Resource {
+	ns := d.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return &Resource{Kind: d.Kind, Namespace: ns, Name: d.Name, At: d.At(nil), New: d.New}
+}
+
+// ref records that the document names the resource kind/name at n.
+func (c *docCtx) ref(rule, kind, name, part string, n *yaml.Node) {
+	if c.res == nil || c.v.disabled[rule] || name == "" {
+		return
+	}
+	c.res.Refs = append(c.res.Refs, Ref{Kind: kind, Name: name, Part: part, Rule: rule, At: c.d.At(n)})
+}
+
+// claim records that the document holds key in space at n.
+func (c *docCtx) claim(rule, space, key, show string, n *yaml.Node) {
+	if c.res == nil || c.v.disabled[rule] {
+		return
+	}
+	c.res.Claims = append(c.res.Claims, Claim{Space: space, Key: key, Show: show, Rule: rule, At: c.d.At(n)})
+}
+
+// claimPrefix records address space the document holds in space at n.
+func (c *docCtx) claimPrefix(rule, space string, p netip.Prefix, show string, n *yaml.Node) {
+	if c.res == nil || c.v.disabled[rule] {
+		return
+	}
+	c.res.Prefixes = append(c.res.Prefixes, PrefixClaim{Space: space, Prefix: p.Masked(), Show: show, Rule: rule, At: c.d.At(n)})
+}
+
+// within records that vlan (when > 0) or p must lie inside what kind/name
+// provides.
+func (c *docCtx) within(rule, kind, name string, vlan int, p netip.Prefix, show string, n *yaml.Node) {
+	if c.res == nil || c.v.disabled[rule] || name == "" {
+		return
+	}
+	c.res.Withins = append(c.res.Withins, Within{Kind: kind, Name: name, VLAN: vlan, Prefix: p, Show: show, Rule: rule, At: c.d.At(n)})
+}
+
+// fabricRules are the rules CheckFabric applies itself; the references,
+// claims and ranges carry the rules of the kinds that make them.
+var fabricRules []Rule
+
+type resKey struct{ kind, ns, name string }
+
+// maxListed bounds how many names a "does not exist" message lists.
+const maxListed = 8
+
+// CheckFabric checks the fabric as a whole: rs are the Resources Check
+// returned for every document of the fabric as it will be after the sync.
+// A reference to a kind of which rs holds no resource at all is not
+// checked (the fabric does not manage that kind). A problem is located at
+// a resource this sync brings when one is involved, and is a warning when
+// none is. Problems are sorted by position. It never panics.
+func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
+	defer func() {
+		if r := recover(); r != nil {
+			problems = []Problem{{Rule: RuleInternal, Severity: Error, Message: fmt.Sprintf("internal error while checking the fabric: %v", r)}}
+		}
+	}()
+	add := func(rule string, at Pos, isNew bool, format string, args ...any) {
+		if v.disabled[rule] {
+			return
+		}
+		sev := v.severity(rule)
+		if !isNew {
+			sev = Warning
+		}
+		problems = append(problems, Problem{Pos: at, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	}
+
+	byKey := make(map[resKey]*Resource, len(rs))
+	held := map[string]bool{}
+	names := map[[2]string][]string{} // kind, namespace -> names
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		held[r.Kind] = true
+		k := resKey{r.Kind, r.Namespace, r.Name}
+		if _, dup := byKey[k]; !dup {
+			byKey[k] = r
+			names[[2]string{r.Kind, r.Namespace}] = append(names[[2]string{r.Kind, r.Namespace}], r.Name)
+		}
+	}
+
+	type claimant struct {
+		r *Resource
+		c *Claim
+	}
+	claims := map[[2]string][]claimant{}
+	prefixes := map[string][]prefixAt{}
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		for i := range r.Refs {
+			ref := &r.Refs[i]
+			if !held[ref.Kind] {
+				continue
+			}
+			t, ok := byKey[resKey{ref.Kind, r.Namespace, ref.Name}]
+			if !ok {
+				add(ref.Rule, ref.At, r.New, "%s %s: %s %s does not exist (%s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, listNames(ref.Kind, names[[2]string{ref.Kind, r.Namespace}]))
+				continue
+			}
+			if ref.Part != "" && !slices.Contains(t.Parts, ref.Part) {
+				add(ref.Rule, ref.At, r.New, "%s %s: %s %s has no subnet %s (subnets: %s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, ref.Part, listOrNone(t.Parts))
+			}
+		}
+		for i := range r.Claims {
+			c := &r.Claims[i]
+			k := [2]string{c.Space, c.Key}
+			claims[k] = append(claims[k], claimant{r, c})
+		}
+		for i := range r.Prefixes {
+			p := &r.Prefixes[i]
+			prefixes[p.Space] = append(prefixes[p.Space], prefixAt{r, p})
+		}
+		for i := range r.Withins {
+			w := &r.Withins[i]
+			if !held[w.Kind] {
+				continue
+			}
+			t, ok := byKey[resKey{w.Kind, r.Namespace, w.Name}]
+			if !ok {
+				continue // the Ref to it reports that
+			}
+			if w.VLAN > 0 {
+				if !vlanIn(w.VLAN, t.VLANRanges) {
+					add(w.Rule, w.At, r.New, "%s %s: %s is outside %s %s (ranges %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, rangesString(t.VLANRanges))
+				}
+				continue
+			}
+			if w.Prefix.IsValid() && !prefixIn(w.Prefix, t.Subnets) {
+				add(w.Rule, w.At, r.New, "%s %s: %s is outside %s %s (subnets %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, prefixesString(t.Subnets))
+			}
+		}
+	}
+
+	// Claims: the first holder keeps it; old holders before new ones, so a
+	// clash between old debt and a new document is reported on the new one.
+	keys := make([][2]string, 0, len(claims))
+	for k, cs := range claims {
+		if len(cs) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	for _, k := range keys {
+		cs := claims[k]
+		slices.SortStableFunc(cs, func(a, b claimant) int { return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.c.At, b.c.At)) })
+		first := cs[0]
+		for _, o := range cs[1:] {
+			if o.r == first.r {
+				add(o.c.Rule, o.c.At, o.r.New, "%s %s: %s is used twice", noun(o.r.Kind), o.r.Name, o.c.Show)
+				continue
+			}
+			add(o.c.Rule, o.c.At, o.r.New, "%s is already used by %s %s", o.c.Show, noun(first.r.Kind), first.r.Name)
+		}
+	}
+
+	// Prefixes: CIDR prefixes either nest or are disjoint, so after sorting
+	// by address (wider first) each one need only be compared with the
+	// widest open one before it.
+	spaces := make([]string, 0, len(prefixes))
+	for s := range prefixes {
+		spaces = append(spaces, s)
+	}
+	slices.Sort(spaces)
+	for _, s := range spaces {
+		ps := prefixes[s]
+		slices.SortStableFunc(ps, func(a, b prefixAt) int {
+			return cmp.Or(a.p.Prefix.Addr().Compare(b.p.Prefix.Addr()), cmp.Compare(a.p.Prefix.Bits(), b.p.Prefix.Bits()), cmpNew(a.r.New, b.r.New), cmpPos(a.p.At, b.p.At))
+		})
+		var open *prefixAt
+		for i := range ps {
+			cur := &ps[i]
+			if open == nil || !open.p.Prefix.Contains(cur.p.Prefix.Addr()) {
+				open = cur
+				continue
+			}
+			at, other := cur, open
+			if !cur.r.New && open.r.New {
+				at, other = open, cur
+			}
+			add(at.p.Rule, at.p.At, at.r.New, "%s %s: %s overlaps %s of %s %s", noun(at.r.Kind), at.r.Name, at.p.Show, other.p.Show, noun(other.r.Kind), other.r.Name)
+		}
+	}
+	sortProblems(problems)
+	return problems
+}
+
+type prefixAt struct {
+	r *Resource
+	p *PrefixClaim
+}
+
+// cmpNew orders old (false) before new (true).
+func cmpNew(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+func cmpPos(a, b Pos) int {
+	return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Document, b.Document), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+}
+
+func vlanIn(v int, rs []VLANRange) bool {
+	for _, r := range rs {
+		if v >= r.From && v <= r.To {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixIn(p netip.Prefix, in []netip.Prefix) bool {
+	for _, q := range in {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+func rangesString(rs []VLANRange) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%d-%d", r.From, r.To)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func prefixesString(ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noun is how messages name a kind: "switch", "connection", "VPC".
+func noun(kind string) string {
+	switch kind {
+	case "Switch", "Server", "Connection", "External":
+		return strings.ToLower(kind)
+	case "SwitchGroup":
+		return "switch group"
+	case "ExternalAttachment":
+		return "external attachment"
+	case "ExternalPeering":
+		return "external peering"
+	case "VPCAttachment":
+		return "VPC attachment"
+	case "VPCPeering":
+		return "VPC peering"
+	}
+	return kind
+}
+
+// plural names several of a kind: "switches", "VPCs".
+func plural(kind string) string {
+	n := noun(kind)
+	switch {
+	case strings.HasSuffix(n, "ch"), strings.HasSuffix(n, "s"):
+		return n + "es"
+	}
+	return n + "s"
+}
+
+func listNames(kind string, names []string) string {
+	if len(names) == 0 {
+		return "there are no " + plural(kind)
+	}
+	return plural(kind) + ": " + listOrNone(names)
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	s := slices.Clone(names)
+	slices.Sort(s)
+	if len(s) > maxListed {
+		return strings.Join(s[:maxListed], ", ") + fmt.Sprintf(", and %d more", len(s)-maxListed)
+	}
+	return strings.Join(s, ", ")
+}
