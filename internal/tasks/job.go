@@ -48,21 +48,21 @@ type GitSync struct {
 
 // Ingest is the state of the ingest stage.
 type Ingest struct {
-	State         StageState `json:"state"`
-	Attempts      int        `json:"attempts"`
-	Files         int        `json:"files"`
-	Documents     int        `json:"documents"`
-	Created       int        `json:"created"`
-	Updated       int        `json:"updated"`
-	Unchanged     int        `json:"unchanged"`
-	Archived      int        `json:"archived"`
-	Commit        string     `json:"commit"`
-	Warnings      []string   `json:"warnings"`
-	Errors        []DocError `json:"errors"`
+	State     StageState `json:"state"`
+	Attempts  int        `json:"attempts"`
+	Files     int        `json:"files"`
+	Documents int        `json:"documents"`
+	Created   int        `json:"created"`
+	Updated   int        `json:"updated"`
+	Unchanged int        `json:"unchanged"`
+	Archived  int        `json:"archived"`
+	Commit    string     `json:"commit"`
+	Warnings  []string   `json:"warnings"`
+	Errors    []DocError `json:"errors"`
 	// Problems is every located problem of the last attempt, errors and
 	// warnings, each with its rule and severity (Errors keeps the errors
 	// alone, as before).
-	Problems []DocError `json:"problems"`
+	Problems      []DocError `json:"problems"`
 	Error         string     `json:"error"`
 	AttemptErrors []string   `json:"attempt_errors"`
 }

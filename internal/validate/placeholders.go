@@ -8,4 +8,4 @@ var vpcKindChecks, wiringKindChecks = map[string]kindCheck{}, map[string]kindChe
 type schemaSet struct{}
 
 func compileSchemas(files []CRDFile) (*schemaSet, error) { return &schemaSet{}, nil }
-func (s *schemaSet) check(c *docCtx)                          {}
+func (s *schemaSet) check(c *docCtx)                     {}

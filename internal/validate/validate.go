@@ -80,9 +80,9 @@ func (p Problem) String() string {
 
 // Doc is one resource document handed to Check.
 type Doc struct {
-	File  string // slash path relative to the fabric root: "raw/wiring.yaml", "managed/switches/leaf-1.yaml"
-	Index int    // 1-based document number in File
-	Line  int    // 1-based line in File where the document's text starts: a node at line L is at file line Line+L-1
+	File  string     // slash path relative to the fabric root: "raw/wiring.yaml", "managed/switches/leaf-1.yaml"
+	Index int        // 1-based document number in File
+	Line  int        // 1-based line in File where the document's text starts: a node at line L is at file line Line+L-1
 	Root  *yaml.Node // the document's root mapping, as parsed (aliases expanded); Check does not change it
 
 	APIVersion string // "vpc.githedgehog.com/v1beta1"
