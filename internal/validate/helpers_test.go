@@ -1,0 +1,59 @@
+package validate
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// parseDocs splits src (a multi-document YAML file) into Docs the way
+// ingest hands them over: positions in the file, identity filled in, New
+// set as given. A test helper: it fails the test on YAML it cannot parse.
+func parseDocs(t testing.TB, file, src string, isNew bool) []*Doc {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(src)))
+	var out []*Doc
+	for i := 1; ; i++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: document %d: %v", file, i, err)
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		root := n.Content[0]
+		d := &Doc{File: file, Index: i, Line: 1, Root: root, New: isNew}
+		d.APIVersion, _ = getStr(root, "apiVersion")
+		d.Group, d.Version, _ = strings.Cut(d.APIVersion, "/")
+		if !strings.Contains(d.APIVersion, "/") {
+			d.Group, d.Version = "", d.APIVersion
+		}
+		d.Kind, _ = getStr(root, "kind")
+		d.Name, _ = getStr(root, "metadata", "name")
+		d.Namespace, _ = getStr(root, "metadata", "namespace")
+		out = append(out, d)
+	}
+}
+
+// checkAll runs Check on every document and CheckFabric on all of them,
+// and returns every problem, per-document ones first.
+func checkAll(v *Validator, docs []*Doc) []Problem {
+	var ps []Problem
+	var rs []*Resource
+	for _, d := range docs {
+		p, r := v.Check(d)
+		ps = append(ps, p...)
+		if r != nil {
+			rs = append(rs, r)
+		}
+	}
+	return append(ps, v.CheckFabric(rs)...)
+}
