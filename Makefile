@@ -6,7 +6,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GOLANGCI_LINT_VERSION := v2.15.0
 LOCALBIN              := $(CURDIR)/.bin
 
-.PHONY: run test testdeps test-short test-faults fmt vet lint golden bench bench-scale build fuzz clean
+.PHONY: run test testdeps test-short test-faults fmt vet lint golden bench bench-scale build fuzz clean helm-check
 
 ## run: dev mode — the whole system in one process (embedded Redis, demo fabric) at http://127.0.0.1:8080
 run:
@@ -48,6 +48,10 @@ lint:
 	fi; \
 	echo "golangci-lint run ./..."; \
 	"$$lint" run ./...
+
+## helm-check: lint, render and validate the Helm chart offline (deploy/helm/fabsync), compare the golden render; UPDATE=1 rewrites it (installs helm and kubectl-validate into .bin/)
+helm-check:
+	@UPDATE='$(UPDATE)' bash scripts/helmcheck.sh
 
 ## golden: rewrite the ingest golden files (review the diff like code)
 golden:

@@ -67,7 +67,11 @@ Examples:
 			name: "status", args: []string{"JOB"},
 			summary: "show one job in plain words, with its log",
 			help: `Shows job JOB: its state, progress or outcome, counts, errors and warnings, then
-its timestamped log.
+its timestamped log. The problems found in the raw files are grouped by file, errors
+before warnings, one a line (line:column, severity, rule, message) with the lines of
+the file around it and a caret under the column; a count ends the list. (Jobs
+recorded by an older server have no rules: their errors are listed one a line, as
+file:line:column.) sync --wait prints them the same way.
 
 Flags:
   --json    print the server's JSON instead
@@ -138,6 +142,8 @@ Environment:
   FABSYNC_API_TOKEN      the API token, sent as "Authorization: Bearer ..."; needed when the
                          server sets one. It is never printed.
   TZ                     the time zone times are shown in
+  NO_COLOR               when set, no colour even on a terminal (colour is only ever used
+                         when stdout is a terminal and TERM is not "dumb")
 
 Exit codes:
   0    success (sync --wait: the job succeeded)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -85,7 +86,7 @@ func (c *cli) status(ctx context.Context, id string, asJSON bool) int {
 	fmt.Fprintf(w, "  Ingest:    %s\n", stageSummary(j.Ingest.State, j.Ingest.Attempts, ""))
 	fmt.Fprintln(w)
 	if ended(j.State) {
-		c.writeOutcome(w, j)
+		c.writeOutcome(w, j, jobProblems(body))
 	} else {
 		fmt.Fprintf(w, "In progress: %s\n", progressBar(j))
 		if j.State == stateQueued {
@@ -118,9 +119,12 @@ func stageSummary(state string, attempts int, commit string) string {
 }
 
 // writeOutcome says in plain words how an ended job turned out: counts and the pushed commit,
-// or every problem found in the raw files, or the reason it failed; then any warnings.
-func (c *cli) writeOutcome(w io.Writer, j *job) {
+// or every problem found in the raw files, or the reason it failed; then any warnings. probs is
+// the job's ingest.problems (see jobProblems); records older than that field list their errors
+// in ingest.errors alone, which are shown as before.
+func (c *cli) writeOutcome(w io.Writer, j *job, probs []problem) {
 	in := j.Ingest
+	shown := false // probs were written
 	switch j.State {
 	case stateSucceeded:
 		fmt.Fprintf(w, "Sync of %s succeeded (job %s).\n", j.Fabric, j.ID)
@@ -138,6 +142,12 @@ func (c *cli) writeOutcome(w io.Writer, j *job) {
 		}
 	case statePartialSync:
 		fmt.Fprintf(w, "Sync of %s ended in partial_sync (job %s): git sync worked, ingestion failed; nothing was changed in the repository.\n", j.Fabric, j.ID)
+		if len(probs) > 0 {
+			c.writeProblems(w, probs)
+			fmt.Fprintf(w, "Fix them in raw/, push, and sync again: %s\n", c.hint("sync", j.Fabric, "--wait"))
+			shown = true
+			break
+		}
 		if len(in.Errors) > 0 {
 			fmt.Fprintf(w, "%s in raw files:\n", plural(len(in.Errors), "problem"))
 			for _, e := range in.Errors {
@@ -160,9 +170,18 @@ func (c *cli) writeOutcome(w io.Writer, j *job) {
 			fmt.Fprintf(w, "Reason: %s\n", j.Reason)
 		}
 	}
-	if len(in.Warnings) > 0 {
-		fmt.Fprintf(w, "%s:\n", plural(len(in.Warnings), "warning"))
-		for _, msg := range in.Warnings {
+	if len(probs) > 0 && !shown {
+		// The warnings of a successful job, or what the last attempt of another one found.
+		c.writeProblems(w, probs)
+	}
+	// ingest.warnings repeats the located warnings as text; list only the others.
+	warnings, title := in.Warnings, "warning"
+	if rest := unlocatedWarnings(in.Warnings, probs); len(rest) < len(in.Warnings) {
+		warnings, title = rest, "other warning"
+	}
+	if len(warnings) > 0 {
+		fmt.Fprintf(w, "%s:\n", plural(len(warnings), title))
+		for _, msg := range warnings {
 			fmt.Fprintf(w, "  - %s\n", msg)
 		}
 	}
@@ -196,6 +215,233 @@ func (e docError) String() string {
 	}
 	b.WriteString(": " + e.Message)
 	return b.String()
+}
+
+// problem is one entry of a job's ingest.problems: a located error or warning with the rule
+// that found it and an excerpt of the raw file. (The job type of client.go predates the field;
+// jobProblems decodes it from the job's JSON.)
+type problem struct {
+	docError
+	Rule     string `json:"rule"`     // e.g. "schema-unknown-field"
+	Severity string `json:"severity"` // "error" or "warning"; empty counts as an error
+	Excerpt  string `json:"excerpt"`  // numbered source lines and a caret line, "14 |   spec:\n..."
+}
+
+const severityWarning = "warning"
+
+func (p problem) isWarning() bool { return p.Severity == severityWarning }
+
+// jobProblems returns the ingest.problems of a job's JSON, or nil when the record has none
+// (older records: their ingest.errors are shown instead).
+func jobProblems(body []byte) []problem {
+	var v struct {
+		Ingest struct {
+			Problems []problem `json:"problems"`
+		} `json:"ingest"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	return v.Ingest.Problems
+}
+
+// problemFile is the problems of one file, errors before warnings.
+type problemFile struct {
+	name             string
+	errors, warnings int
+	problems         []problem
+}
+
+// groupProblems groups problems by file, keeping the server's order (by file, document,
+// line) within errors and within warnings; files with errors come first.
+func groupProblems(probs []problem) []*problemFile {
+	var files []*problemFile
+	byName := map[string]*problemFile{}
+	for _, p := range probs {
+		f := byName[p.File]
+		if f == nil {
+			f = &problemFile{name: p.File}
+			byName[p.File] = f
+			files = append(files, f)
+		}
+		if p.isWarning() {
+			f.warnings++
+		} else {
+			f.errors++
+		}
+		f.problems = append(f.problems, p)
+	}
+	for _, f := range files {
+		slices.SortStableFunc(f.problems, func(a, b problem) int { return cmpBool(a.isWarning(), b.isWarning()) })
+	}
+	slices.SortStableFunc(files, func(a, b *problemFile) int { return cmpBool(a.errors == 0, b.errors == 0) })
+	return files
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// problemCounts says "2 errors, 1 warning", leaving out a zero count (but not both).
+func problemCounts(errors, warnings int) string {
+	var parts []string
+	if errors > 0 || warnings == 0 {
+		parts = append(parts, plural(errors, "error"))
+	}
+	if warnings > 0 {
+		parts = append(parts, plural(warnings, "warning"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// location is where a problem is in its file: "15:6", "15", "document 2", or "-".
+func (p problem) location() string {
+	switch {
+	case p.Line > 0 && p.Column > 0:
+		return strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Column)
+	case p.Line > 0:
+		return strconv.Itoa(p.Line)
+	case p.Document > 0:
+		return "document " + strconv.Itoa(p.Document)
+	}
+	return "-"
+}
+
+// writeProblems writes problems grouped by file, one line each with aligned columns (where,
+// severity, rule, message) and the excerpt below it, then the counts:
+//
+//	raw/wiring.yaml (1 error)
+//	  15:6  error  schema-unknown-field  unknown field spec.gatway (did you mean gateway?)
+//	        14 |   spec:
+//	        15 |      gatway: 10.0.1.1
+//	           |      ^
+//
+//	1 error in 1 file.
+//
+// Everything that comes from the raw files is made printable first: a YAML file must not be
+// able to send escape sequences to the terminal. Colour only when stdout is a terminal.
+func (c *cli) writeProblems(w io.Writer, probs []problem) {
+	files := groupProblems(probs)
+	var locW, ruleW, errors, warnings int
+	for _, f := range files {
+		errors += f.errors
+		warnings += f.warnings
+		for _, p := range f.problems {
+			locW = max(locW, len(p.location()))
+			ruleW = max(ruleW, len([]rune(printable(firstNonEmpty(p.Rule, "-")))))
+		}
+	}
+	sevW := len("error")
+	if warnings > 0 {
+		sevW = len(severityWarning)
+	}
+	col := c.colors()
+	for _, f := range files {
+		fmt.Fprintln(w)
+		name := printable(firstNonEmpty(f.name, "(no file)"))
+		fmt.Fprintf(w, "%s (%s)\n", col.paint(name, ansiBold), problemCounts(f.errors, f.warnings))
+		for _, p := range f.problems {
+			sev, paint := "error", ansiRed
+			if p.isWarning() {
+				sev, paint = severityWarning, ansiYellow
+			}
+			rule := printable(firstNonEmpty(p.Rule, "-"))
+			fmt.Fprintf(w, "  %-*s  %s  %s  %s\n", locW, p.location(),
+				col.paint(pad(sev, sevW), paint), pad(rule, ruleW), printable(p.Message))
+			excerpt := strings.TrimRight(p.Excerpt, "\n")
+			if excerpt == "" {
+				continue
+			}
+			indent := strings.Repeat(" ", 2+locW+2)
+			for l := range strings.SplitSeq(excerpt, "\n") {
+				l = printable(strings.TrimRight(l, "\r"))
+				if isCaretLine(l) {
+					l = col.paint(l, paint)
+				}
+				fmt.Fprintf(w, "%s%s\n", indent, strings.TrimRight(l, " "))
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n%s in %s.\n", problemCounts(errors, warnings), plural(len(files), "file"))
+}
+
+// pad right-pads s with spaces to n runes.
+func pad(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-len([]rune(s))))
+}
+
+// isCaretLine reports whether an excerpt line is the one marking the column ("   |      ^").
+func isCaretLine(l string) bool {
+	before, after, ok := strings.Cut(l, "| ")
+	return ok && strings.TrimSpace(before) == "" && strings.TrimSpace(after) == "^"
+}
+
+// printable replaces control characters (escape sequences, carriage returns, C1 controls) with
+// Go escapes, so that text from a raw file cannot move the cursor or recolour the terminal.
+// Tabs stay.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0))
+}
+
+// unlocatedWarnings returns the warnings that are not one of the located warnings in probs
+// (ingest.warnings repeats those as "file:line:col document N: message").
+func unlocatedWarnings(warnings []string, probs []problem) []string {
+	var out []string
+	for _, msg := range warnings {
+		located := slices.ContainsFunc(probs, func(p problem) bool {
+			return p.isWarning() && p.Message != "" && strings.Contains(msg, p.Message) && strings.HasPrefix(msg, p.File)
+		})
+		if !located {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// ANSI SGR codes for colours.
+const (
+	ansiBold   = "1"
+	ansiRed    = "31"
+	ansiYellow = "33"
+)
+
+// colors paints text when enabled.
+type colors struct{ on bool }
+
+// colors returns whether stdout gets colour: only when it is a terminal, TERM is not "dumb"
+// and NO_COLOR (https://no-color.org) is unset or empty.
+func (c *cli) colors() colors {
+	return colors{on: isTerminal(c.stdout) && c.getenv("TERM") != "dumb" && c.getenv("NO_COLOR") == ""}
+}
+
+func (c colors) paint(s, code string) string {
+	if !c.on || s == "" {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
 func fabricsFlags(fs *flag.FlagSet) runner {

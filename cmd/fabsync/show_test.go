@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -208,5 +211,116 @@ func TestDocErrorString(t *testing.T) {
 		if got := tt.e.String(); got != tt.want {
 			t.Errorf("%+v.String() = %q; want %q", tt.e, got, tt.want)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the testdata/*.golden files from the output")
+
+// golden compares got with testdata/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("output differs from %s (-want +got; go test -update rewrites it):\n%s", path, diff)
+	}
+}
+
+// TestProblemsGolden shows the problems of a job: grouped by file, errors before warnings,
+// with rule, severity and excerpt (ingest.problems), or, for a record older than that field,
+// its ingest.errors as before.
+func TestProblemsGolden(t *testing.T) {
+	tests := []struct {
+		fixture, golden string
+		args            []string
+		wantCode        int
+	}{
+		{"job_problems.json", "status_problems.golden", []string{"status", testJobID}, exitOK},
+		{"job_problems.json", "sync_wait_problems.golden", []string{"sync", "fabric-1", "--wait"}, exitPartial},
+		{"job_succeeded_warnings.json", "status_succeeded_warnings.golden", []string{"status", testJobID}, exitOK},
+		{"job_partial_sync.json", "status_old_errors.golden", []string{"status", testJobID}, exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			f, url := newFakeAPI(t)
+			f.polls = []string{tt.fixture}
+			r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, append(tt.args, "--poll-interval", "10ms")...)
+			if r.code != tt.wantCode {
+				t.Fatalf("fabsync %s = exit %d; want %d; stderr:\n%s", strings.Join(tt.args, " "), r.code, tt.wantCode, r.stderr)
+			}
+			if strings.Contains(r.stdout, "\x1b") {
+				t.Errorf("output to a non-terminal holds an escape character:\n%q", r.stdout)
+			}
+			golden(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+func TestProblemsColour(t *testing.T) {
+	var b strings.Builder
+	c := &cli{getenv: func(string) string { return "" }, stdout: &b}
+	probs := jobProblems(fixture(t, "job_problems.json"))
+	if len(probs) != 5 {
+		t.Fatalf("jobProblems = %d problems; want the fixture's 5", len(probs))
+	}
+	c.writeProblems(&b, probs)
+	if strings.Contains(b.String(), "\x1b") {
+		t.Errorf("colour on a strings.Builder:\n%q", b.String())
+	}
+	on := colors{on: true}
+	if got, want := on.paint("error", ansiRed), "\x1b[31merror\x1b[0m"; got != want {
+		t.Errorf("paint = %q; want %q", got, want)
+	}
+	if got := (colors{}).paint("error", ansiRed); got != "error" {
+		t.Errorf("paint when off = %q; want it unchanged", got)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain\ttext é", "plain\ttext é"},
+		{"a\x1b[2Jb", `a\x1b[2Jb`},
+		{"cr\rlf", `cr\rlf`},
+		{"c1\u009bx", `c1\u009bx`},
+	}
+	for _, tt := range tests {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestGroupProblems(t *testing.T) {
+	probs := []problem{
+		{docError: docError{File: "raw/a.yaml", Line: 1, Message: "w1"}, Severity: "warning"},
+		{docError: docError{File: "raw/a.yaml", Line: 2, Message: "w2"}, Severity: "warning"},
+		{docError: docError{File: "raw/b.yaml", Line: 9, Message: "w3"}, Severity: "warning"},
+		{docError: docError{File: "raw/b.yaml", Line: 10, Message: "e1"}, Severity: "error"},
+		{docError: docError{File: "raw/c.yaml", Message: "e2"}}, // no severity: an error
+	}
+	var got []string
+	for _, f := range groupProblems(probs) {
+		s := f.name + " (" + problemCounts(f.errors, f.warnings) + "):"
+		for _, p := range f.problems {
+			s += " " + p.Message
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"raw/b.yaml (1 error, 1 warning): e1 w3",
+		"raw/c.yaml (1 error): e2",
+		"raw/a.yaml (2 warnings): w1 w2",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("groups mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // ErrInvalid is wrapped by every error about the content of the fabrics file.
@@ -47,6 +49,39 @@ type Fabric struct {
 	Path   string   `yaml:"path"`
 	Auth   Auth     `yaml:"auth"`
 	Resync Duration `yaml:"resync"`
+	// Validation is the fabric's validation: block merged over the file's top-level one, key by
+	// key (a key the fabric sets replaces the default's).
+	Validation Validation `yaml:"validation"`
+}
+
+// Validation says how a fabric's documents are checked beyond Hedgehog's built-in rules,
+// which always run.
+type Validation struct {
+	// CRDs are files or folders of CustomResourceDefinitions to check documents against. A
+	// relative path is in the repository (from its root, at the commit being synced); an
+	// absolute one is on the worker's disk. A folder gives its *.yaml and *.yml files.
+	CRDs []string `yaml:"crds"`
+	// Strict makes unknown fields and versions a CRD does not serve errors, not warnings.
+	Strict *bool `yaml:"strict"`
+	// Disable lists IDs of built-in rules to skip.
+	Disable []string `yaml:"disable"`
+}
+
+// IsStrict reports whether strict is set and true.
+func (v Validation) IsStrict() bool { return v.Strict != nil && *v.Strict }
+
+// merged returns v over def, key by key.
+func (v Validation) merged(def Validation) Validation {
+	if v.CRDs == nil {
+		v.CRDs = def.CRDs
+	}
+	if v.Strict == nil {
+		v.Strict = def.Strict
+	}
+	if v.Disable == nil {
+		v.Disable = def.Disable
+	}
+	return v
 }
 
 // Duration is a time.Duration written as "10m" in YAML.
@@ -81,6 +116,8 @@ func (d Duration) String() string {
 // File is the parsed fabrics file.
 type File struct {
 	Fabrics []Fabric `yaml:"fabrics"`
+	// Validation holds the defaults of every fabric's validation: block.
+	Validation Validation `yaml:"validation"`
 
 	byName map[string]int // index into Fabrics
 }
@@ -189,6 +226,10 @@ func parse(data []byte) (*File, []string) {
 		}
 		if fb.Resync < 0 || (fb.Resync > 0 && time.Duration(fb.Resync) < MinResync) {
 			bad("resync", "resync %s: must be 0 (off) or at least %s", time.Duration(fb.Resync), MinResync)
+		}
+		fb.Validation = fb.Validation.merged(f.Validation)
+		for _, msg := range checkValidation(fb.Validation) {
+			bad("validation", "validation: %s", msg)
 		}
 		a := fb.Auth
 		if a.TokenEnv != "" && a.TokenFile != "" {
@@ -347,6 +388,37 @@ func RedactURL(repo string) string {
 // RedactedRepo returns the fabric's repository address as RedactURL shows it: the form for
 // APIs, pages and messages.
 func (f Fabric) RedactedRepo() string { return RedactURL(f.Repo) }
+
+// checkValidation returns what is wrong with a validation block: a CRD path that leaves the
+// repository or is empty, a rule ID that is not one of validate.Rules.
+func checkValidation(v Validation) []string {
+	var out []string
+	for _, c := range v.CRDs {
+		if strings.HasPrefix(c, "/") {
+			if cl := path.Clean(c); cl != c && cl+"/" != c {
+				out = append(out, fmt.Sprintf("crds: %q: write the absolute path without . or .. elements", c))
+			}
+			continue
+		}
+		if c == "" {
+			out = append(out, "crds: an empty path")
+			continue
+		}
+		if _, err := cleanPath(c); err != nil {
+			out = append(out, fmt.Sprintf("crds: %v", err))
+		}
+	}
+	known := map[string]bool{}
+	for _, r := range validate.Rules() {
+		known[r.ID] = true
+	}
+	for _, id := range v.Disable {
+		if !known[id] {
+			out = append(out, fmt.Sprintf("disable: unknown rule %q (the README's rules table lists them)", id))
+		}
+	}
+	return out
+}
 
 // cleanPath validates a fabric folder inside the repository.
 func cleanPath(p string) (string, error) {

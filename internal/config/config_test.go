@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,11 @@ func TestParseInvalid(t *testing.T) {
 		{"line of the second fabric", "fabrics:\n  - {name: a, repo: /r}\n  # b has none\n  - name: b\n", "line 4: fabrics[1] (b): repo is required"},
 		{"two problems", "fabrics:\n  - {name: a}\n  - {name: b, repo: /r, resync: 1s}\n", "line 2: fabrics[0] (a): repo is required; line 3: fabrics[1] (b): resync 1s"},
 		{"wrong type", "fabrics:\n  - name: a\n    repo: /r\n    auth: [1]\n", "line 4: cannot unmarshal !!seq into config.Auth"},
+		{"unknown rule", "fabrics:\n  - name: a\n    repo: /r\n    validation: {disable: [no-such-rule]}\n", `line 4: fabrics[0] (a): validation: disable: unknown rule "no-such-rule"`},
+		{"unknown rule in the defaults", "validation: {disable: [nope]}\nfabrics:\n  - {name: a, repo: /r}\n", `validation: disable: unknown rule "nope"`},
+		{"CRDs outside the repository", "fabrics:\n  - {name: a, repo: /r, validation: {crds: [../crds]}}\n", `validation: crds: "../crds" leaves the repository`},
+		{"CRDs path with ..", "fabrics:\n  - {name: a, repo: /r, validation: {crds: [/etc/../crds]}}\n", `without . or .. elements`},
+		{"unknown validation key", "fabrics:\n  - {name: a, repo: /r, validation: {stirct: true}}\n", "field stirct not found"},
 		{"misplaced secret", "fabrics:\n  - name: a\n    repo: /r\n    auth: hunter2hunter2\n", "line 4: cannot unmarshal !!str into config.Auth"},
 	}
 	for _, tt := range tests {
@@ -88,6 +94,39 @@ func TestParseInvalid(t *testing.T) {
 }
 
 // TestParseKeepsSSHUser: the user of an ssh address is the SSH login, not a secret.
+// TestValidationMerge checks that a fabric's validation: keys replace the top-level defaults key
+// by key.
+func TestValidationMerge(t *testing.T) {
+	f, err := config.Parse([]byte(`validation:
+  crds: [crds/]
+  strict: true
+  disable: [vpc-name-length]
+fabrics:
+  - {name: a, repo: /r}
+  - {name: b, repo: /r, validation: {strict: false}}
+  - {name: c, repo: /r, validation: {crds: [/etc/fabsync/crds.yaml], disable: []}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		fabric  string
+		crds    []string
+		strict  bool
+		disable []string
+	}{
+		{"a", []string{"crds/"}, true, []string{"vpc-name-length"}},
+		{"b", []string{"crds/"}, false, []string{"vpc-name-length"}},
+		{"c", []string{"/etc/fabsync/crds.yaml"}, true, []string{}},
+	} {
+		fb, _ := f.Fabric(tt.fabric)
+		v := fb.Validation
+		if !slices.Equal(v.CRDs, tt.crds) || v.IsStrict() != tt.strict || !slices.Equal(v.Disable, tt.disable) {
+			t.Errorf("%s: validation = {crds %v, strict %v, disable %v}; want {%v, %v, %v}", tt.fabric, v.CRDs, v.IsStrict(), v.Disable, tt.crds, tt.strict, tt.disable)
+		}
+	}
+}
+
 func TestParseKeepsSSHUser(t *testing.T) {
 	for _, repo := range []string{"ssh://git@github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@h:2222/r.git", "https://github.com/o/r.git", "/srv/git/r.git"} {
 		f, err := config.Parse([]byte("fabrics:\n  - {name: a, repo: '" + repo + "'}\n"))

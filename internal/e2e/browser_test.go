@@ -358,8 +358,8 @@ func TestBrowserPartialSync(t *testing.T) {
 		t.Fatalf("job = %s with errors %+v; want partial_sync with two errors", j.State, j.Ingest.Errors)
 	}
 	got := p.text("#job-fab .result")
-	// testdata/invalid.yaml's second document starts on line 6; its bad name is at line 9, column 9.
-	want := []string{"Nothing was changed in the repository.", "2 problems in the raw files", "raw/invalid.yaml:9:9 document 2: "}
+	// testdata/invalid.yaml's second document starts on line 7; its bad name is at line 10, column 9.
+	want := []string{"Nothing was changed in the repository.", "2 problems in the raw files", "raw/invalid.yaml:10:9 document 2: "}
 	for _, e := range j.Ingest.Errors {
 		want = append(want, fmt.Sprintf("%s:%d:%d document %d: %s", e.File, e.Line, e.Column, e.Document, e.Message))
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +20,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // genDoc returns a realistic Hedgehog document of about 1 KB: a
-// Connection, a Server or a VPC, cycling, with unique names per (file, i).
+// Connection, a Server or a VPC, cycling, with unique names per (file, i),
+// valid under Hedgehog's rules: VPC names fit in 11 characters, VPC
+// subnets do not overlap (a /26 each out of 10.0.0.0/8), and each VPC has
+// a VLAN namespace of its own (one namespace holds only 4094 VLANs).
 func genDoc(file, i int) string {
 	id := fmt.Sprintf("%03d-%05d", file, i)
 	switch i % 3 {
@@ -81,39 +86,43 @@ spec:
     mac: 0c:20:12:fe:00:01
 `, id)
 	default:
+		// v numbers the VPCs (files of up to 1,002 documents, or file 0
+		// of any size), each with the /24 10.a.b.0 out of 65,536.
+		v := file*334 + i/3
+		a, b := v>>8&0xff, v&0xff
 		return fmt.Sprintf(`apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC
 metadata:
-  name: vpc-%[1]s
+  name: vpc-%[2]s
   namespace: default
 spec:
   ipv4Namespace: default
-  vlanNamespace: default
+  vlanNamespace: vlans-%[2]s
   subnets:
     subnet-1:
-      subnet: 10.10.1.0/24
-      gateway: 10.10.1.1
+      subnet: 10.%[3]d.%[4]d.0/26
+      gateway: 10.%[3]d.%[4]d.1
       vlan: 1001
       dhcp:
         enable: true
         range:
-          start: 10.10.1.10
-          end: 10.10.1.99
+          start: 10.%[3]d.%[4]d.10
+          end: 10.%[3]d.%[4]d.49
     subnet-2:
-      subnet: 10.10.2.0/24
-      gateway: 10.10.2.1
+      subnet: 10.%[3]d.%[4]d.64/26
+      gateway: 10.%[3]d.%[4]d.65
       vlan: 1002
       dhcp:
         enable: true
     subnet-3:
-      subnet: 10.10.3.0/24
+      subnet: 10.%[3]d.%[4]d.128/26
       vlan: 1003
       isolated: true
       restricted: true
   permit:
     - [subnet-1, subnet-2]
     - [subnet-2, subnet-3]
-`, id)
+`, id, strconv.FormatInt(int64(v), 36), a, b)
 	}
 }
 
@@ -371,27 +380,35 @@ func BenchmarkIngest(b *testing.B) {
 				}
 			}
 			runtime.GC()
-			b.Run("ingest", func(b *testing.B) {
-				b.SetBytes(size)
-				b.ReportAllocs()
-				opts := testOpts
-				opts.Limits = in.limits
-				docs := 0
-				runtime.GC()
-				stop := peakHeap()
-				for b.Loop() {
-					for _, fsys := range fabrics {
-						res, err := ingest.Ingest(b.Context(), fsys, opts, &discardWriter{})
-						if err != nil {
-							b.Fatal(err)
-						}
-						docs += res.Documents
+			// "ingest" is what the worker runs, validation included;
+			// "unvalidated" the same without the validator, to measure
+			// what validation costs.
+			for _, variant := range []string{"ingest", "unvalidated"} {
+				b.Run(variant, func(b *testing.B) {
+					b.SetBytes(size)
+					b.ReportAllocs()
+					opts := testOpts
+					opts.Limits = in.limits
+					if variant == "ingest" {
+						opts.Validator = validate.Default()
 					}
-				}
-				b.ReportMetric(stop(), "peak-MiB")
-				b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
-			})
-			runtime.GC()
+					docs := 0
+					runtime.GC()
+					stop := peakHeap()
+					for b.Loop() {
+						for _, fsys := range fabrics {
+							res, err := ingest.Ingest(b.Context(), fsys, opts, &discardWriter{})
+							if err != nil {
+								b.Fatal(err)
+							}
+							docs += res.Documents
+						}
+					}
+					b.ReportMetric(stop(), "peak-MiB")
+					b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+				})
+				runtime.GC()
+			}
 			b.Run("baseline", func(b *testing.B) {
 				b.SetBytes(size)
 				b.ReportAllocs()

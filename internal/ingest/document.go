@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // docResult is what processing one raw document found.
@@ -21,12 +23,20 @@ type docResult struct {
 
 	Out    []byte // the normalized document
 	Stable bool   // Out was a fixed point after one encoding
+
+	// Checks are what the validator found (errors and warnings), and
+	// Resource what it needs for the fabric-wide checks; both only when
+	// processDoc was handed a validator.
+	Checks   []Problem
+	Resource *validate.Resource
 }
 
 // processDoc parses, validates and normalizes one document of file. With
 // fast set, the document is known to be stable (see normalizeNode) and is
-// encoded once. It never panics: a panic becomes a problem.
-func processDoc(file string, d rawDoc, lim Limits, fast bool) (r docResult) {
+// encoded once. With v set, the document is also checked by v (schemas and
+// Hedgehog's rules); a document with a validation error is not normalized.
+// It never panics: a panic becomes a problem.
+func processDoc(file string, d rawDoc, lim Limits, fast bool, v *validate.Validator) (r docResult) {
 	r.Doc = d
 	if d.Empty {
 		r.Empty = true
@@ -49,11 +59,13 @@ func processDoc(file string, d rawDoc, lim Limits, fast bool) (r docResult) {
 	doc, err := parseDoc(d.Data)
 	if err != nil {
 		var se *syntaxError
-		p := Problem{File: file, Document: d.Index, Message: "YAML syntax error: " + err.Error()}
+		p := Problem{File: file, Document: d.Index, Message: "YAML syntax error: " + err.Error(),
+			Rule: RuleSyntax, Severity: SeverityError}
 		if errors.As(err, &se) {
 			p.Message = "YAML syntax error: " + se.Msg
 			if se.Line > 0 {
-				p.Line = d.Line + se.Line - 1
+				// The document starts at the beginning of line d.Line.
+				p.Line, p.Column = d.Line+se.Line-1, se.Column
 			}
 		}
 		r.Problems = append(r.Problems, p)
@@ -154,6 +166,23 @@ func processDoc(file string, d rawDoc, lim Limits, fast bool) (r docResult) {
 		return r
 	}
 
+	if v != nil {
+		var version string
+		_, version, _ = splitAPIVersion(r.APIVersion)
+		checks, res := v.Check(&validate.Doc{File: file, Index: d.Index, Line: d.Line, Root: root,
+			APIVersion: r.APIVersion, Group: r.Group, Version: version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, New: true})
+		r.Resource = res
+		blocked := false
+		for _, c := range checks {
+			p := fromCheck(c)
+			blocked = blocked || p.Severity == SeverityError
+			r.Checks = append(r.Checks, p)
+		}
+		if blocked {
+			return r
+		}
+	}
+
 	if fast {
 		r.Out, err = normalizeFast(doc)
 		r.Stable = true
@@ -248,4 +277,10 @@ func checkDuplicateKeys(n *yaml.Node, dup func(k *yaml.Node, firstLine int)) {
 	for _, c := range n.Content {
 		checkDuplicateKeys(c, dup)
 	}
+}
+
+// fromCheck turns a validator's problem into a Problem.
+func fromCheck(c validate.Problem) Problem {
+	return Problem{File: c.File, Document: c.Document, Line: c.Line, Column: c.Column, Message: c.Message,
+		Rule: c.Rule, Severity: c.Severity.String()}
 }

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // Default limits; see Limits.
@@ -62,6 +66,12 @@ type Options struct {
 	// the calling goroutine. The output does not depend on it.
 	Workers int
 
+	// Validator checks every document (CRD schemas, Hedgehog's rules) and
+	// the fabric as a whole before anything is written. Nil checks nothing
+	// beyond ingest's own rules; the worker always sets one (at least
+	// validate.Default(), Hedgehog's built-in rules).
+	Validator *validate.Validator
+
 	// Progress, when set, is called on the calling goroutine after each raw
 	// file is done in each phase: PhaseValidate (every file is read and
 	// checked before anything is written), then PhaseWrite.
@@ -102,7 +112,11 @@ type Result struct {
 	Unchanged int      // resource files that existed with identical bytes
 	Archived  int      // raw files archived (== Files on success)
 	Warnings  []string // e.g. unknown kinds carried to unmanaged/
-	Written   []string // every path written or removed, sorted (resource files, archive copies, raw removals, manifest, archive log, raw/.gitkeep)
+	// Problems are the validator's warnings (Severity "warning"), located
+	// and with their rules, sorted like ValidationError's problems. Each is
+	// also in Warnings as its String().
+	Problems []Problem
+	Written  []string // every path written or removed, sorted (resource files, archive copies, raw removals, manifest, archive log, raw/.gitkeep)
 }
 
 var errPanic = errors.New("internal error")
@@ -157,6 +171,7 @@ func Ingest(ctx context.Context, fsys fs.FS, opts Options, w Writer) (res *Resul
 		w:       w,
 		t:       newTree(fsys),
 		workers: opts.Workers,
+		v:       opts.Validator,
 	}
 	if in.workers <= 0 {
 		in.workers = runtime.GOMAXPROCS(0)
@@ -196,14 +211,18 @@ type ingester struct {
 	workers int
 	wrote   bool
 
-	files    []rawFile
-	problems []Problem
-	res      Result
-	entries  []entry // one per resource file written or confirmed
-	logFiles []logFile
-	cached   int               // bytes of output in rawFile.Done
-	intern   map[string]string // kinds, apiVersions and namespaces, stored once
-	docs     int               // documents the first pass found
+	files     []rawFile
+	problems  []Problem
+	warnings  []Problem // the validator's warnings
+	v         *validate.Validator
+	resources []*validate.Resource // for CheckFabric
+	excerpts  int                  // excerpts attached so far (maxExcerpts)
+	res       Result
+	entries   []entry // one per resource file written or confirmed
+	logFiles  []logFile
+	cached    int               // bytes of output in rawFile.Done
+	intern    map[string]string // kinds, apiVersions and namespaces, stored once
+	docs      int               // documents the first pass found
 }
 
 // interned returns s, shared with earlier equal strings.
@@ -251,9 +270,17 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	if err := in.validate(ctx); err != nil {
 		return nil, err
 	}
+	if err := in.attachExcerpts(); err != nil {
+		return nil, err
+	}
+	finishProblems(in.problems, SeverityError)
+	finishProblems(in.warnings, SeverityWarning)
 	if len(in.problems) > 0 {
-		sortProblems(in.problems)
-		return nil, &ValidationError{Problems: in.problems}
+		return nil, &ValidationError{Problems: in.problems, Warnings: in.warnings}
+	}
+	in.res.Problems = in.warnings
+	for _, w := range in.warnings {
+		in.res.Warnings = append(in.res.Warnings, w.String())
 	}
 
 	in.entries = make([]entry, 0, in.docs)
@@ -428,7 +455,117 @@ func (in *ingester) validate(ctx context.Context) error {
 		}
 		in.opts.progress(PhaseValidate, i+1, len(in.files))
 	}
+	if in.v == nil {
+		return nil
+	}
+	if err := in.checkExisting(ctx, seen); err != nil {
+		return err
+	}
+	for _, c := range in.v.CheckFabric(in.resources) {
+		in.check(fromCheck(c))
+	}
+	in.resources = nil
 	return nil
+}
+
+// check records a validator's problem as an error or a warning.
+func (in *ingester) check(p Problem) {
+	if p.Severity == SeverityError {
+		in.problems = append(in.problems, p)
+		return
+	}
+	in.warnings = append(in.warnings, p)
+}
+
+// checkExisting runs the validator on the resource files under managed/
+// that this ingest does not replace, so that the fabric-wide checks see the
+// fabric as it will be. Their own problems are warnings (old debt never
+// blocks a sync). A file that does not parse is left to the user: it is
+// not this sync's to judge, and ingest never reads it for anything else.
+func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace) error {
+	mode, ok, err := in.t.typeOf("managed")
+	if err != nil || !ok || !mode.IsDir() {
+		return err
+	}
+	var paths []string
+	err = in.t.walk("managed", true, func(p string, mode fs.FileMode) error {
+		if _, replaced := seen[p]; !replaced && mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(paths)
+	i := 0
+	next := func() (string, bool) {
+		if i == len(paths) {
+			return "", false
+		}
+		i++
+		return paths[i-1], true
+	}
+	type existing struct {
+		checks []validate.Problem
+		res    *validate.Resource
+		err    error
+	}
+	var werr error
+	handled := 0
+	ordered(in.workers, next, func(p string) existing {
+		data, err := fs.ReadFile(in.fsys, p)
+		if err != nil {
+			return existing{err: fmt.Errorf("read %s: %w", p, err)}
+		}
+		if int64(len(data)) > in.lim.MaxFileBytes {
+			return existing{}
+		}
+		doc, err := parseDoc(data)
+		if err != nil || isEmptyDoc(doc) {
+			return existing{}
+		}
+		if _, err := expandAliases(doc, in.lim.MaxAliasExpansion); err != nil {
+			return existing{}
+		}
+		root := doc.Content[0]
+		d := &validate.Doc{File: p, Index: 1, Line: 1, Root: root, New: false}
+		d.APIVersion, _ = scalarString(lookup(root, "apiVersion"))
+		d.Group, d.Version, _ = splitAPIVersion(d.APIVersion)
+		d.Kind, _ = scalarString(lookup(root, "kind"))
+		if md := lookup(root, "metadata"); md != nil {
+			d.Name, _ = scalarString(lookup(md, "name"))
+			d.Namespace, _ = scalarString(lookup(md, "namespace"))
+		}
+		checks, res := in.v.Check(d)
+		return existing{checks: checks, res: res}
+	}, func(e existing) bool {
+		if handled++; handled%checkEvery == 0 {
+			if werr = stopped(ctx, "validate", "managed/"); werr != nil {
+				return false
+			}
+		}
+		if e.err != nil {
+			werr = e.err
+			return false
+		}
+		for _, c := range e.checks {
+			in.check(fromCheck(c))
+		}
+		if e.res != nil {
+			in.resources = append(in.resources, e.res)
+		}
+		return true
+	})
+	return werr
+}
+
+// scalarString returns the value of a string scalar node.
+func scalarString(n *yaml.Node) (string, bool) {
+	if n == nil || !isString(n) {
+		return "", false
+	}
+	return n.Value, true
 }
 
 // validateFile is the first pass over one raw file: it records every
@@ -465,7 +602,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 	var werr error
 	handled := 0
 	ordered(in.workers, next, func(d rawDoc) docResult {
-		return processDoc(f.Path, d, in.lim, false)
+		return processDoc(f.Path, d, in.lim, false, in.v)
 	}, func(r docResult) bool {
 		if handled++; handled%checkEvery == 0 {
 			if werr = stopped(ctx, "validate", f.Path); werr != nil {
@@ -473,6 +610,12 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 			}
 		}
 		in.problems = append(in.problems, r.Problems...)
+		for _, c := range r.Checks {
+			in.check(c)
+		}
+		if r.Resource != nil {
+			in.resources = append(in.resources, r.Resource)
+		}
 		if r.Empty || len(r.Problems) > 0 {
 			return true
 		}
@@ -483,7 +626,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 			}
 			f.Slow[r.Doc.Index] = struct{}{}
 		}
-		if n := len(r.Out) + len(r.Path) + 64; in.cached+n <= cacheBudget {
+		if n := len(r.Out) + len(r.Path) + 64; r.Out != nil && in.cached+n <= cacheBudget {
 			in.cached += n
 			if f.Done == nil {
 				f.Done = map[int]*docResult{}
@@ -587,7 +730,7 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 			return kept
 		}
 		_, slow := f.Slow[d.Index]
-		return processDoc(f.Path, d, in.lim, !slow)
+		return processDoc(f.Path, d, in.lim, !slow, nil)
 	}, func(r docResult) bool {
 		werr = in.writeResource(ctx, fileIdx, r)
 		if werr == nil && !r.Empty {

@@ -2,7 +2,9 @@ package ingest_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -35,7 +37,7 @@ func TestInvalid(t *testing.T) {
 				"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n" + "---\n" +
 				"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Leaf_1\n")},
 			want: []ingest.Problem{
-				{File: "raw/a.yaml", Document: 2, Line: 9, Message: "YAML syntax error: did not find expected ',' or ']'"},
+				{File: "raw/a.yaml", Document: 2, Line: 9, Column: 9, Message: "YAML syntax error: did not find expected ',' or ']'", Rule: ingest.RuleSyntax, Severity: ingest.SeverityError},
 				{File: "raw/a.yaml", Document: 3, Line: 14, Column: 9, Message: `metadata.name "Leaf_1" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253)`},
 			},
 		},
@@ -198,16 +200,16 @@ func TestInvalid(t *testing.T) {
 			name: "scanner, reader and anchor errors are located",
 			fsys: fstest.MapFS{"raw/a.yaml": file("apiVersion: v1\nkind: a: b\n---\napiVersion: v1\nkind: X\x07\n---\n" + sw("x") + "spec: *nope\n")},
 			want: []ingest.Problem{
-				{File: "raw/a.yaml", Document: 1, Line: 2, Message: "YAML syntax error: mapping values are not allowed in this context"},
-				{File: "raw/a.yaml", Document: 2, Line: 5, Message: "YAML syntax error: control characters are not allowed"},
-				{File: "raw/a.yaml", Document: 3, Line: 11, Message: "YAML syntax error: unknown anchor 'nope' referenced"},
+				{File: "raw/a.yaml", Document: 1, Line: 2, Column: 7, Message: "YAML syntax error: mapping values are not allowed in this context", Rule: ingest.RuleSyntax, Severity: ingest.SeverityError},
+				{File: "raw/a.yaml", Document: 2, Line: 5, Column: 8, Message: "YAML syntax error: control characters are not allowed", Rule: ingest.RuleSyntax, Severity: ingest.SeverityError},
+				{File: "raw/a.yaml", Document: 3, Line: 11, Column: 7, Message: "YAML syntax error: unknown anchor 'nope' referenced", Rule: ingest.RuleSyntax, Severity: ingest.SeverityError},
 			},
 		},
 		{
 			name: "unsupported YAML version",
 			fsys: fstest.MapFS{"raw/a.yaml": file("%YAML 1.2\n---\n" + sw("a"))},
 			want: []ingest.Problem{
-				{File: "raw/a.yaml", Document: 1, Line: 1, Message: "YAML syntax error: unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"},
+				{File: "raw/a.yaml", Document: 1, Line: 1, Column: 1, Message: "YAML syntax error: unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line", Rule: ingest.RuleSyntax, Severity: ingest.SeverityError},
 			},
 		},
 	}
@@ -221,7 +223,25 @@ func TestInvalid(t *testing.T) {
 			if !errors.As(err, &ve) {
 				t.Fatalf("Ingest() = %+v, %v; want *ValidationError", res, err)
 			}
-			if diff := cmp.Diff(tt.want, ve.Problems); diff != "" {
+			// Ingest's own problems have rule "ingest" and every one here is an error; each
+			// one at a line quotes it (syntax_test.go checks the excerpts themselves).
+			want := slices.Clone(tt.want)
+			for i := range want {
+				if want[i].Rule == "" {
+					want[i].Rule = ingest.RuleIngest
+				}
+				if want[i].Severity == "" {
+					want[i].Severity = ingest.SeverityError
+				}
+			}
+			got := slices.Clone(ve.Problems)
+			for i := range got {
+				if got[i].Line > 0 && !strings.Contains(got[i].Excerpt, fmt.Sprintf("%d | ", got[i].Line)) {
+					t.Errorf("%s: excerpt %q does not show line %d", got[i], got[i].Excerpt, got[i].Line)
+				}
+				got[i].Excerpt = ""
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Ingest() problems differ (-want +got):\n%s", diff)
 			}
 			if w.calls != 0 {

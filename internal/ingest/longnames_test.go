@@ -231,8 +231,14 @@ func TestLongNamesRejected(t *testing.T) {
 		t.Fatalf("Ingest() = %v with %d Writer calls; want one problem and none", err, w.calls)
 	}
 	want := ingest.Problem{File: "raw/a.yaml", Document: 1, Line: 4, Column: 9,
-		Message: `metadata.name "` + strings.Repeat("é", 80) + `…" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253)`}
-	if diff := cmp.Diff(want, ve.Problems[0]); diff != "" {
+		Message: `metadata.name "` + strings.Repeat("é", 80) + `…" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253)`,
+		Rule:    ingest.RuleIngest, Severity: ingest.SeverityError}
+	got := ve.Problems[0]
+	if !strings.Contains(got.Excerpt, "4 |") || !strings.Contains(got.Excerpt, "^") {
+		t.Errorf("excerpt %q; want line 4 and a caret", got.Excerpt)
+	}
+	got.Excerpt = ""
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problem differs (-want +got):\n%s", diff)
 	}
 }

@@ -66,11 +66,12 @@ func Normalize(doc []byte) ([]byte, error) {
 
 var errManyDocuments = errors.New("more than one document; Normalize takes one")
 
-// syntaxError is a YAML parse error with the line (relative to the parsed
-// text, 1-based) it was found on, if known.
+// syntaxError is a YAML parse error located, as far as is known, at the
+// offending token, relative to the parsed text.
 type syntaxError struct {
-	Line int
-	Msg  string
+	Line   int // 1-based; 0 if unknown
+	Column int // 1-based, counted in characters; 0 if unknown
+	Msg    string
 }
 
 // parserProblems are the messages of libyaml's parser (as opposed to its
@@ -93,7 +94,10 @@ var parserProblems = map[string]bool{
 var unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 
 func (e *syntaxError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+	case e.Line > 0:
 		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 	}
 	return e.Msg
@@ -142,58 +146,126 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 	return &doc, nil
 }
 
-// toSyntaxError turns a yaml.v3 parse error about data into a syntaxError
-// with the right line.
 // hasExoticBreak reports whether data holds a character libyaml takes for
 // a line break besides LF and CR: NEL (U+0085), LS (U+2028) or PS (U+2029).
 func hasExoticBreak(data []byte) bool {
 	return bytes.Contains(data, []byte("\u0085")) || bytes.Contains(data, []byte("\u2028")) || bytes.Contains(data, []byte("\u2029"))
 }
 
+// toSyntaxError turns a yaml.v3 parse error about data, one document,
+// into a syntaxError located at the offending token: yaml.v3 gives the
+// line, often the line where the enclosing collection starts, and no
+// column, so the few errors whose place can be found in data are located
+// here and the others by a second parser (see relocate). It runs only on
+// the error path.
 func toSyntaxError(err error, data []byte) *syntaxError {
 	msg := err.Error()
-	line := 0
+	line, col := 0, 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		if m[1] != "" {
 			line, _ = strconv.Atoi(m[1])
 		}
 		msg = msg[len(m[0]):]
 	}
+	// contextLine: libyaml reported where the collection it was parsing
+	// starts, not where it gave up.
+	contextLine := false
 	switch {
+	case msg == "found incompatible YAML document":
+		line, col = directivePos(data, "%YAML")
 	case line > 0 && parserProblems[msg]:
 		line++
+		contextLine = true
 	case line > 0:
 	case msg == "control characters are not allowed":
-		line = controlCharLine(data)
+		line, col = controlCharPos(data)
 	case unknownAnchorRE.MatchString(msg):
-		alias := "*" + unknownAnchorRE.FindStringSubmatch(msg)[1]
-		if i := bytes.Index(data, []byte(alias)); i >= 0 {
-			line = bytes.Count(data[:i], []byte("\n")) + 1
-		}
-	default:
+		line, col = aliasPos(data, unknownAnchorRE.FindStringSubmatch(msg)[1])
+	case parserProblems[msg]:
 		// libyaml leaves out the line when it is the first one.
+		line, contextLine = 1, true
+	default:
 		line = 1
 	}
 	if msg == "found incompatible YAML document" {
 		msg = "unsupported %YAML directive (only %YAML 1.1 is understood); remove the %YAML line"
 	}
-	return &syntaxError{Line: line, Msg: msg}
+	se := &syntaxError{Line: line, Column: col, Msg: msg}
+	if col == 0 {
+		relocate(se, data, contextLine)
+	}
+	return se
 }
 
-// controlCharLine returns the 1-based line of the first character YAML does
-// not allow in data, or 0.
-func controlCharLine(data []byte) int {
-	line := 1
+// controlCharPos returns the 1-based line and character column of the
+// first character YAML does not allow in data, or 0, 0.
+func controlCharPos(data []byte) (line, col int) {
+	line, col = 1, 0
 	for _, r := range string(data) {
+		col++
 		switch {
 		case r == '\n':
-			line++
+			line, col = line+1, 0
 		case r == '\t' || r == '\r':
 		case r < 0x20 || r == 0x7F || (r >= 0x80 && r <= 0x9F && r != 0x85) || r == 0xFFFE || r == 0xFFFF:
-			return line
+			return line, col
 		}
 	}
-	return 0
+	return 0, 0
+}
+
+// aliasPos returns the 1-based line and character column of the first
+// alias *name in data that stands on its own (not part of a longer word)
+// and is not in a comment; or the line of the first occurrence of *name
+// at all, column 0; or 0, 0.
+func aliasPos(data []byte, name string) (line, col int) {
+	alias := []byte("*" + name)
+	first := -1
+	for off := 0; ; {
+		i := bytes.Index(data[off:], alias)
+		if i < 0 {
+			break
+		}
+		i += off
+		if first < 0 {
+			first = i
+		}
+		end := i + len(alias)
+		before := i == 0 || bytes.IndexByte([]byte(" \t\n[{,:-"), data[i-1]) >= 0
+		after := end == len(data) || bytes.IndexByte([]byte(" \t\n]},"), data[end]) >= 0
+		ls := bytes.LastIndexByte(data[:i], '\n') + 1
+		if before && after && !inComment(data[ls:i]) {
+			return position(data, i)
+		}
+		off = i + 1
+	}
+	if first < 0 {
+		return 0, 0
+	}
+	line, _ = position(data, first)
+	return line, 0
+}
+
+// inComment reports whether what follows prefix, the start of a line, is
+// in a comment: prefix holds a '#' at its start or after a blank.
+func inComment(prefix []byte) bool {
+	for i, c := range prefix {
+		if c == '#' && (i == 0 || prefix[i-1] == ' ' || prefix[i-1] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// directivePos returns the 1-based line of the first line of data starting
+// with directive (such as "%YAML"), and column 1; or line 1, column 0.
+func directivePos(data []byte, directive string) (line, col int) {
+	for i, l := range splitLines(data) {
+		if bytes.HasPrefix(l, []byte(directive)) {
+			return i + 1, 1
+		}
+	}
+	return 1, 0
 }
 
 // isEmptyDoc reports whether a parsed document holds nothing to ingest.

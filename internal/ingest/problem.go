@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strconv"
@@ -66,7 +67,10 @@ func (p Problem) String() string {
 // ValidationError lists every problem found in the raw files. When Ingest
 // returns it, it called no Writer method. Problems are sorted by file,
 // document, line and column.
-type ValidationError struct{ Problems []Problem }
+type ValidationError struct {
+	Problems []Problem // the errors
+	Warnings []Problem // the validator's warnings, which alone would not have stopped the ingest
+}
 
 // maxErrorProblems bounds how many problems Error spells out.
 const maxErrorProblems = 10
@@ -93,6 +97,60 @@ func (e *ValidationError) Error() string {
 		b.WriteString(p.String())
 	}
 	return b.String()
+}
+
+// maxExcerpts bounds the excerpts one ingest attaches, so that a file with
+// thousands of problems does not hold thousands of copies of its lines.
+const maxExcerpts = 1000
+
+// attachExcerpts gives each problem located at a line of a raw file its
+// excerpt, up to maxExcerpts per ingest, reading each such file once more.
+func (in *ingester) attachExcerpts() error {
+	byFile := map[string][]*Problem{}
+	for _, ps := range [][]Problem{in.problems, in.warnings} {
+		for i := range ps {
+			if p := &ps[i]; p.Line > 0 && p.Excerpt == "" && len(byFile) < maxExcerpts {
+				byFile[p.File] = append(byFile[p.File], p)
+			}
+		}
+	}
+	n := 0
+	for i := range in.files {
+		f := &in.files[i]
+		ps := byFile[f.Path]
+		if len(ps) == 0 || f.Size == 0 {
+			continue
+		}
+		data, err := in.readRaw(f)
+		if err != nil {
+			return err
+		}
+		if data == nil || sha256.Sum256(data) != f.Sum {
+			continue // changed meanwhile: no excerpt rather than a wrong one
+		}
+		for _, p := range ps {
+			if n == maxExcerpts {
+				return nil
+			}
+			p.Excerpt = excerpt(data, p.Line, p.Column)
+			n++
+		}
+	}
+	return nil
+}
+
+// finishProblems sorts ps and fills in the rule and severity of ingest's
+// own problems.
+func finishProblems(ps []Problem, severity string) {
+	for i := range ps {
+		if ps[i].Rule == "" {
+			ps[i].Rule = RuleIngest
+		}
+		if ps[i].Severity == "" {
+			ps[i].Severity = severity
+		}
+	}
+	sortProblems(ps)
 }
 
 func sortProblems(ps []Problem) {

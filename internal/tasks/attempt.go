@@ -146,7 +146,8 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 	var recErr error
 	if _, uerr := h.svc.update(rctx, id, func(j *Job) error {
 		if isVE {
-			j.Ingest.Errors = docErrors(ve)
+			j.Ingest.Errors = docErrors(ve.Problems)
+			j.Ingest.Problems = docErrors(ve.Problems, ve.Warnings)
 		}
 		return j.retry(stage, a.number, msg, next, h.svc.clock())
 	}); uerr != nil && !errors.Is(uerr, ErrTransition) {
@@ -165,7 +166,7 @@ func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage S
 				reason = "ingestion failed while committing or pushing; the commit may have reached the remote (look for its Fabsync-Job trailer): " + msg
 			}
 			if isVE {
-				reason = fmt.Sprintf("%d problems in raw files; nothing was changed in the repository", len(ve.Problems))
+				reason = fmt.Sprintf("%s in raw files; nothing was changed in the repository", countProblems(len(ve.Problems), len(ve.Warnings)))
 			}
 			return j.partial(reason, now)
 		}); endErr != nil && !errors.Is(endErr, ErrTransition) {
@@ -226,4 +227,18 @@ func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
 			"duration", took.Round(time.Millisecond).String())
 	}
 	return nil
+}
+
+// countProblems says "3 errors and 1 warning".
+func countProblems(errs, warns int) string {
+	plural := func(n int, word string) string {
+		if n == 1 {
+			return "1 " + word
+		}
+		return fmt.Sprintf("%d %ss", n, word)
+	}
+	if warns == 0 {
+		return plural(errs, "error")
+	}
+	return plural(errs, "error") + " and " + plural(warns, "warning")
 }

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"io"
 	"strings"
 
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // This file is the only file-system access of the package: it hands package ingest (which does
@@ -152,10 +154,106 @@ func (w rootWriter) Remove(name string) error {
 	return w.root.Remove(p)
 }
 
-func docErrors(ve *ingest.ValidationError) []DocError {
-	out := make([]DocError, len(ve.Problems))
-	for i, p := range ve.Problems {
-		out[i] = DocError{File: p.File, Document: p.Document, Line: p.Line, Column: p.Column, Message: p.Message}
+// maxRecordedProblems bounds the problems a job record keeps in each of its lists; the job's
+// reason and log still give the whole count.
+const maxRecordedProblems = 1000
+
+// docErrors converts problems for the job record, at most maxRecordedProblems of them.
+func docErrors(ps ...[]ingest.Problem) []DocError {
+	out := []DocError{}
+	for _, list := range ps {
+		for _, p := range list {
+			if len(out) == maxRecordedProblems {
+				return out
+			}
+			out = append(out, DocError{File: p.File, Document: p.Document, Line: p.Line, Column: p.Column, Message: p.Message,
+				Rule: p.Rule, Severity: p.Severity, Excerpt: p.Excerpt})
+		}
 	}
 	return out
+}
+
+// CRD files read for validation are bounded: each, and all of a fabric's together.
+const (
+	maxCRDFileBytes  = 8 << 20
+	maxCRDTotalBytes = 64 << 20
+)
+
+// readCRDs reads the CRD files a fabric's validation.crds names: a relative path in the clone
+// dir (through an *os.Root, so nothing outside the clone is read, whatever the repository
+// holds), an absolute one on this machine's disk. A folder gives its *.yaml and *.yml files at
+// any depth, in path order. A missing or unreadable path is a permanent error naming it.
+func readCRDs(dir string, paths []string) ([]validate.CRDFile, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	clone, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open clone: %w", err)
+	}
+	defer func() { _ = clone.Close() }()
+	var out []validate.CRDFile
+	total := 0
+	for _, p := range paths {
+		fsys, name, where := clone.FS(), path.Clean(p), "in the repository"
+		if strings.HasPrefix(p, "/") {
+			fsys, name, where = os.DirFS("/"), strings.TrimPrefix(path.Clean(p), "/"), "on the worker"
+		}
+		st, err := fs.Stat(fsys, name)
+		if err != nil {
+			return nil, permanent("validation.crds: %s: not found %s", p, where)
+		}
+		var files []string
+		if st.IsDir() {
+			err = fs.WalkDir(fsys, name, func(f string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.Type().IsRegular() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+					files = append(files, f)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, permanent("validation.crds: %s: cannot list the folder %s", p, where)
+			}
+		} else {
+			files = []string{name}
+		}
+		for _, f := range files {
+			shown := f
+			if strings.HasPrefix(p, "/") {
+				shown = "/" + f
+			}
+			data, err := readBounded(fsys, f, maxCRDFileBytes)
+			if err != nil {
+				return nil, permanent("validation.crds: %s: %v", shown, err)
+			}
+			if total += len(data); total > maxCRDTotalBytes {
+				return nil, permanent("validation.crds: the CRD files are over %d MiB together", maxCRDTotalBytes>>20)
+			}
+			out = append(out, validate.CRDFile{Name: shown, Data: data})
+		}
+	}
+	return out, nil
+}
+
+// readBounded reads the regular file name of fsys, refusing one over max bytes.
+func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, errors.New("cannot be read")
+	}
+	defer func() { _ = f.Close() }()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, errors.New("cannot be read")
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d MiB", max>>20)
+	}
+	return data, nil
 }

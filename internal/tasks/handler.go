@@ -13,6 +13,7 @@ import (
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // TrailerKey is the commit trailer that ties a pushed commit to its job; stored in git history,
@@ -53,6 +54,8 @@ type Handler struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+
+	validators validate.Cache // compiled CRDs, by content
 }
 
 // NewHandler returns a Handler that records jobs through svc.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // HandleIngest runs a job's ingest stage: re-sync (cheap when this worker just synced), ingest
@@ -72,9 +74,13 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	v, err := h.validator(c.Dir(), a.fab.Validation)
+	if err != nil {
+		return false, err
+	}
 	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
 	res, err := runIngest(ctx, c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
-		Limits: h.cfg.Limits, Progress: h.ingestProgress(ctx, id)})
+		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id)})
 	if err != nil {
 		return false, err
 	}
@@ -116,6 +122,7 @@ func (h *Handler) recordIngest(ctx context.Context, id string, res *ingest.Resul
 		in := &j.Ingest
 		in.Files, in.Documents, in.Created, in.Updated = res.Files, res.Documents, res.Created, res.Updated
 		in.Unchanged, in.Archived, in.Warnings = res.Unchanged, res.Archived, append([]string{}, res.Warnings...)
+		in.Errors, in.Problems = []DocError{}, docErrors(res.Problems)
 		j.setProgress(ProgressIngest, 80, fmt.Sprintf("%d files, %d documents ingested", res.Files, res.Documents))
 		j.logf(h.svc.clock(), fmt.Sprintf("ingested %d raw files, %d documents: %d created, %d updated, %d unchanged, %d warnings",
 			res.Files, res.Documents, res.Created, res.Updated, res.Unchanged, len(res.Warnings)))
@@ -128,4 +135,20 @@ func commitMessage(fabric, id string, r *ingest.Result) string {
 	return fmt.Sprintf("fabsync: ingest %d raw files of %s (%d documents)\n\n"+
 		"%d created, %d updated, %d unchanged; originals archived under .hnp/archive/%s/.\n\n%s: %s\n",
 		r.Files, fabric, r.Documents, r.Created, r.Updated, r.Unchanged, id, TrailerKey, id)
+}
+
+// validator returns the Validator for a fabric's validation settings, reading its CRD files
+// from the clone dir (or the worker's disk) and compiling them only when their content changed.
+// A CRD file that is missing or not a CRD is a permanent error: a configuration problem that a
+// retry cannot fix.
+func (h *Handler) validator(dir string, cfg config.Validation) (*validate.Validator, error) {
+	crds, err := readCRDs(dir, cfg.CRDs)
+	if err != nil {
+		return nil, err
+	}
+	v, err := h.validators.Get(validate.Config{CRDs: crds, Strict: cfg.IsStrict(), Disable: cfg.Disable})
+	if err != nil {
+		return nil, permanent("%w", err)
+	}
+	return v, nil
 }

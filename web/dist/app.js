@@ -184,6 +184,107 @@ function docError(e) {
   return `${where} document ${num(e.document)}: ${e.message ?? ""}`;
 }
 
+// PROBLEMS_OPEN is how many warnings a file shows before they are folded away.
+const PROBLEMS_OPEN = 5;
+
+// problemsOf returns the located problems of a job's last ingest attempt, errors and warnings,
+// each with a severity. A record older than ingest.problems has only its errors (no rule, no
+// excerpt).
+function problemsOf(j) {
+  const i = j.ingest || {};
+  const list = Array.isArray(i.problems) && i.problems.length ? i.problems : (Array.isArray(i.errors) ? i.errors : []);
+  return list.map(p => Object.assign({}, p, { severity: p.severity === "warning" ? "warning" : "error" }));
+}
+
+function problemCounts(errors, warnings) {
+  const parts = [];
+  if (errors || !warnings) parts.push(plural(errors, "error"));
+  if (warnings) parts.push(plural(warnings, "warning"));
+  return parts.join(", ");
+}
+
+// groupProblems groups problems by file, in the server's order; errors come before warnings in
+// a file, and files with errors before the others.
+function groupProblems(probs) {
+  const files = new Map();
+  for (const p of probs) {
+    const name = String(p.file ?? "");
+    if (!files.has(name)) files.set(name, { name, errors: [], warnings: [] });
+    files.get(name)[p.severity === "warning" ? "warnings" : "errors"].push(p);
+  }
+  const all = [...files.values()];
+  return all.filter(f => f.errors.length).concat(all.filter(f => !f.errors.length));
+}
+
+// problemWhere is where a problem is in its file: "15:6", "line 15", "document 2" or "file".
+function problemWhere(p) {
+  const line = num(p.line), col = num(p.column), doc = num(p.document);
+  if (line > 0) return col > 0 ? `${line}:${col}` : `line ${line}`;
+  return doc > 0 ? `document ${doc}` : "file";
+}
+
+// excerptHTML escapes an excerpt ("14 |   spec:" lines and a caret line) and marks the caret.
+function excerptHTML(x) {
+  return String(x).replace(/\n+$/, "").split("\n").map(l => {
+    const e = esc(l.replace(/\r$/, ""));
+    return /^\s*\|\s*\^\s*$/.test(l) ? `<span class="caret">${e}</span>` : e;
+  }).join("\n");
+}
+
+function problemItem(p) {
+  const sev = p.severity === "warning" ? "warning" : "error";
+  const doc = num(p.document) > 0 ? ` title="document ${num(p.document)}"` : "";
+  return `<li class="problem ${sev}"><span class="where"${doc}>${esc(problemWhere(p))}</span> ` +
+    `<span class="sev ${sev}">${sev}</span> ` +
+    (p.rule ? `<code class="rule">${esc(p.rule)}</code> ` : "") +
+    `<span class="msg">${esc(p.message)}</span>` +
+    (p.excerpt ? `<pre class="excerpt">${excerptHTML(p.excerpt)}</pre>` : "") + `</li>`;
+}
+
+// problemsHTML shows problems grouped by file: a heading per file with its counts, then each
+// problem with its place, severity, rule, message and the lines around it. Where a file has
+// many warnings they are folded into a <details>.
+function problemsHTML(probs) {
+  if (!probs.length) return "";
+  const files = groupProblems(probs);
+  const nerr = probs.filter(p => p.severity !== "warning").length;
+  return `<div class="problems"><p class="problems-total">${problemCounts(nerr, probs.length - nerr)} in ${plural(files.length, "file")}:</p>` +
+    files.map(f => {
+      const warn = f.warnings.map(problemItem).join("");
+      return `<section class="problem-file" data-file="${esc(f.name)}">` +
+        `<h4><code class="file">${esc(f.name || "(no file)")}</code> <span class="counts">${problemCounts(f.errors.length, f.warnings.length)}</span></h4>` +
+        (f.errors.length ? `<ul class="problem-list">${f.errors.map(problemItem).join("")}</ul>` : "") +
+        (!f.warnings.length ? "" : f.warnings.length > PROBLEMS_OPEN
+          ? `<details class="more-warnings"><summary>${plural(f.warnings.length, "warning")}</summary><ul class="problem-list">${warn}</ul></details>`
+          : `<ul class="problem-list">${warn}</ul>`) +
+        `</section>`;
+    }).join("") + `</div>`;
+}
+
+// otherWarnings are the ingest.warnings that are not one of the located warnings (which the
+// server also lists there as text).
+function otherWarnings(j, probs) {
+  const located = probs.filter(p => p.severity === "warning" && p.message);
+  return ((j.ingest || {}).warnings || []).filter(w => !located.some(p =>
+    String(w).startsWith(String(p.file ?? "")) && String(w).includes(String(p.message))));
+}
+
+// renderDetail shows the job picked in the history: its problems, grouped by file, above its log.
+function renderDetail(j) {
+  const box = document.getElementById("jobdetail");
+  const probs = problemsOf(j);
+  const other = otherWarnings(j, probs);
+  let body = problemsHTML(probs);
+  if (other.length) {
+    body += `<div class="warnings"><p>${plural(other.length, probs.length ? "other warning" : "warning")}:</p><ul>` +
+      other.map(w => `<li>${esc(w)}</li>`).join("") + `</ul></div>`;
+  }
+  if (!body) body = `<p class="muted">${ACTIVE.has(j.state) ? "No problems found so far." : "No problems were found in the raw files."}</p>`;
+  setHTML(box, `<h3 class="card-title">${cardTitle(j)}</h3>` + body);
+  box.dataset.job = String(j.id ?? "");
+  box.hidden = false;
+}
+
 function attemptErrors(title, errs) {
   if (!errs || errs.length < 2) return ""; // one failed attempt is already the reason above
   return `<details class="attempts"><summary>${esc(title)} (${plural(errs.length, "attempt")} failed)</summary>
@@ -232,6 +333,10 @@ function summary(j) {
   if (i.warnings && i.warnings.length) {
     out.push(`<div class="warnings"><p>${plural(i.warnings.length, "warning")}:</p><ul>` +
       i.warnings.map(w => `<li>${esc(w)}</li>`).join("") + `</ul></div>`);
+  }
+  if (Array.isArray(i.problems) && i.problems.length) {
+    out.push(`<p><button type="button" class="link showjob" data-job="${esc(j.id)}" data-of="${esc(j.fabric)}" aria-controls="jobdetail">` +
+      `Show the problems by file, with the lines they are on</button></p>`);
   }
   return out.join("");
 }
@@ -448,6 +553,7 @@ async function loadHistory(fabric) {
   if (first) {
     state.logJob = null;
     document.getElementById("joblog").hidden = true;
+    document.getElementById("jobdetail").hidden = true;
     setHTML(document.querySelector("#history tbody"), `<tr><td colspan="7" class="muted">Loading…</td></tr>`);
   }
   try {
@@ -458,8 +564,8 @@ async function loadHistory(fabric) {
       <td><code>${esc(j.id)}</code></td><td>${esc(j.trigger)}</td><td>${stateBadge(j.state)}</td>
       <td>${esc(fmtTime(j.started_at || j.created_at))}</td><td>${ACTIVE.has(j.state) ? "running…" : esc(duration(j))}</td>
       <td>${num((j.git_sync || {}).attempts)} / ${num((j.ingest || {}).attempts)}</td>
-      <td><button type="button" class="link showlog" data-job="${esc(j.id)}" aria-controls="joblog"
-        aria-label="Show the log of job ${esc(j.id)}">log</button></td></tr>`).join("") ||
+      <td><button type="button" class="link showlog" data-job="${esc(j.id)}" aria-controls="jobdetail joblog"
+        aria-label="Show the problems and the log of job ${esc(j.id)}">details</button></td></tr>`).join("") ||
       `<tr><td colspan="7" class="muted">No jobs yet.</td></tr>`);
     if (first) detail.scrollIntoView({ block: "nearest" });
   } catch (e) {
@@ -474,6 +580,7 @@ function logTime(t) {
 }
 
 function renderLog(j) {
+  renderDetail(j);
   const pre = document.getElementById("joblog");
   const lines = (j.log || []).map(l => `${logTime(l.time)}  ${l.message ?? ""}`);
   const text = `Log of job ${j.id} (${STATE_WORDS[j.state] || j.state})\n` + (lines.length ? lines.join("\n") : "(no lines yet)");
@@ -492,6 +599,13 @@ async function showLog(id) {
   }
 }
 
+// showJob opens a fabric's history and, in it, one job's problems and log.
+async function showJob(fabric, id) {
+  await loadHistory(fabric);
+  await showLog(id);
+  document.getElementById("jobdetail").scrollIntoView({ block: "start" });
+}
+
 document.addEventListener("click", ev => {
   const t = ev.target.closest("button");
   if (!t || t.disabled) return;
@@ -499,6 +613,7 @@ document.addEventListener("click", ev => {
   else if (t.matches("button.cancel")) cancel(t);
   else if (t.matches("button[data-fabric]")) loadHistory(t.dataset.fabric);
   else if (t.matches("button.showlog")) showLog(t.dataset.job);
+  else if (t.matches("button.showjob")) showJob(t.dataset.of, t.dataset.job);
 });
 
 // A reloaded tab keeps its sessionStorage; renew the cookie from it.
