@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"io"
 	"strings"
 
 	"github.com/fabsync/fabsync/internal/ingest"
