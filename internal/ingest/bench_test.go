@@ -341,7 +341,7 @@ func baseline(b *testing.B, fsys fs.FS, w ingest.Writer) int {
 
 // BenchmarkIngest measures Ingest and the baseline on generated input (one
 // file of 10,000 documents; 100 files of 1,000) and on the real samples (see
-// sharedDir for when those are skipped). See docs/benchmarks-ingest.md.
+// sharedtest.Dir for when those are skipped). See docs/benchmarks-ingest.md.
 func BenchmarkIngest(b *testing.B) {
 	type input struct {
 		name    string

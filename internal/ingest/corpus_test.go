@@ -13,34 +13,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/sharedtest"
 )
-
-// sharedDir returns the folder name of the test data shared by the team's
-// repositories: ../shared/testdata/<name> from the repository root (the
-// folder FABSYNC_SHARED_TESTDATA names instead, when set), read in place.
-// Where it is missing the test is skipped with a message, except in CI (CI
-// set), where nothing is skipped and the test fails.
-func sharedDir(t testing.TB, name string) string {
-	t.Helper()
-	root := os.Getenv("FABSYNC_SHARED_TESTDATA")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "testdata")
-	}
-	dir := filepath.Join(root, name)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no shared test data folder %s (in CI nothing is skipped)", dir)
-		}
-		t.Skipf("no shared test data folder %s: skipping (in CI this fails)", dir)
-	}
-	return dir
-}
 
 // hedgehogFiles returns the shared real Hedgehog wiring files (see
 // SOURCES.txt in their folder).
 func hedgehogFiles(t testing.TB) []string {
 	t.Helper()
-	dir := sharedDir(t, "hedgehog")
+	dir := sharedtest.Dir(t, "hedgehog")
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,6 @@ type ingester struct {
 	warnings  []Problem // the validator's warnings
 	v         *validate.Validator
 	resources []*validate.Resource // for CheckFabric
-	excerpts  int                  // excerpts attached so far (maxExcerpts)
 	res       Result
 	entries   []entry // one per resource file written or confirmed
 	logFiles  []logFile

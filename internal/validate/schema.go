@@ -224,7 +224,8 @@ func isPlainKey(k string) bool {
 		return false
 	}
 	for _, r := range k {
-		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+		plain := r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !plain {
 			return false
 		}
 	}
@@ -261,7 +262,7 @@ func suggestField(name string, known []string) string {
 
 // editDistance is the optimal string alignment distance between a and b,
 // in runes: insertions, deletions, substitutions and transpositions of
-// neighbours ("nmae" for "name") cost 1 each.
+// neighbours ("anme" for "name") cost 1 each.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	d := make([][]int, len(ra)+1)

@@ -247,7 +247,7 @@ spec:
   Vlan: 10
   colour: red
   ports:
-  - nmae: E1/1
+  - nme: E1/1
   subnets:
     default: {subnet: 10.0.1.0/24, gateway: 10.0.1.1, gatewy: 10.0.1.2}
   extra: {free: form}
@@ -259,7 +259,7 @@ status: {ignored: true}
 			`8:3 warning schema-unknown-field: unknown field spec.gatway (did you mean gateway?)`,
 			`9:3 warning schema-unknown-field: unknown field spec.Vlan (did you mean vlan?)`,
 			`10:3 warning schema-unknown-field: unknown field spec.colour`,
-			`12:5 warning schema-unknown-field: unknown field spec.ports[0].nmae (did you mean name?)`,
+			`12:5 warning schema-unknown-field: unknown field spec.ports[0].nme (did you mean name?)`,
 			`14:55 warning schema-unknown-field: unknown field spec.subnets.default.gatewy (did you mean gateway?)`,
 			`16:1 warning schema-unknown-field: unknown field sepc (did you mean spec?)`,
 		),
