@@ -60,6 +60,7 @@ type ingest struct {
 	Commit        string     `json:"commit"`
 	Warnings      []string   `json:"warnings"`
 	Errors        []docError `json:"errors"`
+	Problems      []problem  `json:"problems"` // errors and warnings; absent from older records
 	Error         string     `json:"error"`
 	AttemptErrors []string   `json:"attempt_errors"`
 }
@@ -72,6 +73,19 @@ type docError struct {
 	Column   int    `json:"column"`
 	Message  string `json:"message"`
 }
+
+// problem is one entry of a job's ingest.problems: a located error or warning with the rule
+// that found it and an excerpt of the raw file.
+type problem struct {
+	docError
+	Rule     string `json:"rule"`     // e.g. "schema-unknown-field"
+	Severity string `json:"severity"` // "error" or "warning"; empty counts as an error
+	Excerpt  string `json:"excerpt"`  // numbered source lines and a caret line, "14 |   spec:\n..."
+}
+
+const severityWarning = "warning"
+
+func (p problem) isWarning() bool { return p.Severity == severityWarning }
 
 type logLine struct {
 	Time    time.Time `json:"time"`

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -86,7 +85,7 @@ func (c *cli) status(ctx context.Context, id string, asJSON bool) int {
 	fmt.Fprintf(w, "  Ingest:    %s\n", stageSummary(j.Ingest.State, j.Ingest.Attempts, ""))
 	fmt.Fprintln(w)
 	if ended(j.State) {
-		c.writeOutcome(w, j, jobProblems(body))
+		c.writeOutcome(w, j, j.Ingest.Problems)
 	} else {
 		fmt.Fprintf(w, "In progress: %s\n", progressBar(j))
 		if j.State == stateQueued {
@@ -215,34 +214,6 @@ func (e docError) String() string {
 	}
 	b.WriteString(": " + e.Message)
 	return b.String()
-}
-
-// problem is one entry of a job's ingest.problems: a located error or warning with the rule
-// that found it and an excerpt of the raw file. (The job type of client.go predates the field;
-// jobProblems decodes it from the job's JSON.)
-type problem struct {
-	docError
-	Rule     string `json:"rule"`     // e.g. "schema-unknown-field"
-	Severity string `json:"severity"` // "error" or "warning"; empty counts as an error
-	Excerpt  string `json:"excerpt"`  // numbered source lines and a caret line, "14 |   spec:\n..."
-}
-
-const severityWarning = "warning"
-
-func (p problem) isWarning() bool { return p.Severity == severityWarning }
-
-// jobProblems returns the ingest.problems of a job's JSON, or nil when the record has none
-// (older records: their ingest.errors are shown instead).
-func jobProblems(body []byte) []problem {
-	var v struct {
-		Ingest struct {
-			Problems []problem `json:"problems"`
-		} `json:"ingest"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return nil
-	}
-	return v.Ingest.Problems
 }
 
 // problemFile is the problems of one file, errors before warnings.

@@ -268,9 +268,13 @@ func TestProblemsGolden(t *testing.T) {
 func TestProblemsColour(t *testing.T) {
 	var b strings.Builder
 	c := &cli{getenv: func(string) string { return "" }, stdout: &b}
-	probs := jobProblems(fixture(t, "job_problems.json"))
+	var j job
+	if err := json.Unmarshal(fixture(t, "job_problems.json"), &j); err != nil {
+		t.Fatal(err)
+	}
+	probs := j.Ingest.Problems
 	if len(probs) != 5 {
-		t.Fatalf("jobProblems = %d problems; want the fixture's 5", len(probs))
+		t.Fatalf("%d problems; want the fixture's 5", len(probs))
 	}
 	c.writeProblems(&b, probs)
 	if strings.Contains(b.String(), "\x1b") {

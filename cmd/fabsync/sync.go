@@ -58,7 +58,7 @@ func (c *cli) sync(ctx context.Context, fabricName string, wait, asJSON bool) in
 			return c.fail(err)
 		}
 	} else {
-		c.writeOutcome(c.stdout, final, jobProblems(body))
+		c.writeOutcome(c.stdout, final, final.Ingest.Problems)
 	}
 	return exitFor(final.State)
 }

@@ -29,16 +29,7 @@ func parseDocs(t testing.TB, file, src string, isNew bool) []*Doc {
 		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
 			continue
 		}
-		root := n.Content[0]
-		d := &Doc{File: file, Index: i, Line: 1, Root: root, New: isNew}
-		d.APIVersion, _ = getStr(root, "apiVersion")
-		d.Group, d.Version, _ = strings.Cut(d.APIVersion, "/")
-		if !strings.Contains(d.APIVersion, "/") {
-			d.Group, d.Version = "", d.APIVersion
-		}
-		d.Kind, _ = getStr(root, "kind")
-		d.Name, _ = getStr(root, "metadata", "name")
-		d.Namespace, _ = getStr(root, "metadata", "namespace")
+		d := newTestDoc(file, i, n.Content[0], isNew)
 		out = append(out, d)
 	}
 }
@@ -56,4 +47,42 @@ func checkAll(v *Validator, docs []*Doc) []Problem {
 		}
 	}
 	return append(ps, v.CheckFabric(rs)...)
+}
+
+// newTestDoc makes the Doc of document i of file, whose root mapping is
+// root, as ingest would.
+func newTestDoc(file string, i int, root *yaml.Node, isNew bool) *Doc {
+	d := &Doc{File: file, Index: i, Line: 1, Root: root, New: isNew}
+	d.APIVersion, _ = getStr(root, "apiVersion")
+	d.Group, d.Version, _ = strings.Cut(d.APIVersion, "/")
+	if !strings.Contains(d.APIVersion, "/") {
+		d.Group, d.Version = "", d.APIVersion
+	}
+	d.Kind, _ = getStr(root, "kind")
+	d.Name, _ = getStr(root, "metadata", "name")
+	d.Namespace, _ = getStr(root, "metadata", "namespace")
+	return d
+}
+
+// fuzzDocs is parseDocs for fuzzing: it reads at most max documents of
+// arbitrary bytes and stops, without failing, at YAML it cannot parse (a
+// panic of the YAML decoder gives nil). isNew says which documents are new.
+func fuzzDocs(src []byte, file string, max int, isNew func(i int) bool) (docs []*Doc) {
+	defer func() {
+		if recover() != nil { // the YAML decoder's, not ours
+			docs = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for i := 1; i <= max; i++ {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return docs
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		docs = append(docs, newTestDoc(file, i, n.Content[0], isNew(i)))
+	}
+	return docs
 }

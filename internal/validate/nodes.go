@@ -79,3 +79,28 @@ func pairs(n *yaml.Node, f func(k, v *yaml.Node)) {
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
+
+// keyNode returns the key node of key in the mapping n (nil when absent):
+// where a problem with a missing value below it is located.
+func keyNode(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+// firstNode returns the first of ns that is not nil (nil when all are): the
+// node a problem is located at, from the most to the least precise.
+func firstNode(ns ...*yaml.Node) *yaml.Node {
+	for _, n := range ns {
+		if n != nil {
+			return n
+		}
+	}
+	return nil
+}

@@ -305,30 +305,6 @@ func vpcBadType(n *yaml.Node) bool {
 	return !isNull(n) && n.Kind != yaml.ScalarNode
 }
 
-// vpcKey returns the key node of key in mapping n (nil when missing).
-func vpcKey(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if c := n.Content[i]; c.Kind == yaml.ScalarNode && c.Value == key {
-			return c
-		}
-	}
-	return nil
-}
-
-// vpcFirst returns the first non-nil node, for locating a problem about a
-// field that may be missing at its parent.
-func vpcFirst(ns ...*yaml.Node) *yaml.Node {
-	for _, n := range ns {
-		if n != nil {
-			return n
-		}
-	}
-	return nil
-}
-
 // vpcCount is "1 subnet", "3 subnets".
 func vpcCount(n int, what string) string {
 	if n == 1 {
@@ -446,12 +422,12 @@ func vpcCheckVPC(k *vpcChecker) {
 	subsNode := Get(spec, "subnets")
 	switch {
 	case isNull(subsNode) || (subsNode.Kind == yaml.MappingNode && len(subsNode.Content) == 0):
-		k.report("vpc-subnet-count", vpcFirst(vpcKey(spec, "subnets"), vpcKey(k.root, "spec")), "at least one subnet is required (spec.subnets)")
+		k.report("vpc-subnet-count", firstNode(keyNode(spec, "subnets"), keyNode(k.root, "spec")), "at least one subnet is required (spec.subnets)")
 	case subsNode.Kind != yaml.MappingNode:
 		k.report("vpc-subnet-count", subsNode, "spec.subnets must be a mapping of subnet names to subnets, not %s", vpcShape(subsNode))
 	default:
 		if n := len(subsNode.Content) / 2; n > vpcMaxSubnets {
-			k.report("vpc-subnet-count", vpcKey(spec, "subnets"), "%d subnets, at most %d are allowed", n, vpcMaxSubnets)
+			k.report("vpc-subnet-count", keyNode(spec, "subnets"), "%d subnets, at most %d are allowed", n, vpcMaxSubnets)
 		}
 	}
 	pairs(subsNode, func(kn, vn *yaml.Node) {
@@ -519,7 +495,7 @@ func (k *vpcChecker) subnet(s *vpcSubnet, ipv4ns, vlanns string) {
 	case !set && !isNull(vlanNode):
 		// wrong type, reported
 	case (!set || vlan == 0) && !s.hostBGP:
-		k.report("vpc-subnet-vlan", vpcFirst(vlanNode, s.key), "subnet %s: vlan is required", s.name)
+		k.report("vpc-subnet-vlan", firstNode(vlanNode, s.key), "subnet %s: vlan is required", s.name)
 	case vlan < 0 || vlan > vpcMaxVLAN:
 		k.report("vpc-subnet-vlan", vlanNode, "subnet %s: vlan %d is not a VLAN ID (1-%d)", s.name, vlan, vpcMaxVLAN)
 	case vlan > 0:
@@ -538,7 +514,7 @@ func (k *vpcChecker) dhcp(s *vpcSubnet) {
 	if dn == nil {
 		return
 	}
-	dhcpKey := vpcKey(s.node, "dhcp")
+	dhcpKey := keyNode(s.node, "dhcp")
 	field := func(f string) string { return "subnet " + s.name + ": dhcp." + f }
 	enable := k.flag("vpc-dhcp-range", dn, "enable", field("enable"))
 	if s.hostBGP && enable {
@@ -567,19 +543,19 @@ func (k *vpcChecker) dhcp(s *vpcSubnet) {
 		if s.usable {
 			for _, f := range []string{"range", "options"} {
 				if n := Get(dn, f); !isNull(n) {
-					k.report("vpc-dhcp-ignored", vpcKey(dn, f), "subnet %s: dhcp.%s is ignored because DHCP is not enabled (dhcp.enable)", s.name, f)
+					k.report("vpc-dhcp-ignored", keyNode(dn, f), "subnet %s: dhcp.%s is ignored because DHCP is not enabled (dhcp.enable)", s.name, f)
 				}
 			}
 		}
 		if hasStatic {
-			k.report("vpc-dhcp-static", vpcKey(dn, "static"), "subnet %s: static leases need DHCP enabled (dhcp.enable)", s.name)
+			k.report("vpc-dhcp-static", keyNode(dn, "static"), "subnet %s: static leases need DHCP enabled (dhcp.enable)", s.name)
 		}
 		return
 	}
 	if !s.usable {
 		return // the prefix is reported; nothing inside it can be checked
 	}
-	k.dhcpRange(s, dn, vpcFirst(vpcKey(dn, "enable"), dhcpKey))
+	k.dhcpRange(s, dn, firstNode(keyNode(dn, "enable"), dhcpKey))
 	k.dhcpOptions(s, dn)
 	k.dhcpStatic(s, static)
 }
@@ -605,7 +581,7 @@ func (k *vpcChecker) dhcpRange(s *vpcSubnet, dn, at *yaml.Node) {
 				return // wrong type, reported
 			}
 			e.got = e.def
-			where := vpcFirst(vpcKey(dn, "range"), at)
+			where := firstNode(keyNode(dn, "range"), at)
 			if !k.rangeEnd(s, e.key, e.got.String()+" (the default)", e.got, where) {
 				return
 			}
@@ -622,7 +598,7 @@ func (k *vpcChecker) dhcpRange(s *vpcSubnet, dn, at *yaml.Node) {
 		}
 	}
 	if !ends[0].got.Less(ends[1].got) {
-		k.report("vpc-dhcp-range", vpcFirst(Get(rn, "end"), vpcKey(dn, "range"), at), "subnet %s: dhcp range start %s does not come before its end %s", s.name, ends[0].got, ends[1].got)
+		k.report("vpc-dhcp-range", firstNode(Get(rn, "end"), keyNode(dn, "range"), at), "subnet %s: dhcp range start %s does not come before its end %s", s.name, ends[0].got, ends[1].got)
 	}
 }
 
@@ -798,7 +774,7 @@ func (k *vpcChecker) staticRoutes(spec *yaml.Node) {
 		}
 		hopsNode := Get(rn, "nextHops")
 		if hops := k.list("vpc-static-route", rn, "nextHops", what+": nextHops"); len(hops) == 0 && !vpcBadType(hopsNode) {
-			k.report("vpc-static-route", vpcFirst(hopsNode, rn), "%s: at least one next hop is required (nextHops)", what)
+			k.report("vpc-static-route", firstNode(hopsNode, rn), "%s: at least one next hop is required (nextHops)", what)
 		}
 	}
 }
@@ -812,7 +788,7 @@ func vpcCheckAttachment(k *vpcChecker) {
 	c := k.c
 	k.meta(0)
 	spec := Get(k.root, "spec")
-	specAt := vpcKey(k.root, "spec")
+	specAt := keyNode(k.root, "spec")
 
 	subnet, subnetNode := k.text("vpcattachment-subnet", spec, "subnet", "spec.subnet")
 	full := ""
@@ -918,9 +894,9 @@ func vpcCheckPeering(k *vpcChecker) {
 	}
 	switch {
 	case len(entries) == 0:
-		k.report("vpcpeering-permit", vpcFirst(vpcKey(spec, "permit"), vpcKey(k.root, "spec")), "spec.permit is required: it names the 2 VPCs to peer")
+		k.report("vpcpeering-permit", firstNode(keyNode(spec, "permit"), keyNode(k.root, "spec")), "spec.permit is required: it names the 2 VPCs to peer")
 	case len(order) != 2 && len(order) > 0 && !entryBad:
-		k.report("vpcpeering-permit", vpcKey(spec, "permit"), "the permit entries name %s (%s), a peering is between exactly 2", vpcCount(len(order), "VPC"), strings.Join(order, ", "))
+		k.report("vpcpeering-permit", keyNode(spec, "permit"), "the permit entries name %s (%s), a peering is between exactly 2", vpcCount(len(order), "VPC"), strings.Join(order, ", "))
 	}
 	for _, name := range order {
 		r := vpcs[name]
@@ -942,7 +918,7 @@ func vpcCheckIPv4Namespace(k *vpcChecker) {
 	spec := Get(k.root, "spec")
 	list := k.list("ipv4namespace-subnet", spec, "subnets", "spec.subnets")
 	if len(list) > vpcMaxIPv4NSSubnets {
-		k.report("ipv4namespace-subnet-count", vpcKey(spec, "subnets"), "%d subnets, at most %d are allowed", len(list), vpcMaxIPv4NSSubnets)
+		k.report("ipv4namespace-subnet-count", keyNode(spec, "subnets"), "%d subnets, at most %d are allowed", len(list), vpcMaxIPv4NSSubnets)
 	}
 	var got []vpcListedPrefix
 	for _, n := range list {
@@ -993,11 +969,11 @@ func vpcCheckExternal(k *vpcChecker) {
 		return
 	}
 	if in != "" || out != "" {
-		k.report("external-static", vpcFirst(vpcKey(spec, "inboundCommunity"), vpcKey(spec, "outboundCommunity")), "a static external has no communities: remove inboundCommunity and outboundCommunity, or spec.static")
+		k.report("external-static", firstNode(keyNode(spec, "inboundCommunity"), keyNode(spec, "outboundCommunity")), "a static external has no communities: remove inboundCommunity and outboundCommunity, or spec.static")
 	}
 	list := k.list("external-static", static, "prefixes", "spec.static.prefixes")
 	if len(list) == 0 {
-		k.report("external-static", vpcKey(spec, "static"), "a static external needs at least one prefix (spec.static.prefixes)")
+		k.report("external-static", keyNode(spec, "static"), "a static external needs at least one prefix (spec.static.prefixes)")
 	}
 	var got []vpcListedPrefix
 	for _, n := range list {
@@ -1084,7 +1060,7 @@ func vpcCheckExternalAttachment(k *vpcChecker) {
 	c := k.c
 	k.meta(0)
 	spec := Get(k.root, "spec")
-	specAt := vpcKey(k.root, "spec")
+	specAt := keyNode(k.root, "spec")
 
 	ext, extNode := k.text("externalattachment-external", spec, "external", "spec.external")
 	if ext == "" && !vpcBadType(extNode) {
@@ -1109,7 +1085,7 @@ func vpcCheckExternalAttachment(k *vpcChecker) {
 	if isNull(static) {
 		switch {
 		case swIP == "" && !vpcBadType(swIPNode):
-			k.report("externalattachment-bgp", vpcFirst(vpcKey(spec, "switch"), specAt), "spec.switch.ip is required (the switch's address/length on the link, e.g. 100.2.100.2/24)")
+			k.report("externalattachment-bgp", firstNode(keyNode(spec, "switch"), specAt), "spec.switch.ip is required (the switch's address/length on the link, e.g. 100.2.100.2/24)")
 		case swIP != "" && !vpcParseIPNet(swIP):
 			k.report("externalattachment-bgp", swIPNode, "spec.switch.ip %s is not an address/length like 100.2.100.2/24", swIP)
 		}
@@ -1118,13 +1094,13 @@ func vpcCheckExternalAttachment(k *vpcChecker) {
 		}
 		switch {
 		case !asnSet && isNull(asnNode), asnSet && asn == 0:
-			k.report("externalattachment-bgp", vpcFirst(asnNode, vpcKey(spec, "neighbor"), specAt), "spec.neighbor.asn is required")
+			k.report("externalattachment-bgp", firstNode(asnNode, keyNode(spec, "neighbor"), specAt), "spec.neighbor.asn is required")
 		case asnSet && (asn < 0 || asn > vpcMaxASN):
 			k.report("externalattachment-bgp", asnNode, "spec.neighbor.asn %d is not an ASN (1-%d)", asn, vpcMaxASN)
 		}
 		switch _, ok := vpcParseAddr(nbIP); {
 		case nbIP == "" && !vpcBadType(nbIPNode):
-			k.report("externalattachment-bgp", vpcFirst(vpcKey(spec, "neighbor"), specAt), "spec.neighbor.ip is required")
+			k.report("externalattachment-bgp", firstNode(keyNode(spec, "neighbor"), specAt), "spec.neighbor.ip is required")
 		case nbIP != "" && !ok:
 			k.report("externalattachment-bgp", nbIPNode, "spec.neighbor.ip %s is not an IP address", nbIP)
 		}
@@ -1133,12 +1109,12 @@ func vpcCheckExternalAttachment(k *vpcChecker) {
 		return
 	} else {
 		if swIP != "" || swVLAN != 0 {
-			k.report("externalattachment-static", vpcKey(spec, "switch"), "a static attachment has no switch fields: remove spec.switch.ip and spec.switch.vlan")
+			k.report("externalattachment-static", keyNode(spec, "switch"), "a static attachment has no switch fields: remove spec.switch.ip and spec.switch.vlan")
 		}
 		if asn != 0 || nbIP != "" {
-			k.report("externalattachment-static", vpcKey(spec, "neighbor"), "a static attachment has no neighbor: remove spec.neighbor")
+			k.report("externalattachment-static", keyNode(spec, "neighbor"), "a static attachment has no neighbor: remove spec.neighbor")
 		}
-		staticKey := vpcKey(spec, "static")
+		staticKey := keyNode(spec, "static")
 		switch remote, n := k.text("externalattachment-static", static, "remoteIP", "spec.static.remoteIP"); {
 		case remote == "" && !vpcBadType(n):
 			k.report("externalattachment-static", staticKey, "spec.static.remoteIP is required")
@@ -1168,7 +1144,7 @@ func vpcCheckExternalAttachment(k *vpcChecker) {
 		if vlan == 0 {
 			show = "untagged (VLAN 0) on connection " + conn
 		}
-		c.claim("externalattachment-vlan", "externalattachment-vlan/"+conn, strconv.Itoa(vlan), show, vpcFirst(vlanNode, connNode))
+		c.claim("externalattachment-vlan", "externalattachment-vlan/"+conn, strconv.Itoa(vlan), show, firstNode(vlanNode, connNode))
 	}
 	k.acl(spec)
 }
@@ -1189,7 +1165,7 @@ func (k *vpcChecker) acl(spec *yaml.Node) {
 			what = fmt.Sprintf("inboundACL statement seq %d", seq)
 			switch {
 			case seq < vpcACLUserMinSeq:
-				k.report(rule, vpcFirst(seqNode, st), "%s: sequence numbers below %d are reserved for Hedgehog's security rules", what, vpcACLUserMinSeq)
+				k.report(rule, firstNode(seqNode, st), "%s: sequence numbers below %d are reserved for Hedgehog's security rules", what, vpcACLUserMinSeq)
 			case seq > vpcMaxPort:
 				k.report(rule, seqNode, "%s: sequence numbers go up to %d", what, vpcMaxPort)
 			case seqs[seq]:
@@ -1199,11 +1175,11 @@ func (k *vpcChecker) acl(spec *yaml.Node) {
 		}
 		action, actionNode := k.text(rule, st, "action", what+": action")
 		if !slices.Contains([]string{"deny", "discard", "permit", "transit"}, action) && !vpcBadType(actionNode) {
-			k.report(rule, vpcFirst(actionNode, st), "%s: action %q is not one of deny, discard, permit, transit", what, action)
+			k.report(rule, firstNode(actionNode, st), "%s: action %q is not one of deny, discard, permit, transit", what, action)
 		}
 		proto, protoNode := k.text(rule, st, "protocol", what+": protocol")
 		if !slices.Contains([]string{"ip", "tcp", "udp", "icmp"}, proto) && !vpcBadType(protoNode) {
-			k.report(rule, vpcFirst(protoNode, st), "%s: protocol %q is not one of ip, tcp, udp, icmp", what, proto)
+			k.report(rule, firstNode(protoNode, st), "%s: protocol %q is not one of ip, tcp, udp, icmp", what, proto)
 		}
 		for _, f := range []string{"srcPrefix", "dstPrefix"} {
 			v, n := k.text(rule, st, f, what+": "+f)
@@ -1216,7 +1192,7 @@ func (k *vpcChecker) acl(spec *yaml.Node) {
 		}
 		if tf := k.object(rule, st, "tcpFilters", what+": tcpFilters"); tf != nil {
 			if proto != "tcp" {
-				k.report(rule, vpcKey(st, "tcpFilters"), "%s: tcpFilters need protocol tcp", what)
+				k.report(rule, keyNode(st, "tcpFilters"), "%s: tcpFilters need protocol tcp", what)
 			}
 			set := map[string]bool{}
 			pairs(tf, func(kn, _ *yaml.Node) { set[kn.Value] = k.flag(rule, tf, kn.Value, what+": tcpFilters."+kn.Value) })
@@ -1224,14 +1200,14 @@ func (k *vpcChecker) acl(spec *yaml.Node) {
 			if set["established"] {
 				for _, f := range flags {
 					if set[f] || set["not"+strings.ToUpper(f[:1])+f[1:]] {
-						k.report(rule, vpcKey(tf, "established"), "%s: tcpFilters.established excludes the individual TCP flags", what)
+						k.report(rule, keyNode(tf, "established"), "%s: tcpFilters.established excludes the individual TCP flags", what)
 						break
 					}
 				}
 			}
 			for _, f := range flags {
 				if neg := "not" + strings.ToUpper(f[:1]) + f[1:]; set[f] && set[neg] {
-					k.report(rule, vpcKey(tf, neg), "%s: tcpFilters %s and %s contradict each other", what, f, neg)
+					k.report(rule, keyNode(tf, neg), "%s: tcpFilters %s and %s contradict each other", what, f, neg)
 				}
 			}
 		}
@@ -1248,7 +1224,7 @@ func (k *vpcChecker) acl(spec *yaml.Node) {
 		begin, beginNode, _ := k.number(rule, st, "portRangeBegin", what+": portRangeBegin")
 		end, endNode, _ := k.number(rule, st, "portRangeEnd", what+": portRangeEnd")
 		if begin != 0 || end != 0 {
-			at := vpcFirst(beginNode, endNode)
+			at := firstNode(beginNode, endNode)
 			switch {
 			case proto != "tcp" && proto != "udp":
 				k.report(rule, at, "%s: a port range needs protocol tcp or udp", what)
@@ -1271,12 +1247,12 @@ func vpcCheckExternalPeering(k *vpcChecker) {
 	c := k.c
 	k.meta(0)
 	permit := k.object("externalpeering-vpc", Get(k.root, "spec"), "permit", "spec.permit")
-	permitAt := vpcFirst(vpcKey(Get(k.root, "spec"), "permit"), vpcKey(k.root, "spec"))
+	permitAt := firstNode(keyNode(Get(k.root, "spec"), "permit"), keyNode(k.root, "spec"))
 
 	vn := k.object("externalpeering-vpc", permit, "vpc", "spec.permit.vpc")
 	vpc, vpcNode := k.text("externalpeering-vpc", vn, "name", "spec.permit.vpc.name")
 	if vpc == "" && !vpcBadType(vpcNode) {
-		k.report("externalpeering-vpc", vpcFirst(vpcKey(permit, "vpc"), permitAt), "spec.permit.vpc.name is required")
+		k.report("externalpeering-vpc", firstNode(keyNode(permit, "vpc"), permitAt), "spec.permit.vpc.name is required")
 	}
 	var subnets []string
 	seen := map[string]bool{}
@@ -1299,7 +1275,7 @@ func vpcCheckExternalPeering(k *vpcChecker) {
 	en := k.object("externalpeering-external", permit, "external", "spec.permit.external")
 	ext, extNode := k.text("externalpeering-external", en, "name", "spec.permit.external.name")
 	if ext == "" && !vpcBadType(extNode) {
-		k.report("externalpeering-external", vpcFirst(vpcKey(permit, "external"), permitAt), "spec.permit.external.name is required")
+		k.report("externalpeering-external", firstNode(keyNode(permit, "external"), permitAt), "spec.permit.external.name is required")
 	}
 	c.ref("externalpeering-unknown-external", "External", ext, "", extNode)
 	for i, pn := range k.list("externalpeering-prefix", en, "prefixes", "spec.permit.external.prefixes") {
@@ -1310,7 +1286,7 @@ func vpcCheckExternalPeering(k *vpcChecker) {
 		p, n := k.text("externalpeering-prefix", pn, "prefix", fmt.Sprintf("external prefix %d: prefix", i+1))
 		switch _, ok := vpcParsePrefix(p); {
 		case p == "" && !vpcBadType(n):
-			k.report("externalpeering-prefix", vpcFirst(n, pn), "external prefix %d: prefix is required", i+1)
+			k.report("externalpeering-prefix", firstNode(n, pn), "external prefix %d: prefix is required", i+1)
 		case p != "" && !ok:
 			k.report("externalpeering-prefix-format", n, "external prefix %s is not a CIDR prefix like 0.0.0.0/0", p)
 		}

@@ -1,10 +1,7 @@
 package validate
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/fabsync/fabsync/internal/sharedtest"
-	"go.yaml.in/yaml/v3"
 )
 
 // vpcDoc is one document of a vpc kind: the header takes lines 1-5, so the
@@ -687,38 +683,6 @@ func TestVPCRealFiles(t *testing.T) {
 	}
 }
 
-// vpcFuzzDocs decodes arbitrary bytes into documents the way parseDocs
-// does, giving up (nil) on what yaml.v3 cannot parse.
-func vpcFuzzDocs(data []byte) (docs []*Doc) {
-	defer func() {
-		if recover() != nil { // a yaml.v3 failure, not ours
-			docs = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for i := 1; i <= 16; i++ {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				return docs
-			}
-			return nil
-		}
-		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
-			continue
-		}
-		root := n.Content[0]
-		d := &Doc{File: "raw/fuzz.yaml", Index: i, Line: 1, Root: root, New: i%2 == 1}
-		d.APIVersion, _ = getStr(root, "apiVersion")
-		d.Group, d.Version, _ = strings.Cut(d.APIVersion, "/")
-		d.Kind, _ = getStr(root, "kind")
-		d.Name, _ = getStr(root, "metadata", "name")
-		d.Namespace, _ = getStr(root, "metadata", "namespace")
-		docs = append(docs, d)
-	}
-	return docs
-}
-
 // FuzzVPCChecks: Check and CheckFabric never fail (Check turns a panic
 // into an internal problem, which fails the test) on arbitrary YAML, each
 // document read both as it says and as each of the seven vpc kinds.
@@ -748,7 +712,7 @@ func FuzzVPCChecks(f *testing.F) {
 				rs = append(rs, r)
 			}
 		}
-		for _, d := range vpcFuzzDocs(data) {
+		for _, d := range fuzzDocs(data, "raw/fuzz.yaml", 16, func(i int) bool { return i%2 == 1 }) {
 			check(d)
 			for _, kind := range kinds {
 				dd := *d

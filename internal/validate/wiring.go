@@ -108,7 +108,7 @@ func wiringDoc(c *docCtx, prefix string) bool {
 	name, nameN := getStr(md, "name")
 	switch {
 	case name == "":
-		c.report(prefix+"-name", wiringAt(nameN, wiringKey(c.d.Root, "metadata")), "%s: metadata.name is missing", wiringSubject(c))
+		c.report(prefix+"-name", firstNode(nameN, keyNode(c.d.Root, "metadata")), "%s: metadata.name is missing", wiringSubject(c))
 	case len(name) > 253:
 		c.report(prefix+"-name", nameN, "%s: metadata.name is %d characters long, at most 253 are allowed", noun(c.d.Kind), len(name))
 	case !wiringNameRE.MatchString(name):
@@ -126,31 +126,6 @@ func wiringSubject(c *docCtx) string {
 		return noun(c.d.Kind) + " (no name)"
 	}
 	return noun(c.d.Kind) + " " + c.d.Name
-}
-
-// wiringKey returns the key node of key in the mapping n (nil when absent):
-// where a problem with a missing value below it is located.
-func wiringKey(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
-			return k
-		}
-	}
-	return nil
-}
-
-// wiringAt returns the first of ns that is not nil (nil when all are): the
-// node a problem is located at, from the most to the least precise.
-func wiringAt(ns ...*yaml.Node) *yaml.Node {
-	for _, n := range ns {
-		if n != nil {
-			return n
-		}
-	}
-	return nil
 }
 
 // wiringShow shows a scalar's value in a message: quoted, or its YAML kind
@@ -183,14 +158,14 @@ func checkSwitch(c *docCtx) {
 	}
 	root := c.d.Root
 	spec := Get(root, "spec")
-	specAt := wiringAt(wiringKey(root, "spec"))
+	specAt := firstNode(keyNode(root, "spec"))
 	who := wiringSubject(c)
 
 	// Role: required, one of the four.
 	role, roleN := getStr(spec, "role")
 	switch {
 	case isNull(roleN):
-		c.report("switch-role", wiringAt(roleN, specAt), "%s: spec.role is missing (roles: %s)", who, strings.Join(switchRoles, ", "))
+		c.report("switch-role", firstNode(roleN, specAt), "%s: spec.role is missing (roles: %s)", who, strings.Join(switchRoles, ", "))
 	case role == "virtual-edge":
 		c.report("switch-role", roleN, "%s: spec.role virtual-edge is in Hedgehog's CRD but its fabric no longer handles it (roles: %s)", who, strings.Join(switchRoles, ", "))
 	case !slices.Contains(switchRoles, role) || roleN.Kind != yaml.ScalarNode:
@@ -199,7 +174,7 @@ func checkSwitch(c *docCtx) {
 	isLeaf := role == "server-leaf" || role == "border-leaf" || role == "mixed-leaf"
 
 	if p, pN := getStr(spec, "profile"); p == "" {
-		c.report("switch-profile", wiringAt(pN, specAt), "%s: spec.profile is missing: name the SwitchProfile of the switch's model (vs for a virtual switch)", who)
+		c.report("switch-profile", firstNode(pN, specAt), "%s: spec.profile is missing: name the SwitchProfile of the switch's model (vs for a virtual switch)", who)
 	}
 
 	// Redundancy: type in the enum; group and type go together.
@@ -357,7 +332,7 @@ func checkVLANNamespace(c *docCtx) {
 	rangesN := Get(spec, "ranges")
 	rs := items(rangesN)
 	if len(rs) == 0 {
-		c.report("vlannamespace-range", wiringAt(rangesN, wiringKey(root, "spec")), "%s: spec.ranges is empty: a VLAN namespace needs at least one range of VLAN IDs (1 to 4094)", who)
+		c.report("vlannamespace-range", firstNode(rangesN, keyNode(root, "spec")), "%s: spec.ranges is empty: a VLAN namespace needs at least one range of VLAN IDs (1 to 4094)", who)
 	}
 	if len(rs) > maxVLANRanges {
 		c.report("vlannamespace-range", rs[maxVLANRanges], "%s: spec.ranges has %d ranges, at most %d are allowed", who, len(rs), maxVLANRanges)
@@ -375,7 +350,7 @@ func checkVLANNamespace(c *docCtx) {
 		}
 		switch {
 		case !okF || from < 1 || from > 4094:
-			c.report("vlannamespace-range", wiringAt(fromN, it), "%s: spec.ranges[%d].from %s is not a VLAN ID (1 to 4094)", who, i, wiringShow(fromN))
+			c.report("vlannamespace-range", firstNode(fromN, it), "%s: spec.ranges[%d].from %s is not a VLAN ID (1 to 4094)", who, i, wiringShow(fromN))
 		case !okT || to < 1 || to > 4094:
 			c.report("vlannamespace-range", toN, "%s: spec.ranges[%d].to %s is not a VLAN ID (1 to 4094)", who, i, wiringShow(toN))
 		case from > to:

@@ -126,7 +126,7 @@ func checkConnection(c *docCtx) {
 		if len(other) > 0 {
 			found = fmt.Sprintf(" (spec has %s, which is not a connection type)", strings.Join(other, ", "))
 		}
-		c.report("connection-type", wiringAt(wiringKey(root, "spec")), "%s: no connection type is set%s: set exactly one of spec.%s", who, found, strings.Join(connectionTypes, ", spec."))
+		c.report("connection-type", firstNode(keyNode(root, "spec")), "%s: no connection type is set%s: set exactly one of spec.%s", who, found, strings.Join(connectionTypes, ", spec."))
 		return
 	}
 	cc := &connCtx{c: c, who: who, typ: typ, shape: connShapes[typ]}
@@ -136,7 +136,7 @@ func checkConnection(c *docCtx) {
 
 	base := "spec." + typ
 	if cc.shape.single {
-		cc.link(Get(typN, "link"), base+".link", wiringAt(wiringKey(typN, "link"), typK))
+		cc.link(Get(typN, "link"), base+".link", firstNode(keyNode(typN, "link"), typK))
 	} else {
 		for _, list := range cc.shape.lists {
 			listN := Get(typN, list)
@@ -146,7 +146,7 @@ func checkConnection(c *docCtx) {
 				if cc.shape.minLinks > 1 {
 					what = "links"
 				}
-				c.report("connection-links", wiringAt(wiringKey(typN, list), typK), "%s: %s.%s has %d, a %s connection needs at least %d %s",
+				c.report("connection-links", firstNode(keyNode(typN, list), typK), "%s: %s.%s has %d, a %s connection needs at least %d %s",
 					who, base, list, len(links), typ, cc.shape.minLinks, what)
 			}
 			for i, l := range links {
@@ -173,7 +173,7 @@ func (cc *connCtx) link(l *yaml.Node, path string, at *yaml.Node) {
 		if !ok || dev == "" || local == "" {
 			cc.badPorts = true
 			if isNull(portN) {
-				c.report("connection-port-name", wiringAt(wiringKey(l, side.key), at), "%s: %s.%s.port is missing: name the %s port as \"<device>/<port>\"", cc.who, path, side.key, strings.ToLower(side.kind))
+				c.report("connection-port-name", firstNode(keyNode(l, side.key), at), "%s: %s.%s.port is missing: name the %s port as \"<device>/<port>\"", cc.who, path, side.key, strings.ToLower(side.kind))
 			} else {
 				c.report("connection-port-name", portN, "%s: %s.%s.port %s is not \"<device>/<port>\", such as %s", cc.who, path, side.key, wiringShow(portN), portExample(side.kind))
 			}
@@ -295,13 +295,13 @@ func (cc *connCtx) staticExternal(typN, typK *yaml.Node) {
 	const rule = "connection-static-external"
 	link := Get(typN, "link")
 	sw := Get(link, "switch")
-	swAt := wiringAt(wiringKey(link, "switch"), wiringKey(typN, "link"), typK)
+	swAt := firstNode(keyNode(link, "switch"), keyNode(typN, "link"), typK)
 	base := "spec.staticExternal.link.switch"
 
 	var ipNet *net.IPNet
 	ipN := Get(sw, "ip")
 	if ipS, _ := str(ipN); ipS == "" {
-		c.report(rule, wiringAt(ipN, swAt), "%s: %s.ip is missing: the switch port's address with its prefix length (such as 172.31.0.1/24)", cc.who, base)
+		c.report(rule, firstNode(ipN, swAt), "%s: %s.ip is missing: the switch port's address with its prefix length (such as 172.31.0.1/24)", cc.who, base)
 	} else if ip, n, err := net.ParseCIDR(ipS); err != nil || ip.To4() == nil {
 		c.report(rule, ipN, "%s: %s.ip %s is not an IPv4 address with its prefix length (such as 172.31.0.1/24)", cc.who, base, wiringShow(ipN))
 	} else {
@@ -309,7 +309,7 @@ func (cc *connCtx) staticExternal(typN, typK *yaml.Node) {
 	}
 	nhN := Get(sw, "nextHop")
 	if nhS, _ := str(nhN); nhS == "" {
-		c.report(rule, wiringAt(nhN, swAt), "%s: %s.nextHop is missing: the address of the external device the static routes go through", cc.who, base)
+		c.report(rule, firstNode(nhN, swAt), "%s: %s.nextHop is missing: the address of the external device the static routes go through", cc.who, base)
 	} else if nh := net.ParseIP(nhS); nh == nil || nh.To4() == nil {
 		c.report(rule, nhN, "%s: %s.nextHop %s is not an IPv4 address", cc.who, base, wiringShow(nhN))
 	} else if ipNet != nil && !ipNet.Contains(nh) {

@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/fabsync/fabsync/internal/sharedtest"
-	"go.yaml.in/yaml/v3"
 )
 
 // updateWiring rewrites the golden files of TestWiringGolden.
@@ -864,7 +862,7 @@ func FuzzWiringChecks(f *testing.F) {
 	f.Add([]byte("spec: [1, 2]\nmetadata: x"), uint8(4))
 	v := Default()
 	f.Fuzz(func(t *testing.T, src []byte, kind uint8) {
-		docs := fuzzWiringDocs(src)
+		docs := fuzzDocs(src, "fuzz.yaml", 49, func(int) bool { return true })
 		var rs []*Resource
 		for i, d := range docs {
 			if k := (int(kind) + i) % (len(wiringFuzzKinds) + 1); k < len(wiringFuzzKinds) {
@@ -884,35 +882,6 @@ func FuzzWiringChecks(f *testing.F) {
 			}
 		}
 	})
-}
-
-// fuzzWiringDocs parses what it can of src, as parseDocs does, without
-// failing on YAML it cannot parse.
-func fuzzWiringDocs(src []byte) (docs []*Doc) {
-	defer func() {
-		if recover() != nil { // the YAML decoder's, not ours
-			docs = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	for i := 1; i < 50; i++ {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			return docs // io.EOF, or YAML it cannot parse: what came before
-		}
-		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
-			continue
-		}
-		root := n.Content[0]
-		d := &Doc{File: "fuzz.yaml", Index: i, Line: 1, Root: root, New: true}
-		d.APIVersion, _ = getStr(root, "apiVersion")
-		d.Group, d.Version, _ = strings.Cut(d.APIVersion, "/")
-		d.Kind, _ = getStr(root, "kind")
-		d.Name, _ = getStr(root, "metadata", "name")
-		d.Namespace, _ = getStr(root, "metadata", "namespace")
-		docs = append(docs, d)
-	}
-	return docs
 }
 
 // BenchmarkWiringChecks runs Check on every document of the real files and
