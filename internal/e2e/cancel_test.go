@@ -18,10 +18,11 @@ import (
 // asked for and when it took effect. The next sync of the fabric succeeds.
 func TestCancelMidStage(t *testing.T) {
 	gs := gittest.NewServer(t)
-	// Ingest: one raw file of 8,000 VPCs takes a few seconds to validate and write.
+	// Ingest: one raw file of 8,000 VPCs takes a few seconds to validate and write. A VLAN
+	// namespace holds at most 4094 VLANs, so every 3,000 VPCs have a namespace of their own.
 	var big strings.Builder
 	for i := range 8000 {
-		fmt.Fprintf(&big, "---\napiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-%d\nspec:\n  subnets:\n    default:\n      subnet: 10.%d.%d.0/24\n      vlan: %d\n", i, i/250, i%250, 1000+i%3000)
+		fmt.Fprintf(&big, "---\napiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-%d\nspec:\n  vlanNamespace: vlans-%d\n  subnets:\n    default:\n      subnet: 10.%d.%d.0/24\n      vlan: %d\n", i, i/3000, i/250, i%250, 1000+i%3000)
 	}
 	ingestURL := gs.NewRepo(t, "ingest", map[string]string{"fab/raw/big.yaml": big.String()})
 	// Fetch: a repository served through a proxy that trickles the bytes.
