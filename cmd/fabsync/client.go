@@ -29,6 +29,8 @@ type job struct {
 	Ingest     ingest     `json:"ingest"`
 	Reason     string     `json:"reason"`
 	Log        []logLine  `json:"log"`
+	DryRun     bool       `json:"dry_run"` // a preview: it never pushes; absent (false) from older servers
+	Plan       *plan      `json:"plan"`    // a dry run's plan: absent until it succeeded
 	CreatedAt  time.Time  `json:"created_at"`
 	StartedAt  *time.Time `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
@@ -87,6 +89,37 @@ const severityWarning = "warning"
 
 func (p problem) isWarning() bool { return p.Severity == severityWarning }
 
+// plan is what a dry run found it would do: the files of managed/ it would write or delete,
+// each with a unified diff, and a one-line summary of the resources changed.
+type plan struct {
+	Files     []planFile `json:"files"`
+	Summary   string     `json:"summary"`
+	Created   int        `json:"created"`
+	Updated   int        `json:"updated"`
+	Deleted   int        `json:"deleted"`
+	Unchanged int        `json:"unchanged"`
+	Truncated bool       `json:"truncated"` // diffs were left out (empty) to keep the job under its bound
+}
+
+// changes is how many files the plan would write or delete.
+func (p *plan) changes() int { return p.Created + p.Updated + p.Deleted }
+
+// Plan file actions.
+const (
+	actionCreated   = "created"
+	actionUpdated   = "updated"
+	actionDeleted   = "deleted"
+	actionUnchanged = "unchanged"
+)
+
+type planFile struct {
+	Path    string `json:"path"`
+	Action  string `json:"action"` // created, updated, deleted or unchanged
+	Diff    string `json:"diff"`   // unified diff; may be empty when the plan is truncated
+	Added   int    `json:"added"`
+	Removed int    `json:"removed"`
+}
+
 type logLine struct {
 	Time    time.Time `json:"time"`
 	Message string    `json:"message"`
@@ -99,6 +132,9 @@ type fabric struct {
 	Path      string `json:"path"`
 	Resync    string `json:"resync"`
 	LatestJob *job   `json:"latest_job"`
+	// DriftFiles is how many files of managed/ were edited, added or removed by hand since the
+	// manifest, as of the last check; absent (0) from older servers.
+	DriftFiles int `json:"drift_files"`
 }
 
 // Job states (docs/SYNC.md).
@@ -166,12 +202,24 @@ func newClient(base *url.URL, token string) *client {
 // call sends one request and returns the response body of a 2xx answer. Other answers become an
 // *apiError; failing to reach the server is an *unreachableError. ctx ending returns ctx's error.
 func (c *client) call(ctx context.Context, method, path string, query url.Values) (status int, body []byte, err error) {
+	return c.callBody(ctx, method, path, query, nil)
+}
+
+// callBody is call with a JSON request body; a nil in sends none.
+func (c *client) callBody(ctx context.Context, method, path string, query url.Values, in []byte) (status int, body []byte, err error) {
 	u := *c.base
 	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	var rd io.Reader
+	if in != nil {
+		rd = bytes.NewReader(in)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("request %s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "fabsync-cli")
@@ -231,7 +279,12 @@ func responseError(resp *http.Response, body []byte) *apiError {
 // getJSON calls the API and decodes a 2xx body into out. It returns the status and the raw body
 // (for --json).
 func (c *client) getJSON(ctx context.Context, method, path string, query url.Values, out any) (int, []byte, error) {
-	status, body, err := c.call(ctx, method, path, query)
+	return c.sendJSON(ctx, method, path, query, nil, out)
+}
+
+// sendJSON is getJSON with a JSON request body (in; nil sends none).
+func (c *client) sendJSON(ctx context.Context, method, path string, query url.Values, in []byte, out any) (int, []byte, error) {
+	status, body, err := c.callBody(ctx, method, path, query, in)
 	if err != nil {
 		return status, nil, err
 	}

@@ -12,6 +12,8 @@ import (
 type command struct {
 	name    string
 	args    []string // names of the positional arguments, all required
+	optArgs []string // names of the optional positional arguments that may follow them
+	local   bool     // works on the local disk: needs no server (check, ingest)
 	summary string   // one line for the command list
 	help    string   // the rest of `fabsync help NAME`: what it does, its flags, examples
 	// flags registers the command's own flags and returns the function that runs it with them.
@@ -36,16 +38,30 @@ job until it ends, showing progress on stderr, then prints what happened and exi
 the repository), 1 failed or canceled. Ctrl-C stops waiting (exit 130) but does not
 cancel the job; use 'fabsync cancel JOB' for that.
 
+With --dry-run it asks for a dry run instead: the job does everything a sync does but
+push, and ends with a plan of what the sync would change. With --wait it then prints the
+plan's summary, its counts, and the diff of each file of managed/ that would be created,
+updated or deleted (coloured only when stdout is a terminal); diffs over the server's
+bound of 256 KiB are left out, and it says how many. Problems in the raw files are shown
+as for a sync. 'fabsync status JOB' shows a dry run's plan the same way.
+
 Flags:
   --wait                 follow the job until it ends
   --json                 print the job as JSON (the final job with --wait)
+  --dry-run              preview: show what a sync would change; nothing is pushed
+  --detailed-exitcode    with --dry-run --wait only (a usage error otherwise), exit as
+                         'terraform plan -detailed-exitcode' does: 0 nothing would
+                         change, 3 changes would be made, 2 problems found (partial_sync);
+                         1 the dry run failed or was canceled
   --timeout DURATION     give up waiting after this long (default 30m; exit 1)
   --poll-interval DUR    how often --wait asks for the job (default 500ms)
 
 Examples:
   fabsync sync fabric-1
   fabsync sync fabric-1 --wait
-  fabsync sync fabric-1 --wait --timeout 5m || echo "sync did not succeed"`,
+  fabsync sync fabric-1 --wait --timeout 5m || echo "sync did not succeed"
+  fabsync sync fabric-1 --dry-run --wait | less -R
+  fabsync sync fabric-1 --dry-run --wait --detailed-exitcode; echo "exit $?"`,
 			flags: syncFlags,
 		},
 		{
@@ -104,7 +120,93 @@ Example:
   fabsync cancel 20260301T100000Z-0a1b2c3d4e`,
 			flags: func(*flag.FlagSet) runner { return runCancel },
 		},
+		{
+			name: "check", optArgs: []string{"DIR"}, local: true,
+			summary: "check a fabric folder on disk as a sync would, without a server",
+			help: `Runs ingestion and validation on the fabric folder DIR (default: the current folder)
+as a sync would, but on your disk: no server, no git, no Redis. It reads DIR/raw/ (the
+files a sync would ingest) and DIR/managed/ and DIR/unmanaged/ (what they land on), writes
+nothing, and prints every problem: errors, which would stop a sync (partial_sync), and
+warnings, which would not. With no YAML file in raw/ there is nothing to check (exit 0).
+
+Flags:
+  --format FORMAT        how to print the problems:
+                           text    grouped by file, errors first, with the lines around
+                                   each problem (the default)
+                           json    {"problems": [...], "errors": N, "warnings": N}; each
+                                   problem has file, document, line, column, message, rule,
+                                   severity and excerpt, as in the API's ingest.problems
+                           github  GitHub Actions annotations, one a line, such as
+                                   ::error file=F,line=L,col=C,title=RULE::MESSAGE, with F
+                                   relative to the root of the git repository holding DIR
+                                   (or to the current folder outside one), so that they
+                                   show on the lines of a pull request
+  --crds PATH            CRD files, or folders of *.yaml and *.yml CRD files, to check
+                         documents against; repeat the flag or separate paths with commas.
+                         Paths are relative to the current folder (not to the repository)
+  --strict               unknown fields and versions a CRD does not serve are errors, not
+                         warnings
+  --disable RULE         skip a built-in rule; repeat the flag or separate IDs with commas
+  --warnings-as-errors   exit 2 on warnings too
+
+--crds, --strict and --disable mean what the keys of a fabric's validation: block in the
+fabrics file mean. In text and json, file names are relative to DIR ("raw/wiring.yaml").
+
+Exit codes of check: 0 no errors (warnings alone exit 0); 2 errors found (or warnings,
+with --warnings-as-errors); 64 usage or configuration error: a bad flag, DIR missing or
+not a fabric folder (neither raw/ nor managed/ in it), a CRD file that cannot be read or
+is not a CRD, an unknown rule; 1 any other error.
+
+Examples:
+  fabsync check
+  fabsync check gitops/hedgehog/fabric-1 --crds crds/
+  fabsync check fabric-1 --crds crds/vpcs.yaml,crds/wiring/ --strict --format github
+  fabsync check fabric-1 --format json | jq '.problems[] | select(.severity == "error")'`,
+			flags: checkFlags,
+		},
+		{
+			name: "ingest", optArgs: []string{"DIR"}, local: true,
+			summary: "ingest a fabric folder on disk by hand, as the worker would (no commit)",
+			help: `Does to the fabric folder DIR (default: the current folder) what a sync's ingest stage
+does, in your working tree, without a server: it checks everything first, as 'fabsync
+check' does, and only when there is no error it writes the normalized resource files
+under managed/ (the twelve fabric kinds) and unmanaged/ (other kinds), archives the raw
+files under .hnp/archive/JOB/ and removes them from raw/, and updates .hnp/manifest.yaml
+and .hnp/archive-log.yaml. JOB is a new ID such as 20260301T100000Z-0a1b2c3d4e. Nothing
+is committed: review the changes with git and commit them yourself. With no YAML file
+in raw/ there is nothing to do, so a second run changes nothing.
+
+It prints one line of counts (files, documents; resource files created, updated and
+unchanged) and any warnings. When there are errors it prints them as check does, writes
+nothing and exits 2. Nothing is ever written outside DIR, and no symbolic link is followed.
+
+Flags:
+  --crds PATH            as for check: CRD files or folders, relative to the current folder
+  --strict               as for check
+  --disable RULE         as for check
+
+Exit codes of ingest: 0 ingested (or nothing to ingest); 2 errors found, nothing written;
+64 usage or configuration error, as for check; 1 any other error (if it happened while
+writing, DIR may be partly ingested: restore it with git before running ingest again).
+
+Examples:
+  fabsync ingest gitops/hedgehog/fabric-1 --crds crds/
+  fabsync ingest && git add -A . && git commit -m "ingest raw files"`,
+			flags: ingestFlags,
+		},
 	}
+}
+
+// argsUsage is the positional arguments for a usage line: " JOB", " [DIR]".
+func (cmd command) argsUsage() string {
+	var s string
+	for _, a := range cmd.args {
+		s += " " + a
+	}
+	for _, a := range cmd.optArgs {
+		s += " [" + a + "]"
+	}
+	return s
 }
 
 func findCommand(name string) (command, bool) {
@@ -133,7 +235,8 @@ func (c *cli) help(args []string) int {
 }
 
 const globalHelp = `Global flags (before or after the command):
-  --server URL           the fabsync server (default $FABSYNC_SERVER, else ` + defaultServer + `)
+  --server URL           the fabsync server (default $FABSYNC_SERVER, else ` + defaultServer + `);
+                         check and ingest need none and ignore it
   --timeout DURATION     how long sync --wait waits (default 30m)
   -h, --help             show help
 
@@ -146,31 +249,28 @@ Environment:
                          when stdout is a terminal and TERM is not "dumb")
 
 Exit codes:
-  0    success (sync --wait: the job succeeded)
+  0    success (sync --wait: the job succeeded; check: no errors, warnings alone are fine)
   1    an error (sync --wait: the job failed or was canceled, or --timeout passed)
-  2    sync --wait: partial_sync; git sync worked, ingestion failed, nothing was changed
-  64   usage error: unknown command, missing argument, bad flag
+  2    sync --wait: partial_sync; git sync worked, ingestion failed, nothing was changed;
+       check and ingest: errors found in the fabric folder, nothing was written
+  64   usage error: unknown command, missing argument, bad flag; for check and ingest
+       also a DIR that is not a fabric folder or a CRD file that cannot be used
   130  interrupted (Ctrl-C); a job being waited for keeps running`
 
 // printHelp writes the usage of one command, or of fabsync when name is "".
 func (c *cli) printHelp(w io.Writer, name string) {
 	if name != "" {
 		cmd, _ := findCommand(name)
-		usage := "fabsync " + cmd.name
-		for _, a := range cmd.args {
-			usage += " " + a
-		}
+		usage := "fabsync " + cmd.name + cmd.argsUsage()
 		fmt.Fprintf(w, "Usage: %s [flags]\n\n%s: %s.\n\n%s\n\n%s\n", usage, cmd.name, cmd.summary, cmd.help, globalHelp)
 		return
 	}
 	var b strings.Builder
 	b.WriteString("fabsync is the command-line client of a fabsync server: it syncs GitOps fabrics from\n")
-	b.WriteString("git and shows their jobs.\n\nUsage: fabsync [global flags] COMMAND [arguments] [flags]\n\nCommands:\n")
+	b.WriteString("git and shows their jobs. check and ingest work on a fabric folder on disk instead,\n")
+	b.WriteString("with no server.\n\nUsage: fabsync [global flags] COMMAND [arguments] [flags]\n\nCommands:\n")
 	for _, cmd := range commands() {
-		usage := cmd.name
-		for _, a := range cmd.args {
-			usage += " " + a
-		}
+		usage := cmd.name + cmd.argsUsage()
 		fmt.Fprintf(&b, "  %-16s %s\n", usage, cmd.summary)
 	}
 	fmt.Fprintf(&b, "  %-16s %s\n", "help [COMMAND]", "show help for a command")
@@ -178,6 +278,7 @@ func (c *cli) printHelp(w io.Writer, name string) {
 	b.WriteString("  fabsync fabrics\n")
 	b.WriteString("  fabsync sync fabric-1 --wait\n")
 	b.WriteString("  fabsync jobs fabric-1 --limit 5\n")
+	b.WriteString("  fabsync check gitops/hedgehog/fabric-1 --crds crds/\n")
 	b.WriteString("  FABSYNC_SERVER=https://fabsync.example.net FABSYNC_API_TOKEN=... fabsync status JOB\n\n")
 	b.WriteString(globalHelp)
 	b.WriteString("\n\nRun 'fabsync help COMMAND' for a command's flags and examples.\n")

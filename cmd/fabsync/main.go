@@ -1,8 +1,10 @@
 // Command fabsync is the command-line client of the fabsync HTTP API (docs/API.md), for scripts and
-// terminals: trigger a sync and wait for it, list fabrics and jobs, show or cancel a job.
+// terminals: trigger a sync and wait for it, list fabrics and jobs, show or cancel a job. Its
+// check and ingest commands work on a fabric folder on disk instead, with no server (docs/CHECK.md).
 //
-// It depends only on the HTTP contract: it has its own client-side copies of the JSON shapes and
-// imports nothing from internal/. Results go to stdout; progress, hints and errors go to stderr.
+// The server commands depend only on the HTTP contract: the CLI has its own client-side copies
+// of the JSON shapes. From internal/ it imports only ingest and validate, for check and ingest.
+// Results go to stdout; progress, hints and errors go to stderr.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -23,8 +26,8 @@ import (
 const (
 	exitOK          = 0   // the command worked; for sync --wait, the job succeeded
 	exitError       = 1   // any error; for sync --wait, the job failed or was canceled
-	exitPartial     = 2   // sync --wait: git sync worked, ingestion failed (partial_sync)
-	exitUsage       = 64  // bad command line (EX_USAGE from sysexits.h); 2 is taken by partial_sync
+	exitPartial     = 2   // sync --wait: git sync worked, ingestion failed (partial_sync); check, ingest: errors found
+	exitUsage       = 64  // bad command line or configuration (EX_USAGE from sysexits.h); 2 is taken by partial_sync
 	exitInterrupted = 130 // Ctrl-C (128+SIGINT): we stopped waiting; the job itself was not canceled
 )
 
@@ -138,13 +141,17 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	if len(pos) < len(cmd.args) {
 		return c.usageError(cmd.name, "missing "+cmd.args[len(pos)])
 	}
-	if len(pos) > len(cmd.args) {
-		return c.usageError(cmd.name, fmt.Sprintf("unexpected argument %q", pos[len(cmd.args)]))
+	names := append(slices.Clip(cmd.args), cmd.optArgs...)
+	if len(pos) > len(names) {
+		return c.usageError(cmd.name, fmt.Sprintf("unexpected argument %q", pos[len(names)]))
 	}
 	for i, p := range pos {
 		if p == "" {
-			return c.usageError(cmd.name, cmd.args[i]+" must not be empty")
+			return c.usageError(cmd.name, names[i]+" must not be empty")
 		}
+	}
+	if cmd.local {
+		return run(ctx, c, pos) // works on the local disk: no server to set up
 	}
 	if msg := c.setup(fs); msg != "" {
 		return c.usageError(cmd.name, msg)

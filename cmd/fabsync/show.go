@@ -45,7 +45,11 @@ func (c *cli) jobs(ctx context.Context, fabricName string, limit int, asJSON boo
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTRIGGER\tSTATE\tSTARTED\tDURATION\tATTEMPTS (GIT/INGEST)")
 	for _, j := range resp.Jobs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", j.ID, j.Trigger, j.State, c.timeOrDash(j.StartedAt),
+		trigger := j.Trigger
+		if j.DryRun {
+			trigger += " (dry run)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", j.ID, trigger, j.State, c.timeOrDash(j.StartedAt),
 			c.duration(&j), j.GitSync.Attempts, j.Ingest.Attempts)
 	}
 	if err := tw.Flush(); err != nil {
@@ -74,6 +78,9 @@ func (c *cli) status(ctx context.Context, id string, asJSON bool) int {
 	fmt.Fprintf(w, "Job %s\n", j.ID)
 	fmt.Fprintf(w, "  Fabric:    %s (trigger: %s)\n", j.Fabric, j.Trigger)
 	fmt.Fprintf(w, "  State:     %s\n", j.State)
+	if j.DryRun {
+		fmt.Fprintln(w, "  Dry run:   yes; it shows what a sync would change and pushes nothing")
+	}
 	fmt.Fprintf(w, "  Created:   %s\n", c.longTime(j.CreatedAt))
 	if j.StartedAt != nil {
 		fmt.Fprintf(w, "  Started:   %s\n", c.longTime(*j.StartedAt))
@@ -124,8 +131,16 @@ func stageSummary(state string, attempts int, commit string) string {
 func (c *cli) writeOutcome(w io.Writer, j *job, probs []problem) {
 	in := j.Ingest
 	shown := false // probs were written
+	kind := "Sync"
+	if j.DryRun {
+		kind = "Dry run"
+	}
 	switch j.State {
 	case stateSucceeded:
+		if j.DryRun {
+			c.writePlan(w, j)
+			break
+		}
 		fmt.Fprintf(w, "Sync of %s succeeded (job %s).\n", j.Fabric, j.ID)
 		if in.Files == 0 {
 			fmt.Fprintln(w, "Nothing to ingest: raw/ has no YAML files. No commit needed.")
@@ -140,10 +155,16 @@ func (c *cli) writeOutcome(w io.Writer, j *job, probs []problem) {
 			fmt.Fprintln(w, "No commit needed: the repository already matched.")
 		}
 	case statePartialSync:
-		fmt.Fprintf(w, "Sync of %s ended in partial_sync (job %s): git sync worked, ingestion failed; nothing was changed in the repository.\n", j.Fabric, j.ID)
+		again := "Fix them in raw/, push, and sync again: " + c.hint("sync", j.Fabric, "--wait")
+		if j.DryRun {
+			again = "Fix them in raw/, push, and preview again: " + c.hint("sync", j.Fabric, "--dry-run", "--wait")
+			fmt.Fprintf(w, "Dry run of %s ended in partial_sync (job %s): git sync worked, ingestion found problems, so a sync would fail; nothing was pushed.\n", j.Fabric, j.ID)
+		} else {
+			fmt.Fprintf(w, "Sync of %s ended in partial_sync (job %s): git sync worked, ingestion failed; nothing was changed in the repository.\n", j.Fabric, j.ID)
+		}
 		if len(probs) > 0 {
 			c.writeProblems(w, probs)
-			fmt.Fprintf(w, "Fix them in raw/, push, and sync again: %s\n", c.hint("sync", j.Fabric, "--wait"))
+			fmt.Fprintln(w, again)
 			shown = true
 			break
 		}
@@ -152,19 +173,19 @@ func (c *cli) writeOutcome(w io.Writer, j *job, probs []problem) {
 			for _, e := range in.Errors {
 				fmt.Fprintln(w, e.String())
 			}
-			fmt.Fprintf(w, "Fix them in raw/, push, and sync again: %s\n", c.hint("sync", j.Fabric, "--wait"))
+			fmt.Fprintln(w, again)
 			break
 		}
 		fmt.Fprintf(w, "Reason: %s\n", firstNonEmpty(in.Error, j.Reason, "none recorded"))
 		writeAttempts(w, in.AttemptErrors)
 	case stateFailed:
-		fmt.Fprintf(w, "Sync of %s failed (job %s): %s\n", j.Fabric, j.ID,
+		fmt.Fprintf(w, "%s of %s failed (job %s): %s\n", kind, j.Fabric, j.ID,
 			firstNonEmpty(j.Reason, j.GitSync.Error, j.Ingest.Error, "no reason recorded"))
 		writeAttempts(w, slices.Concat(j.GitSync.AttemptErrors, j.Ingest.AttemptErrors))
 	case stateCanceled:
-		fmt.Fprintf(w, "Sync of %s was canceled (job %s): %s\n", j.Fabric, j.ID, firstNonEmpty(j.Reason, "canceled"))
+		fmt.Fprintf(w, "%s of %s was canceled (job %s): %s\n", kind, j.Fabric, j.ID, firstNonEmpty(j.Reason, "canceled"))
 	default:
-		fmt.Fprintf(w, "Sync of %s ended in state %s (job %s).\n", j.Fabric, j.State, j.ID)
+		fmt.Fprintf(w, "%s of %s ended in state %s (job %s).\n", kind, j.Fabric, j.State, j.ID)
 		if j.Reason != "" {
 			fmt.Fprintf(w, "Reason: %s\n", j.Reason)
 		}
@@ -184,6 +205,97 @@ func (c *cli) writeOutcome(w io.Writer, j *job, probs []problem) {
 			fmt.Fprintf(w, "  - %s\n", msg)
 		}
 	}
+	if j.DryRun && j.State == stateSucceeded && j.Plan != nil && j.Plan.changes() > 0 {
+		fmt.Fprintf(w, "\nTo make these changes: %s\n", c.hint("sync", j.Fabric, "--wait"))
+	}
+}
+
+// writePlan says what a succeeded dry run found a sync would do: the summary, the counts, then
+// each changed file with its diff, e.g.
+//
+//	Dry run of fabric-1 succeeded (job 2026…): nothing was pushed.
+//	adds Switch leaf-03 and 4 Connections
+//	A sync would change 1 file: 1 created, 0 updated, 0 deleted; 3 unchanged.
+//
+//	created managed/switches/leaf-03.yaml (+7 -0)
+//	--- /dev/null
+//	+++ b/managed/switches/leaf-03.yaml
+//	@@ -0,0 +1,7 @@
+//	+apiVersion: wiring.githedgehog.com/v1beta1
+//
+// The diffs come from the repository: they are made printable first, and coloured (+ green,
+// - red, @@ cyan) only when stdout is a terminal.
+func (c *cli) writePlan(w io.Writer, j *job) {
+	fmt.Fprintf(w, "Dry run of %s succeeded (job %s): nothing was pushed.\n", j.Fabric, j.ID)
+	p := j.Plan
+	if p == nil {
+		fmt.Fprintln(w, "The server recorded no plan for it.")
+		return
+	}
+	if p.Summary != "" && p.changes() > 0 { // with no change the server's summary says just that
+		fmt.Fprintln(w, printable(p.Summary))
+	}
+	if p.changes() == 0 {
+		if j.Ingest.Files == 0 {
+			fmt.Fprintln(w, "Nothing would change: raw/ has no YAML files to ingest.")
+		} else {
+			fmt.Fprintf(w, "Nothing would change: managed/ already matches raw/ (%s unchanged).\n", plural(p.Unchanged, "file"))
+		}
+		return
+	}
+	fmt.Fprintf(w, "A sync would change %s: %d created, %d updated, %d deleted; %d unchanged.\n",
+		plural(p.changes(), "file"), p.Created, p.Updated, p.Deleted, p.Unchanged)
+	col := c.colors()
+	shown := 0 // changed files whose diff is printed
+	for _, f := range p.Files {
+		if f.Action == actionUnchanged {
+			continue
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%s %s (+%d -%d)\n", col.paint(printable(f.Action), actionColour(f.Action)),
+			col.paint(printable(f.Path), ansiBold), f.Added, f.Removed)
+		diff := strings.TrimRight(f.Diff, "\n")
+		if diff == "" {
+			continue
+		}
+		shown++
+		for l := range strings.SplitSeq(diff, "\n") {
+			l = printable(strings.TrimRight(l, "\r"))
+			fmt.Fprintln(w, col.paint(l, diffColour(l)))
+		}
+	}
+	if p.Truncated {
+		fmt.Fprintf(w, "\n%s not shown (over the 256 KiB bound).\n", plural(max(0, p.changes()-shown), "diff"))
+	}
+}
+
+// actionColour is the colour of a plan file's action.
+func actionColour(action string) string {
+	switch action {
+	case actionCreated:
+		return ansiGreen
+	case actionUpdated:
+		return ansiYellow
+	case actionDeleted:
+		return ansiRed
+	}
+	return ""
+}
+
+// diffColour is the colour of a line of a unified diff, by its first characters: the file
+// headers bold, hunk headers cyan, added lines green, removed lines red, context none.
+func diffColour(l string) string {
+	switch {
+	case strings.HasPrefix(l, "+++ "), strings.HasPrefix(l, "--- "):
+		return ansiBold
+	case strings.HasPrefix(l, "@@"):
+		return ansiCyan
+	case strings.HasPrefix(l, "+"):
+		return ansiGreen
+	case strings.HasPrefix(l, "-"):
+		return ansiRed
+	}
+	return ""
 }
 
 // writeAttempts lists each attempt's error when there was more than one attempt; a single one
@@ -396,7 +508,9 @@ func unlocatedWarnings(warnings []string, probs []problem) []string {
 const (
 	ansiBold   = "1"
 	ansiRed    = "31"
+	ansiGreen  = "32"
 	ansiYellow = "33"
+	ansiCyan   = "36"
 )
 
 // colors paints text when enabled.
@@ -409,7 +523,7 @@ func (c *cli) colors() colors {
 }
 
 func (c colors) paint(s, code string) string {
-	if !c.on || s == "" {
+	if !c.on || s == "" || code == "" {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"

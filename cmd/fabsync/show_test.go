@@ -328,3 +328,20 @@ func TestGroupProblems(t *testing.T) {
 		t.Errorf("groups mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// A dry run is marked as one in the list of jobs.
+func TestJobsDryRun(t *testing.T) {
+	f, url := newFakeAPI(t)
+	f.jobsBody = listBody(t, "jobs", fixture(t, "job_dryrun_succeeded.json"), fixture(t, "job_succeeded.json"))
+	r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, "jobs", "fabric-1")
+	want := "" +
+		"ID                           TRIGGER           STATE      STARTED              DURATION  ATTEMPTS (GIT/INGEST)\n" +
+		"20260301T100000Z-0a1b2c3d4e  manual (dry run)  succeeded  2026-03-01 10:00:01  4.2s      1/1\n" +
+		"20260301T100000Z-0a1b2c3d4e  manual            succeeded  2026-03-01 10:00:01  4.2s      1/1\n"
+	if r.code != exitOK {
+		t.Fatalf("jobs = exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(want, r.stdout); diff != "" {
+		t.Errorf("jobs table mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// exitChanges is the exit code of sync --dry-run --wait --detailed-exitcode when the dry run
+// found changes to make (terraform plan -detailed-exitcode's 2 is taken by partial_sync here).
+const exitChanges = 3
+
 // maxPollOutage is how long --wait keeps retrying while the server is unreachable or answers
 // 5xx (a restart, a proxy hiccup) before it gives up.
 const maxPollOutage = time.Minute
@@ -18,47 +22,85 @@ const maxPollOutage = time.Minute
 func syncFlags(fs *flag.FlagSet) runner {
 	wait := fs.Bool("wait", false, "")
 	asJSON := fs.Bool("json", false, "")
+	dryRun := fs.Bool("dry-run", false, "")
+	detailed := fs.Bool("detailed-exitcode", false, "")
 	return func(ctx context.Context, c *cli, args []string) int {
-		return c.sync(ctx, args[0], *wait, *asJSON)
+		if *detailed && (!*dryRun || !*wait) {
+			return c.usageError("sync", "--detailed-exitcode only works with --dry-run --wait: it tells what the dry run found")
+		}
+		return c.sync(ctx, args[0], syncOptions{wait: *wait, asJSON: *asJSON, dryRun: *dryRun, detailed: *detailed})
 	}
 }
 
-// sync runs `fabsync sync FABRIC [--wait] [--json]`.
-func (c *cli) sync(ctx context.Context, fabricName string, wait, asJSON bool) int {
+// syncOptions are the flags of `fabsync sync`.
+type syncOptions struct {
+	wait, asJSON bool
+	dryRun       bool // ask for a dry run: a plan of what the sync would change, nothing pushed
+	detailed     bool // --detailed-exitcode: exit 0 no change, 3 changes, 2 problems
+}
+
+// dryRunBody is the request body of a dry run.
+var dryRunBody = []byte(`{"dry_run":true}` + "\n")
+
+// sync runs `fabsync sync FABRIC [--dry-run] [--wait] [--json] [--detailed-exitcode]`.
+func (c *cli) sync(ctx context.Context, fabricName string, o syncOptions) int {
+	var in []byte
+	what := "sync"
+	if o.dryRun {
+		in, what = dryRunBody, "dry run"
+	}
 	var j job
-	status, body, err := c.client.getJSON(ctx, http.MethodPost, "/api/v1/fabrics/"+url.PathEscape(fabricName)+"/sync", nil, &j)
+	status, body, err := c.client.sendJSON(ctx, http.MethodPost, "/api/v1/fabrics/"+url.PathEscape(fabricName)+"/sync", nil, in, &j)
 	if err != nil {
 		return c.fail(err)
 	}
 	existing := status == http.StatusOK // 200: a job was already waiting; 202: a new one
-	if !wait {
-		if asJSON {
+	if o.dryRun && !j.DryRun {
+		// A server that predates dry runs refuses the body (400); one that ignored it would
+		// have started a real sync, which must not pass for a preview.
+		if existing {
+			return c.fail(fmt.Errorf("asked for a dry run of %s, but the server answered with job %s, a real sync that was already waiting, not a dry run",
+				fabricName, j.ID))
+		}
+		return c.fail(fmt.Errorf("asked for a dry run of %s, but the server started job %s, which is not one: "+
+			"this server does not support dry runs, and runs that job as a real sync (cancel it with: %s)",
+			fabricName, j.ID, c.hint("cancel", j.ID)))
+	}
+	if !o.wait {
+		if o.asJSON {
 			return c.printJSON(body)
 		}
 		if existing {
-			fmt.Fprintf(c.stdout, "A sync of %s was already waiting, so no new job was created: job %s is %s.\n", j.Fabric, j.ID, j.State)
+			fmt.Fprintf(c.stdout, "A %s of %s was already waiting, so no new job was created: job %s is %s.\n", what, j.Fabric, j.ID, j.State)
 		} else {
-			fmt.Fprintf(c.stdout, "Started a sync of %s: job %s is %s.\n", j.Fabric, j.ID, j.State)
+			fmt.Fprintf(c.stdout, "Started a %s of %s: job %s is %s.\n", what, j.Fabric, j.ID, j.State)
 		}
-		fmt.Fprintf(c.stdout, "Follow it with: %s\n", c.hint("status", j.ID))
+		if o.dryRun {
+			fmt.Fprintf(c.stdout, "See its plan, once it ended, with: %s\n", c.hint("status", j.ID))
+		} else {
+			fmt.Fprintf(c.stdout, "Follow it with: %s\n", c.hint("status", j.ID))
+		}
 		return exitOK
 	}
 
 	if existing {
-		fmt.Fprintf(c.stderr, "A sync of %s was already waiting; following that job, %s.\n", j.Fabric, j.ID)
+		fmt.Fprintf(c.stderr, "A %s of %s was already waiting; following that job, %s.\n", what, j.Fabric, j.ID)
 	} else {
-		fmt.Fprintf(c.stderr, "Started a sync of %s: job %s.\n", j.Fabric, j.ID)
+		fmt.Fprintf(c.stderr, "Started a %s of %s: job %s.\n", what, j.Fabric, j.ID)
 	}
 	final, body, code := c.wait(ctx, &j, body)
 	if final == nil {
 		return code
 	}
-	if asJSON {
+	if o.asJSON {
 		if err := writeJSON(c.stdout, body); err != nil {
 			return c.fail(err)
 		}
 	} else {
 		c.writeOutcome(c.stdout, final, final.Ingest.Problems)
+	}
+	if o.detailed {
+		return detailedExitFor(final)
 	}
 	return exitFor(final.State)
 }
@@ -72,6 +114,16 @@ func exitFor(state string) int {
 		return exitPartial
 	}
 	return exitError
+}
+
+// detailedExitFor is the exit code of sync --dry-run --wait --detailed-exitcode, as terraform
+// plan -detailed-exitcode has it: 0 nothing would change, 3 changes would be made, 2 problems
+// were found (partial_sync); a failed or canceled job keeps exitFor's code.
+func detailedExitFor(j *job) int {
+	if j.State == stateSucceeded && j.Plan != nil && j.Plan.changes() > 0 {
+		return exitChanges
+	}
+	return exitFor(j.State)
 }
 
 // wait polls job j until it ends and returns the final job and its raw JSON. When it stops

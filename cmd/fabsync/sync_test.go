@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -285,5 +288,205 @@ func TestExitFor(t *testing.T) {
 		if got := exitFor(state); got != want {
 			t.Errorf("exitFor(%s) = %d; want %d", state, got, want)
 		}
+	}
+}
+
+func TestSyncDryRunNoWait(t *testing.T) {
+	f, url := newFakeAPI(t)
+	f.syncJob = "job_dryrun_queued.json"
+	r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, "sync", "fabric-1", "--dry-run")
+	want := "Started a dry run of fabric-1: job " + testJobID + " is queued.\n" +
+		"See its plan, once it ended, with: fabsync status " + testJobID + "\n"
+	if r.code != exitOK {
+		t.Fatalf("sync --dry-run = exit %d, stderr:\n%s\nwant exit 0", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(want, r.stdout); diff != "" {
+		t.Errorf("sync --dry-run stdout mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"POST /api/v1/fabrics/fabric-1/sync"}, f.seen()); diff != "" {
+		t.Errorf("requests mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// --dry-run sends {"dry_run": true} as JSON; a plain sync sends no body, as before.
+func TestSyncDryRunRequestBody(t *testing.T) {
+	type req struct{ contentType, body string }
+	var mu sync.Mutex
+	var got []req
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, req{r.Header.Get("Content-Type"), string(b)})
+		mu.Unlock()
+		name := "job_queued.json"
+		if len(b) > 0 {
+			name = "job_dryrun_queued.json"
+		}
+		writeRaw(w, http.StatusAccepted, fixture(t, name))
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{{"sync", "fabric-1", "--dry-run"}, {"sync", "fabric-1"}} {
+		if r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": srv.URL}, args...); r.code != exitOK {
+			t.Errorf("fabsync %s = exit %d, stderr:\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d requests; want 2", len(got))
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(got[0].body), &body); err != nil || got[0].contentType != "application/json" ||
+		!cmp.Equal(body, map[string]any{"dry_run": true}) {
+		t.Errorf("sync --dry-run sent %q with Content-Type %q (%v); want the JSON object {\"dry_run\": true}", got[0].body, got[0].contentType, err)
+	}
+	if got[1].body != "" {
+		t.Errorf("sync without --dry-run sent the body %q; want none", got[1].body)
+	}
+}
+
+// A server older than dry runs that ignored the body would start a real sync: the CLI says so
+// instead of passing it off as a preview.
+func TestSyncDryRunNotSupported(t *testing.T) {
+	f, url := newFakeAPI(t)
+	f.polls = []string{"job_succeeded.json"}
+	r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, "sync", "fabric-1", "--dry-run", "--wait", "--poll-interval", "1ms")
+	if r.code != exitError || !strings.Contains(r.stderr, "does not support dry runs") || r.stdout != "" {
+		t.Errorf("sync --dry-run against a server without dry runs = exit %d, stdout %q, stderr:\n%s\nwant exit 1 and a message that it does not support dry runs",
+			r.code, r.stdout, r.stderr)
+	}
+	for _, req := range f.seen() {
+		if strings.HasPrefix(req, "GET /api/v1/jobs/") {
+			t.Errorf("the CLI followed the real sync (%s); it should stop at the answer to the POST", req)
+		}
+	}
+}
+
+func TestSyncDetailedExitcodeUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"sync", "fabric-1", "--detailed-exitcode"},
+		{"sync", "fabric-1", "--detailed-exitcode", "--wait"},
+		{"sync", "fabric-1", "--detailed-exitcode", "--dry-run"},
+	} {
+		f, url := newFakeAPI(t)
+		r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, args...)
+		want := "fabsync sync: --detailed-exitcode only works with --dry-run --wait: it tells what the dry run found\n" +
+			"Run 'fabsync help sync' for usage.\n"
+		if r.code != exitUsage || r.stderr != want || r.stdout != "" {
+			t.Errorf("fabsync %s = exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(args, " "), r.code, r.stdout, r.stderr, exitUsage, want)
+		}
+		if len(f.seen()) != 0 {
+			t.Errorf("fabsync %s sent %q; want no request", strings.Join(args, " "), f.seen())
+		}
+	}
+}
+
+// TestSyncDryRunGolden shows dry runs' outcomes: a plan with files created, updated and
+// deleted, a truncated one, one with no change, and problems; and their exit codes, with and
+// without --detailed-exitcode.
+func TestSyncDryRunGolden(t *testing.T) {
+	tests := []struct {
+		fixture, golden string
+		args            []string
+		wantCode        int
+	}{
+		{"job_dryrun_succeeded.json", "sync_dryrun_changes.golden", []string{"sync", "fabric-1", "--dry-run", "--wait"}, exitOK},
+		{"job_dryrun_succeeded.json", "sync_dryrun_changes.golden", []string{"sync", "fabric-1", "--dry-run", "--wait", "--detailed-exitcode"}, exitChanges},
+		{"job_dryrun_truncated.json", "sync_dryrun_truncated.golden", []string{"sync", "--detailed-exitcode", "fabric-1", "--wait", "--dry-run"}, exitChanges},
+		{"job_dryrun_nochange.json", "sync_dryrun_nochange.golden", []string{"sync", "fabric-1", "--dry-run", "--wait", "--detailed-exitcode"}, exitOK},
+		{"job_dryrun_nochange.json", "sync_dryrun_nochange.golden", []string{"sync", "fabric-1", "--dry-run", "--wait"}, exitOK},
+		{"job_dryrun_problems.json", "sync_dryrun_problems.golden", []string{"sync", "fabric-1", "--dry-run", "--wait", "--detailed-exitcode"}, exitPartial},
+		{"job_dryrun_problems.json", "sync_dryrun_problems.golden", []string{"sync", "fabric-1", "--dry-run", "--wait"}, exitPartial},
+		{"job_dryrun_failed.json", "sync_dryrun_failed.golden", []string{"sync", "fabric-1", "--dry-run", "--wait", "--detailed-exitcode"}, exitError},
+		{"job_dryrun_succeeded.json", "status_dryrun.golden", []string{"status", testJobID}, exitOK},
+		{"job_dryrun_truncated.json", "status_dryrun_truncated.golden", []string{"status", testJobID}, exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, url := newFakeAPI(t)
+			f.syncJob = "job_dryrun_queued.json"
+			f.polls = []string{"job_dryrun_queued.json", tt.fixture}
+			if tt.args[0] == "status" {
+				f.polls = []string{tt.fixture}
+			}
+			r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url}, append(tt.args, "--poll-interval", "1ms")...)
+			if r.code != tt.wantCode {
+				t.Fatalf("fabsync %s = exit %d; want %d; stderr:\n%s", strings.Join(tt.args, " "), r.code, tt.wantCode, r.stderr)
+			}
+			if strings.Contains(r.stdout, "\x1b") {
+				t.Errorf("output to a non-terminal holds an escape character:\n%q", r.stdout)
+			}
+			if tt.args[0] == "sync" && !strings.HasPrefix(r.stderr, "Started a dry run of fabric-1: job "+testJobID+".\n") {
+				t.Errorf("stderr = %q; want it to start with the dry run's job", r.stderr)
+			}
+			golden(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+// --json prints the final job as it came, and --detailed-exitcode still sets the code.
+func TestSyncDryRunJSON(t *testing.T) {
+	f, url := newFakeAPI(t)
+	f.syncJob = "job_dryrun_queued.json"
+	f.polls = []string{"job_dryrun_succeeded.json"}
+	r := runCLI(t, t.Context(), map[string]string{"FABSYNC_SERVER": url},
+		"sync", "fabric-1", "--dry-run", "--wait", "--json", "--detailed-exitcode", "--poll-interval", "1ms")
+	var got job
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != exitChanges || got.Plan == nil || len(got.Plan.Files) != 4 {
+		t.Errorf("sync --dry-run --wait --json --detailed-exitcode = exit %d (%v); want exit %d and the job with its plan\nstdout:\n%s",
+			r.code, err, exitChanges, r.stdout)
+	}
+}
+
+func TestDetailedExitFor(t *testing.T) {
+	changes := &plan{Updated: 1}
+	tests := []struct {
+		j    job
+		want int
+	}{
+		{job{State: stateSucceeded, DryRun: true, Plan: &plan{Unchanged: 4}}, exitOK},
+		{job{State: stateSucceeded, DryRun: true, Plan: changes}, exitChanges},
+		{job{State: stateSucceeded, DryRun: true, Plan: &plan{Deleted: 2}}, exitChanges},
+		{job{State: stateSucceeded, DryRun: true}, exitOK},
+		{job{State: statePartialSync, DryRun: true}, exitPartial},
+		{job{State: stateFailed, DryRun: true, Plan: changes}, exitError},
+		{job{State: stateCanceled, DryRun: true}, exitError},
+	}
+	for _, tt := range tests {
+		if got := detailedExitFor(&tt.j); got != tt.want {
+			t.Errorf("detailedExitFor(%s, plan %+v) = %d; want %d", tt.j.State, tt.j.Plan, got, tt.want)
+		}
+	}
+}
+
+// A diff comes from the repository: control characters in it are shown escaped, and each line
+// gets its colour by its first characters.
+func TestPlanDiffPrintableAndColours(t *testing.T) {
+	var b strings.Builder
+	c := &cli{getenv: func(string) string { return "" }, stdout: &b}
+	j := &job{ID: "j", Fabric: "fab", State: stateSucceeded, DryRun: true, Plan: &plan{Created: 1, Summary: "adds \x1b[2J",
+		Files: []planFile{{Path: "managed/a\x1b.yaml", Action: actionCreated, Added: 1, Diff: "--- /dev/null\n+++ b/managed/a.yaml\n@@ -0,0 +1 @@\n+name: \x1b]0;pwned\x07x\n"}}}}
+	c.writeOutcome(&b, j, nil)
+	want := "Dry run of fab succeeded (job j): nothing was pushed.\n" +
+		`adds \x1b[2J` + "\n" +
+		"A sync would change 1 file: 1 created, 0 updated, 0 deleted; 0 unchanged.\n\n" +
+		`created managed/a\x1b.yaml (+1 -0)` + "\n" +
+		"--- /dev/null\n+++ b/managed/a.yaml\n@@ -0,0 +1 @@\n" + `+name: \x1b]0;pwned\ax` + "\n" +
+		"\nTo make these changes: fabsync sync fab --wait\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("plan mismatch (-want +got):\n%s", diff)
+	}
+	for line, want := range map[string]string{
+		"+++ b/x": ansiBold, "--- a/x": ansiBold, "@@ -1 +1 @@": ansiCyan, "+a": ansiGreen, "-a": ansiRed, " a": "", "": "",
+		`\ No newline at end of file`: "",
+	} {
+		if got := diffColour(line); got != want {
+			t.Errorf("diffColour(%q) = %q; want %q", line, got, want)
+		}
+	}
+	on := colors{on: true}
+	if got, want := on.paint("+a", diffColour("+a")), "\x1b[32m+a\x1b[0m"; got != want {
+		t.Errorf("added line painted %q; want %q", got, want)
+	}
+	if got := on.paint(" a", diffColour(" a")); got != " a" {
+		t.Errorf("context line painted %q; want it plain", got)
 	}
 }

@@ -16,12 +16,14 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/validate"
 )
 
@@ -52,6 +54,23 @@ type Fabric struct {
 	// Validation is the fabric's validation: block merged over the file's top-level one, key by
 	// key (a key the fabric sets replaces the default's).
 	Validation Validation `yaml:"validation"`
+	// Drift says what a sync does with resource files edited, added or removed by hand under
+	// managed/ and unmanaged/ (see ingest.Options.Drift): "adopt" (the default) takes the hand
+	// edit into the manifest, "report" leaves it and warns on every sync, "revert" restores
+	// the file the manifest records. Unset, it takes the file's top-level drift:, else "adopt";
+	// after Parse it is always one of the three.
+	Drift string `yaml:"drift"`
+}
+
+// DriftModes are the values of drift:, the default first.
+var DriftModes = []string{ingest.DriftAdopt, ingest.DriftReport, ingest.DriftRevert}
+
+// checkDrift returns what is wrong with a drift: value, or "".
+func checkDrift(mode string) string {
+	if slices.Contains(DriftModes, mode) {
+		return ""
+	}
+	return fmt.Sprintf("drift %q is not one of %s (default %s)", mode, strings.Join(DriftModes, ", "), ingest.DriftAdopt)
 }
 
 // Validation says how a fabric's documents are checked beyond Hedgehog's built-in rules,
@@ -118,6 +137,8 @@ type File struct {
 	Fabrics []Fabric `yaml:"fabrics"`
 	// Validation holds the defaults of every fabric's validation: block.
 	Validation Validation `yaml:"validation"`
+	// Drift is the default of every fabric's drift: ("" means "adopt").
+	Drift string `yaml:"drift"`
 
 	byName map[string]int // index into Fabrics
 }
@@ -182,6 +203,16 @@ func parse(data []byte) (*File, []string) {
 
 	seen := map[string]bool{}
 	var problems []string
+	if f.Drift != "" {
+		if msg := checkDrift(f.Drift); msg != "" {
+			if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+				if v := value(root.Content[0], "drift"); v != nil {
+					msg = fmt.Sprintf("line %d: %s", v.Line, msg)
+				}
+			}
+			problems = append(problems, msg)
+		}
+	}
 	for i := range f.Fabrics {
 		fb := &f.Fabrics[i]
 		where := fmt.Sprintf("fabrics[%d]", i)
@@ -226,6 +257,16 @@ func parse(data []byte) (*File, []string) {
 		}
 		if fb.Resync < 0 || (fb.Resync > 0 && time.Duration(fb.Resync) < MinResync) {
 			bad("resync", "resync %s: must be 0 (off) or at least %s", time.Duration(fb.Resync), MinResync)
+		}
+		switch {
+		case fb.Drift != "":
+			if msg := checkDrift(fb.Drift); msg != "" {
+				bad("drift", "%s", msg)
+			}
+		case f.Drift != "":
+			fb.Drift = f.Drift
+		default:
+			fb.Drift = ingest.DriftAdopt
 		}
 		fb.Validation = fb.Validation.merged(f.Validation)
 		for _, msg := range checkValidation(fb.Validation) {

@@ -78,6 +78,8 @@ func TestParseInvalid(t *testing.T) {
 		{"CRDs outside the repository", "fabrics:\n  - {name: a, repo: /r, validation: {crds: [../crds]}}\n", `validation: crds: "../crds" leaves the repository`},
 		{"CRDs path with ..", "fabrics:\n  - {name: a, repo: /r, validation: {crds: [/etc/../crds]}}\n", `without . or .. elements`},
 		{"unknown validation key", "fabrics:\n  - {name: a, repo: /r, validation: {stirct: true}}\n", "field stirct not found"},
+		{"bad drift", "fabrics:\n  - name: a\n    repo: /r\n    drift: ignore\n", `line 4: fabrics[0] (a): drift "ignore" is not one of adopt, report, revert (default adopt)`},
+		{"bad default drift", "drift: Revert\nfabrics:\n  - {name: a, repo: /r}\n", `line 1: drift "Revert" is not one of adopt, report, revert (default adopt)`},
 		{"misplaced secret", "fabrics:\n  - name: a\n    repo: /r\n    auth: hunter2hunter2\n", "line 4: cannot unmarshal !!str into config.Auth"},
 	}
 	for _, tt := range tests {
@@ -124,6 +126,31 @@ fabrics:
 		if !slices.Equal(v.CRDs, tt.crds) || v.IsStrict() != tt.strict || !slices.Equal(v.Disable, tt.disable) {
 			t.Errorf("%s: validation = {crds %v, strict %v, disable %v}; want {%v, %v, %v}", tt.fabric, v.CRDs, v.IsStrict(), v.Disable, tt.crds, tt.strict, tt.disable)
 		}
+	}
+}
+
+// TestDriftMerge: a fabric's drift: replaces the top-level default, which
+// is "adopt" when unset.
+func TestDriftMerge(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want map[string]string
+	}{
+		{"fabrics:\n  - {name: a, repo: /r}\n  - {name: b, repo: /r, drift: report}\n", map[string]string{"a": "adopt", "b": "report"}},
+		{"drift: revert\nfabrics:\n  - {name: a, repo: /r}\n  - {name: b, repo: /r, drift: adopt}\n", map[string]string{"a": "revert", "b": "adopt"}},
+	} {
+		f, err := config.Parse([]byte(tt.yaml))
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v", tt.yaml, err)
+		}
+		for name, want := range tt.want {
+			if fb, _ := f.Fabric(name); fb.Drift != want {
+				t.Errorf("Parse(%q): fabric %s drift = %q; want %q", tt.yaml, name, fb.Drift, want)
+			}
+		}
+	}
+	if !slices.Equal(config.DriftModes, []string{"adopt", "report", "revert"}) {
+		t.Errorf("DriftModes = %v", config.DriftModes)
 	}
 }
 

@@ -24,45 +24,46 @@ import (
 )
 
 // genDoc returns a realistic Hedgehog document of about 1 KB: a
-// Connection, a Server or a VPC, cycling, with unique names per (file, i),
+// Server, a Connection to it or a VPC, cycling, with unique names per (file, i),
 // valid under Hedgehog's rules: VPC names fit in 11 characters, VPC
-// subnets do not overlap (a /26 each out of 10.0.0.0/8), and each VPC has
+// subnets do not overlap (three /26 in a /24 of 10.0.0.0/8 each), and each VPC has
 // a VLAN namespace of its own (one namespace holds only 4094 VLANs).
 func genDoc(file, i int) string {
 	id := fmt.Sprintf("%03d-%05d", file, i)
 	switch i % 3 {
-	case 0:
+	case 1:
+		// The server is the one the document before defines.
 		return fmt.Sprintf(`apiVersion: wiring.githedgehog.com/v1beta1
 kind: Connection
 metadata:
-  name: server-%[1]s--mclag--leaf-%[1]s-a--leaf-%[1]s-b
+  name: server-%[2]s--eslag--leaf-%[1]s-a--leaf-%[1]s-b
   labels:
-    fabric.githedgehog.com/connection-type: mclag
-    server.fabric.githedgehog.com/server-%[1]s: "true"
+    fabric.githedgehog.com/connection-type: eslag
+    server.fabric.githedgehog.com/server-%[2]s: "true"
     switch.fabric.githedgehog.com/leaf-%[1]s-a: "true"
     switch.fabric.githedgehog.com/leaf-%[1]s-b: "true"
 spec:
-  mclag:
+  eslag:
     links:
     - server:
-        port: server-%[1]s/enp2s1
+        port: server-%[2]s/enp2s1
       switch:
         port: leaf-%[1]s-a/E1/1
     - server:
-        port: server-%[1]s/enp2s2
+        port: server-%[2]s/enp2s2
       switch:
         port: leaf-%[1]s-b/E1/1
     - server:
-        port: server-%[1]s/enp2s3
+        port: server-%[2]s/enp2s3
       switch:
         port: leaf-%[1]s-a/E1/2
     - server:
-        port: server-%[1]s/enp2s4
+        port: server-%[2]s/enp2s4
       switch:
         port: leaf-%[1]s-b/E1/2
     mtu: 9036 # jumbo frames
-`, id)
-	case 1:
+`, id, fmt.Sprintf("%03d-%05d", file, i-1))
+	case 0:
 		return fmt.Sprintf(`#
 # Server server-%[1]s
 #

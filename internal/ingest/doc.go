@@ -10,6 +10,25 @@
 // goroutine it starts has exited by the time Ingest returns. It knows nothing
 // about git, queues or HTTP.
 //
+// A raw document whose metadata.annotations has DeleteAnnotation
+// ("fabsync.githedgehog.com/delete") set to "true" is a delete: it needs
+// only apiVersion, kind and metadata, is archived like any raw document,
+// and instead of writing a resource file it removes the one it names from
+// managed/ or unmanaged/, with its manifest line; the archive log lists the
+// removal under the raw file ("deleted:"). The fabric-wide checks see the
+// fabric without it, so a delete that leaves references behind (a switch
+// that connections staying in the fabric still use) is an error naming the
+// referrers (validate's rule delete-leaves-references).
+//
+// Every ingest also looks for drift: resource files under managed/ and
+// unmanaged/, other than those it replaces or deletes, that differ from
+// .hnp/manifest.yaml because someone changed them by hand: edited (another
+// sha256), added (no manifest line) or removed (a manifest line, no file).
+// Each is a warning (RuleDrift), and Options.Drift says what is done:
+// adopt it into the manifest (the default), report it again on every sync,
+// or revert it to the content the manifest records, normalized again from
+// the archived raw file. Drifted finds drift without changing anything.
+//
 // Ingest validates every raw file before it writes anything: invalid input
 // yields a *ValidationError listing every problem found, located by file,
 // document, line and column, and no Writer method is called. Normalize is

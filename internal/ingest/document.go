@@ -21,6 +21,10 @@ type docResult struct {
 	Managed                                  bool
 	NameLine, NameCol                        int // where metadata.name is, in the file
 
+	// Delete marks a delete document (DeleteAnnotation): Path is the
+	// resource file it removes; it has no Out, Checks or Resource.
+	Delete bool
+
 	Out    []byte // the normalized document
 	Stable bool   // Out was a fixed point after one encoding
 
@@ -163,6 +167,15 @@ func processDoc(file string, d rawDoc, lim Limits, fast bool, v *validate.Valida
 	}
 	if !safePath(r.Path, top) {
 		at(root, "resource would be written to %s, outside %s/", quote(r.Path), top)
+		return r
+	}
+	// A delete document names a resource; it is not one, so it is not
+	// checked or normalized as one.
+	if n, del, msg := deleteRequest(md); msg != "" {
+		at(n, "%s", msg)
+		return r
+	} else if del {
+		r.Delete = true
 		return r
 	}
 

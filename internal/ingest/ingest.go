@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +71,12 @@ type Options struct {
 	// validate.Default(), Hedgehog's built-in rules).
 	Validator *validate.Validator
 
+	// Drift says what to do with resource files under managed/ and
+	// unmanaged/ that differ from the manifest (changed by hand):
+	// DriftAdopt, DriftReport or DriftRevert; "" means DriftAdopt. Each
+	// drifted file is a RuleDrift warning and an entry of Result.Drift.
+	Drift string
+
 	// Progress, when set, is called on the calling goroutine after each raw
 	// file is done in each phase: PhaseValidate (every file is read and
 	// checked before anything is written), then PhaseWrite.
@@ -96,8 +101,10 @@ var ErrInvalidOptions = errors.New("invalid ingest options")
 
 // Writer receives the planned changes. Names are slash-separated paths
 // relative to the fabric root (the root of the fs.FS handed to Ingest),
-// e.g. "managed/vpcs/vpc-1.yaml". Ingest calls it from one goroutine at a
-// time.
+// e.g. "managed/vpcs/vpc-1.yaml". Remove is called for ingested raw files
+// and for the resource files that delete documents remove (see
+// DeleteAnnotation), so a dry run sees a delete as a Remove of a managed/
+// or unmanaged/ path. Ingest calls it from one goroutine at a time.
 type Writer interface {
 	WriteFile(name string, data []byte) error
 	Remove(name string) error
@@ -106,17 +113,23 @@ type Writer interface {
 // Result counts what an ingest did.
 type Result struct {
 	Files     int      // raw YAML files ingested
-	Documents int      // non-empty documents ingested
+	Documents int      // non-empty documents ingested that define a resource (delete documents are not counted)
 	Created   int      // resource files that did not exist
 	Updated   int      // resource files that existed with different bytes
 	Unchanged int      // resource files that existed with identical bytes
 	Archived  int      // raw files archived (== Files on success)
+	Deleted   int      // resource files removed on purpose (delete documents, see DeleteAnnotation)
 	Warnings  []string // e.g. unknown kinds carried to unmanaged/
 	// Problems are the validator's warnings (Severity "warning"), located
 	// and with their rules, sorted like ValidationError's problems. Each is
 	// also in Warnings as its String().
 	Problems []Problem
-	Written  []string // every path written or removed, sorted (resource files, archive copies, raw removals, manifest, archive log, raw/.gitkeep)
+	Written  []string // every path written or removed, sorted (resource files, archive copies, raw removals, deleted and reverted resource files, manifest, archive log, raw/.gitkeep)
+	// Drift lists the resource files that differed from the manifest
+	// before this ingest (leaving out those it replaces or deletes), sorted
+	// by path, with the Action taken (see Options.Drift). Each is also a
+	// RuleDrift warning in Problems.
+	Drift []Drift
 }
 
 var errPanic = errors.New("internal error")
@@ -140,7 +153,22 @@ var errPanic = errors.New("internal error")
 // are skipped. Symbolic links are never followed: one anywhere under raw/,
 // or on the way to a path Ingest would write, is a problem.
 //
-// With nothing to ingest it returns a zero Result and writes nothing.
+// A raw document carrying DeleteAnnotation "true" removes the resource
+// file it names (through Writer.Remove) and its manifest line instead of
+// writing one; the archive log lists the removal under its raw file. A
+// delete of a file that does not exist is a warning; deleting a resource
+// that resources staying in the fabric still name, or deleting and
+// defining the same resource in one sync, is an error.
+//
+// Before writing, Ingest compares the resource files it does not replace
+// or delete with the old manifest, and does what Options.Drift says with
+// each file that differs (see Drift, DriftAdopt, DriftReport,
+// DriftRevert): each is a RuleDrift warning and an entry of Result.Drift.
+//
+// With nothing in raw/ to ingest and no drift it returns a zero Result and
+// writes nothing. With drift alone it acts on that: DriftAdopt writes only
+// the manifest, DriftRevert only the restored files (and the manifest if it
+// changes), DriftReport nothing; the Result has the drift and its warnings.
 // Invalid input returns *ValidationError, and no Writer method was called.
 // Unusable options return an error wrapping ErrInvalidOptions. An error
 // from fsys or w is returned wrapped (%w); by then some changes may have
@@ -163,6 +191,9 @@ var errPanic = errors.New("internal error")
 func Ingest(ctx context.Context, fsys fs.FS, opts Options, w Writer) (res *Result, err error) {
 	if !validJobID(opts.JobID) {
 		return nil, fmt.Errorf("job id %q (want letters, digits, '.', '_', ':' or '-'): %w", opts.JobID, ErrInvalidOptions)
+	}
+	if !validDrift(opts.Drift) {
+		return nil, fmt.Errorf("drift %q (want %s, %s or %s): %w", opts.Drift, DriftAdopt, DriftReport, DriftRevert, ErrInvalidOptions)
 	}
 	in := &ingester{
 		fsys:    fsys,
@@ -219,9 +250,12 @@ type ingester struct {
 	res       Result
 	entries   []entry // one per resource file written or confirmed
 	logFiles  []logFile
-	cached    int               // bytes of output in rawFile.Done
-	intern    map[string]string // kinds, apiVersions and namespaces, stored once
-	docs      int               // documents the first pass found
+	cached    int                 // bytes of output in rawFile.Done
+	intern    map[string]string   // kinds, apiVersions and namespaces, stored once
+	docs      int                 // documents the first pass found
+	deletes   map[string]deletion // resource file -> the delete document that removes it
+	sums      map[string][32]byte // sha256 of the untouched resource files read so far (checkExisting)
+	drift     *driftScan          // what scanDrift found
 }
 
 // interned returns s, shared with earlier equal strings.
@@ -261,7 +295,7 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if len(in.files) == 0 && len(in.problems) == 0 {
-		return &Result{}, nil
+		return in.driftOnly(ctx)
 	}
 	if err := in.checkLayout(); err != nil {
 		return nil, err
@@ -281,6 +315,7 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	for _, w := range in.warnings {
 		in.res.Warnings = append(in.res.Warnings, w.String())
 	}
+	in.res.Drift = in.driftResult()
 
 	in.entries = make([]entry, 0, in.docs)
 	for i := range in.files {
@@ -288,6 +323,9 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		in.opts.progress(PhaseWrite, i+1, len(in.files))
+	}
+	if err := in.writeReverts(ctx); err != nil {
+		return nil, err
 	}
 	if _, ok, err := in.t.typeOf(gitkeepPath); err != nil {
 		return nil, err
@@ -376,9 +414,12 @@ func (in *ingester) checkLayout() error {
 // archivePath returns where the raw file raw is archived:
 // .hnp/archive/<job>/<path under raw/>.archived, its file name shortened by
 // fitName if need be.
-func (in *ingester) archivePath(raw string) string {
+func (in *ingester) archivePath(raw string) string { return archivePathFor(in.opts.JobID, raw) }
+
+// archivePathFor is where job archived the raw file raw.
+func archivePathFor(job, raw string) string {
 	i := strings.LastIndexByte(raw, '/')
-	return archiveDir + "/" + in.opts.JobID + "/" + raw[len("raw/"):i+1] + fitName(raw[i+1:], ".archived")
+	return archiveDir + "/" + job + "/" + raw[len("raw/"):i+1] + fitName(raw[i+1:], ".archived")
 }
 
 // readRaw reads a raw file within the size limit; a nil slice with a
@@ -454,17 +495,22 @@ func (in *ingester) validate(ctx context.Context) error {
 		}
 		in.opts.progress(PhaseValidate, i+1, len(in.files))
 	}
-	if in.v == nil {
-		return nil
+	if in.v != nil {
+		if err := in.checkExisting(ctx, seen); err != nil {
+			return err
+		}
+		for _, c := range in.v.CheckFabric(in.resources) {
+			in.check(fromCheck(c))
+		}
+		in.resources = nil
 	}
-	if err := in.checkExisting(ctx, seen); err != nil {
-		return err
+	if len(in.problems) > 0 {
+		return nil // nothing is written, so there is no drift to act on
 	}
-	for _, c := range in.v.CheckFabric(in.resources) {
-		in.check(fromCheck(c))
-	}
-	in.resources = nil
-	return nil
+	return in.scanDrift(ctx, func(p string) bool {
+		_, written := seen[p]
+		return written || in.deleted(p)
+	}, true)
 }
 
 // check records a validator's problem as an error or a warning.
@@ -488,7 +534,7 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace)
 	}
 	var paths []string
 	err = in.t.walk("managed", true, func(p string, mode fs.FileMode) error {
-		if _, replaced := seen[p]; !replaced && mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
+		if _, replaced := seen[p]; !replaced && !in.deleted(p) && mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
 			paths = append(paths, p)
 		}
 		return nil
@@ -506,6 +552,8 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace)
 		return paths[i-1], true
 	}
 	type existing struct {
+		path   string
+		sum    [32]byte // of the file, for scanDrift
 		checks []validate.Problem
 		res    *validate.Resource
 		err    error
@@ -517,15 +565,16 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace)
 		if err != nil {
 			return existing{err: fmt.Errorf("read %s: %w", p, err)}
 		}
+		e := existing{path: p, sum: sha256.Sum256(data)}
 		if int64(len(data)) > in.lim.MaxFileBytes {
-			return existing{}
+			return e
 		}
 		doc, err := parseDoc(data)
 		if err != nil || isEmptyDoc(doc) {
-			return existing{}
+			return e
 		}
 		if _, err := expandAliases(doc, in.lim.MaxAliasExpansion); err != nil {
-			return existing{}
+			return e
 		}
 		root := doc.Content[0]
 		d := &validate.Doc{File: p, Index: 1, Line: 1, Root: root, New: false}
@@ -536,8 +585,8 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace)
 			d.Name, _ = scalarString(lookup(md, "name"))
 			d.Namespace, _ = scalarString(lookup(md, "namespace"))
 		}
-		checks, res := in.v.Check(d)
-		return existing{checks: checks, res: res}
+		e.checks, e.res = in.v.Check(d)
+		return e
 	}, func(e existing) bool {
 		if handled++; handled%checkEvery == 0 {
 			if werr = stopped(ctx, "validate", "managed/"); werr != nil {
@@ -548,6 +597,10 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace)
 			werr = e.err
 			return false
 		}
+		if in.sums == nil {
+			in.sums = map[string][32]byte{}
+		}
+		in.sums[e.path] = e.sum
 		for _, c := range e.checks {
 			in.check(fromCheck(c))
 		}
@@ -618,6 +671,10 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 		if r.Empty || len(r.Problems) > 0 {
 			return true
 		}
+		if r.Delete {
+			werr = in.noteDelete(fileIdx, r, seen)
+			return werr == nil
+		}
 		in.docs++
 		if !r.Stable {
 			if f.Slow == nil {
@@ -643,6 +700,11 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 				msg = fmt.Sprintf("resource %s would be written to %s, like %s from %s", id, r.Path, first.Identity, where)
 			}
 			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol, Message: msg})
+			return true
+		}
+		if d, ok := in.deletes[r.Path]; ok {
+			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol,
+				Message: fmt.Sprintf("%s is defined here and deleted in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(d.docPlace))})
 			return true
 		}
 		seen[r.Path] = docPlace{File: fileIdx, Doc: r.Doc.Index, Line: r.NameLine, Identity: id}
@@ -731,6 +793,10 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 		_, slow := f.Slow[d.Index]
 		return processDoc(f.Path, d, in.lim, !slow, nil)
 	}, func(r docResult) bool {
+		if r.Delete && len(r.Problems) == 0 {
+			werr = in.removeResource(ctx, fileIdx, r, &lf)
+			return werr == nil
+		}
 		werr = in.writeResource(ctx, fileIdx, r)
 		if werr == nil && !r.Empty {
 			lf.Resources = append(lf.Resources, r.Path)
@@ -828,77 +894,33 @@ func (in *ingester) writeResource(ctx context.Context, fileIdx int, r docResult)
 }
 
 // writeManifest writes .hnp/manifest.yaml: the entries of this run, plus
-// one for every other resource file in the tree, carried over from the old
-// manifest (or computed from the file when the old manifest has none or
-// its checksum no longer matches).
+// one for every other resource file, carried over from the old manifest or
+// made from the file as Options.Drift says (see otherEntries).
 func (in *ingester) writeManifest(ctx context.Context) error {
+	buf, err := in.manifest(ctx)
+	if err != nil {
+		return err
+	}
+	return in.write(ctx, ManifestPath, ".hnp", buf)
+}
+
+// manifest returns the content of the new manifest.
+func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 	byPath := func(a, b entry) int { return strings.Compare(a.Path, b.Path) }
+	if in.drift == nil {
+		if err := in.scanDrift(ctx, nil, false); err != nil {
+			return nil, err
+		}
+	}
+	if in.drift.badManifest && len(in.drift.others) > 0 {
+		in.res.Warnings = append(in.res.Warnings, ManifestPath+" could not be read; the sources of resource files not ingested now are lost")
+	}
+	others, err := in.otherEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in.entries = append(in.entries, others...)
 	slices.SortFunc(in.entries, byPath)
-	touched := func(p string) bool {
-		_, ok := slices.BinarySearchFunc(in.entries, entry{Path: p}, byPath)
-		return ok
-	}
-	var others []string
-	for _, top := range []string{"managed", "unmanaged"} {
-		mode, ok, err := in.t.typeOf(top)
-		if err != nil {
-			return err
-		}
-		if !ok || !mode.IsDir() {
-			continue
-		}
-		err = in.t.walk(top, true, func(p string, mode fs.FileMode) error {
-			if mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) && !touched(p) {
-				others = append(others, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if len(others) > 0 {
-		want := make(map[string]bool, len(others))
-		for _, p := range others {
-			want[p] = true
-		}
-		var old map[string]manifestLine
-		if mode, ok, err := in.t.typeOf(ManifestPath); err != nil {
-			return err
-		} else if ok && mode.IsRegular() {
-			data, err := fs.ReadFile(in.fsys, ManifestPath)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", ManifestPath, err)
-			}
-			var good bool
-			old, good = readManifest(data, func(p string) bool { return want[p] })
-			if !good {
-				in.res.Warnings = append(in.res.Warnings, ManifestPath+" could not be read; the sources of resource files not ingested now are lost")
-			}
-		}
-		for _, p := range others {
-			if err := stopped(ctx, "read", p); err != nil {
-				return err
-			}
-			data, err := fs.ReadFile(in.fsys, p)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", p, err)
-			}
-			sum := sha256.Sum256(data)
-			m, ok := old[p]
-			if !ok || m.SHA256 != hex.EncodeToString(sum[:]) {
-				id := identityOf(data)
-				id.Source = m.Source
-				m = id
-			}
-			e := entry{Path: p, Kind: m.Kind, APIVersion: m.APIVersion, Namespace: m.Namespace, Name: m.Name, Sum: sum, File: -1}
-			if m.Source != (source{}) {
-				e.Source = &m.Source
-			}
-			in.entries = append(in.entries, e)
-		}
-		slices.SortFunc(in.entries, byPath)
-	}
 	// Size the buffer exactly: the manifest may be the largest thing held.
 	size := len(manifestHeader) + len("resources:\n")
 	var scratch []byte
@@ -913,7 +935,7 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 		buf = appendManifestEntry(buf, &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
 	}
 	in.entries = nil
-	return in.write(ctx, ManifestPath, ".hnp", buf)
+	return buf, nil
 }
 
 // writeArchiveLog appends this run's entry to .hnp/archive-log.yaml,

@@ -192,13 +192,17 @@ type logFile struct {
 	Raw       string
 	Archived  string
 	Resources []string
+	Deleted   []string // resource files its delete documents removed
 }
 
 const archiveLogHeader = `# fabsync archive log: one entry appended per ingest, naming each raw file,
 # where it was archived and the resource files it became. Append-only.
 `
 
-// appendLogEntry appends one archive log entry (a YAML sequence item).
+// appendLogEntry appends one archive log entry (a YAML sequence item). A
+// raw file whose delete documents removed resource files lists them under
+// "deleted:", after its resources; the key is left out when there are none,
+// so entries without deletes read as they always have.
 func appendLogEntry(b []byte, job, commit string, t time.Time, files []logFile) []byte {
 	b = append(b, "- job: "...)
 	b = appendScalar(b, job)
@@ -214,13 +218,21 @@ func appendLogEntry(b []byte, job, commit string, t time.Time, files []logFile) 
 		b = appendScalar(b, f.Archived)
 		if len(f.Resources) == 0 {
 			b = append(b, "\n      resources: []\n"...)
-			continue
+		} else {
+			b = append(b, "\n      resources:\n"...)
+			for _, r := range f.Resources {
+				b = append(b, "        - "...)
+				b = appendScalar(b, r)
+				b = append(b, '\n')
+			}
 		}
-		b = append(b, "\n      resources:\n"...)
-		for _, r := range f.Resources {
-			b = append(b, "        - "...)
-			b = appendScalar(b, r)
-			b = append(b, '\n')
+		if len(f.Deleted) > 0 {
+			b = append(b, "      deleted:\n"...)
+			for _, r := range f.Deleted {
+				b = append(b, "        - "...)
+				b = appendScalar(b, r)
+				b = append(b, '\n')
+			}
 		}
 	}
 	return b

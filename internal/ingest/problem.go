@@ -15,7 +15,7 @@ import (
 // folder itself (raw/ or .hnp/ being a symbolic link, say), File names that
 // path instead.
 type Problem struct {
-	File     string // raw file path relative to the fabric root, e.g. "raw/wiring.yaml"
+	File     string // raw file path relative to the fabric root, e.g. "raw/wiring.yaml"; for a RuleDrift warning, the resource file
 	Document int    // 1-based document index in that file; 0 when the problem is the file itself
 	Line     int    // 1-based line in the file (not in the document); 0 if unknown
 	Column   int    // 1-based, counted in characters; 0 if unknown
@@ -23,7 +23,9 @@ type Problem struct {
 
 	// Rule names the check that found it: a validate rule ID such as
 	// "connection-unknown-switch", RuleSyntax for YAML that does not parse,
-	// or RuleIngest for ingest's own checks (file names, sizes, identity).
+	// RuleDrift for a resource file changed by hand (File is that file), or
+	// RuleIngest for ingest's own checks (file names, sizes, identity,
+	// deletes).
 	Rule string
 	// Severity is SeverityError (the sync stops) or SeverityWarning.
 	Severity string
@@ -36,7 +38,11 @@ type Problem struct {
 // Rules of ingest's own problems (validate's rules have their own IDs).
 const (
 	RuleSyntax = "yaml-syntax" // the document is not valid YAML
-	RuleIngest = "ingest"      // anything else ingest itself refuses: file names, sizes, identity, duplicates
+	RuleIngest = "ingest"      // anything else ingest itself refuses: file names, sizes, identity, duplicates, deletes
+	// RuleDrift is the warning for a resource file under managed/ or
+	// unmanaged/ that differs from the manifest (see Drift); File is that
+	// resource file.
+	RuleDrift = "drift"
 )
 
 // Severities of a Problem.

@@ -8,6 +8,11 @@
 // returns a Plan. It does no I/O and never logs.
 package plan
 
+import (
+	"bytes"
+	"sort"
+)
+
 // Actions of a File.
 const (
 	Created   = "created"
@@ -39,8 +44,8 @@ type File struct {
 
 // Plan is what a sync would do to the resource files.
 type Plan struct {
-	Files     []File `json:"files"`     // sorted by path; Unchanged files included
-	Summary   string `json:"summary"`   // one line in the fabric's terms; "no changes" when nothing changes
+	Files     []File `json:"files"`   // sorted by path; Unchanged files included
+	Summary   string `json:"summary"` // one line in the fabric's terms; "no changes" when nothing changes
 	Created   int    `json:"created"`
 	Updated   int    `json:"updated"`
 	Deleted   int    `json:"deleted"`
@@ -49,27 +54,68 @@ type Plan struct {
 }
 
 // Build returns the plan of changes, with at most maxDiff bytes of diff
-// text in all (0: DefaultMaxDiff).
+// text in all (0: DefaultMaxDiff; negative: no diff text, counts only).
+//
+// Files come out sorted by path (a stable sort: changes with the same path
+// keep their order). A Change with both Old and New nil changes nothing and
+// is Unchanged. Every changed file gets its Added and Removed line counts;
+// the diffs are taken in path order until one would take the total past
+// maxDiff, and from that file on no File gets a Diff and Truncated is set.
+// Build does not modify changes.
 func Build(changes []Change, maxDiff int) *Plan {
-	p := &Plan{Files: []File{}}
-	for _, c := range changes {
-		f := File{Path: c.Path}
-		switch {
-		case c.Old == nil:
-			f.Action = Created
+	if maxDiff == 0 {
+		maxDiff = DefaultMaxDiff
+	}
+	sorted := make([]Change, len(changes))
+	copy(sorted, changes)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+
+	p := &Plan{Files: make([]File, 0, len(sorted))}
+	actions := make([]string, len(sorted))
+	d := newDiffer()
+	room := maxDiff // diff text still allowed; < 0 once the bound is reached
+	for i, c := range sorted {
+		f := File{Path: c.Path, Action: actionOf(c)}
+		actions[i] = f.Action
+		switch f.Action {
+		case Created:
 			p.Created++
-		case c.New == nil:
-			f.Action = Deleted
+		case Deleted:
 			p.Deleted++
-		case string(c.Old) == string(c.New):
-			f.Action = Unchanged
-			p.Unchanged++
-		default:
-			f.Action = Updated
+		case Updated:
 			p.Updated++
+		default:
+			p.Unchanged++
+		}
+		if f.Action != Unchanged {
+			text, ok := "", false
+			text, f.Added, f.Removed, ok = d.diff(c.Path, c.Old, c.New, room)
+			if ok {
+				f.Diff = text
+				room -= len(text)
+			} else {
+				room = -1
+				p.Truncated = true
+			}
 		}
 		p.Files = append(p.Files, f)
 	}
-	p.Summary = "not yet written" // placeholder until the package is written
+	p.Summary = summarize(sorted, actions)
 	return p
+}
+
+// actionOf classifies one Change.
+func actionOf(c Change) string {
+	switch {
+	case c.Old == nil && c.New == nil:
+		return Unchanged
+	case c.Old == nil:
+		return Created
+	case c.New == nil:
+		return Deleted
+	case bytes.Equal(c.Old, c.New):
+		return Unchanged
+	default:
+		return Updated
+	}
 }

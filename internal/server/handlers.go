@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,12 +46,19 @@ type fabric struct {
 	Path      string     `json:"path"`
 	Resync    string     `json:"resync"`
 	LatestJob *tasks.Job `json:"latest_job"`
+	// DriftFiles is how many resource files the fabric's last drift check found changed by
+	// hand (GET /fabrics/{fabric}/drift lists them); 0 when never checked.
+	DriftFiles int `json:"drift_files"`
 }
 
 // newFabric shows f with its repository redacted: the fabrics file may not hold user info in
 // a URL (config refuses it), and none leaves through the API if it does.
-func newFabric(f config.Fabric, latest *tasks.Job) fabric {
-	return fabric{Name: f.Name, Repo: f.RedactedRepo(), Branch: f.Branch, Path: f.Path, Resync: f.Resync.String(), LatestJob: latest}
+func newFabric(f config.Fabric, latest *tasks.Job, drift *tasks.DriftCheck) fabric {
+	out := fabric{Name: f.Name, Repo: f.RedactedRepo(), Branch: f.Branch, Path: f.Path, Resync: f.Resync.String(), LatestJob: latest}
+	if drift != nil {
+		out.DriftFiles = len(drift.Files)
+	}
+	return out
 }
 
 type fabricList struct {
@@ -68,9 +78,13 @@ func (s *server) listFabrics(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	drifts, err := s.svc.Drifts(ctx, names)
+	if err != nil {
+		return err
+	}
 	out := fabricList{Fabrics: make([]fabric, 0, len(fabrics)), Config: newConfigStatus(st)}
 	for _, f := range fabrics {
-		out.Fabrics = append(out.Fabrics, newFabric(f, latest[f.Name]))
+		out.Fabrics = append(out.Fabrics, newFabric(f, latest[f.Name], drifts[f.Name]))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -85,17 +99,26 @@ func (s *server) fabric(c echo.Context) (config.Fabric, error) {
 }
 
 // triggerRequest is the optional body of POST /fabrics/{fabric}/sync.
-type triggerRequest struct{}
+type triggerRequest struct {
+	// DryRun asks for a dry run: a job that syncs, ingests and validates like a real one, pushes
+	// nothing and records its plan.
+	DryRun bool `json:"dry_run"`
+}
 
 func (s *server) triggerSync(c echo.Context) error {
 	f, err := s.fabric(c)
 	if err != nil {
 		return err
 	}
-	if err := decodeOptional(c, &triggerRequest{}); err != nil {
+	var req triggerRequest
+	if err := decodeOptional(c, &req); err != nil {
 		return err
 	}
-	j, slot, err := s.svc.Trigger(c.Request().Context(), f.Name, tasks.TriggerManual)
+	trigger := s.svc.Trigger
+	if req.DryRun {
+		trigger = s.svc.TriggerDryRun
+	}
+	j, slot, err := trigger(c.Request().Context(), f.Name, tasks.TriggerManual)
 	if err != nil {
 		return err
 	}
@@ -106,21 +129,62 @@ func (s *server) triggerSync(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, j)
 }
 
-// decodeOptional decodes a JSON object body if there is one; an empty body is fine.
+// decodeOptional decodes a JSON object body if there is one; an empty body is fine. A field v
+// does not have is refused, naming it.
 func decodeOptional(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err // the body limit's error, mapped to 413
 	}
-	if len(body) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err = dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &apiError{http.StatusBadRequest, "bad_request", "unknown field " + field + " in the request body; known fields: " + knownFields(v)}
+		}
 		return &apiError{http.StatusBadRequest, "bad_request", "request body must be a JSON object: " + err.Error()}
 	}
 	return nil
+}
+
+// knownFields lists the JSON fields of the struct v points to: "dry_run".
+func knownFields(v any) string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// getDrift answers the fabric's last drift check.
+func (s *server) getDrift(c echo.Context) error {
+	f, err := s.fabric(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.svc.Drift(c.Request().Context(), f.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 func (s *server) listJobs(c echo.Context) error {

@@ -22,7 +22,7 @@ func TestFabricJSONRedactsRepo(t *testing.T) {
 		{"git@github.com:o/r.git", "git@github.com:o/r.git"},
 	}
 	for _, tt := range tests {
-		b, err := json.Marshal(newFabric(config.Fabric{Name: "a", Repo: tt.repo, Branch: "main", Path: "."}, nil))
+		b, err := json.Marshal(newFabric(config.Fabric{Name: "a", Repo: tt.repo, Branch: "main", Path: "."}, nil, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/plan"
 )
 
 // attempt is one run of a task handler for one job.
@@ -20,6 +21,7 @@ type attempt struct {
 	fab    config.Fabric
 	number int  // from 1
 	final  bool // no retry follows this attempt
+	dryRun bool // the job is a dry run: it pushes nothing
 
 	// mu orders a user's cancel against the point of no return (the commit and push): the cancel
 	// watcher cancels the attempt only before it, under mu.
@@ -83,6 +85,7 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 		return err
 	}
 	fab, ok := h.cfg.Fabrics.Fabric(started.Fabric)
+	a.dryRun = started.DryRun
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -203,10 +206,26 @@ func (h *Handler) watchCancel(ctx context.Context, id string, a *attempt) {
 // succeed ends the job succeeded with the pushed commit (or none), and logs the one line an
 // operator reads for a good job.
 func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
+	return h.succeedWith(ctx, id, commit, msg, nil)
+}
+
+// succeedDryRun ends a dry run succeeded with its plan.
+func (h *Handler) succeedDryRun(ctx context.Context, id string, p *plan.Plan) error {
+	return h.succeedWith(ctx, id, "", "plan: "+p.Summary, func(j *Job) {
+		j.Plan = p
+		j.logf(h.svc.clock(), "dry run: nothing was pushed")
+	})
+}
+
+// succeedWith is succeed, with set applied to the job's record (when not nil) along with msg.
+func (h *Handler) succeedWith(ctx context.Context, id, commit, msg string, set func(*Job)) error {
 	// The work is done (perhaps pushed): record it even if a cancel or the deadline comes now.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if _, err := h.svc.update(ctx, id, func(j *Job) error {
+		if set != nil {
+			set(j)
+		}
 		j.logf(h.svc.clock(), msg)
 		return nil
 	}); err != nil {
@@ -221,7 +240,7 @@ func (h *Handler) succeed(ctx context.Context, id, commit, msg string) error {
 		if j.FinishedAt != nil {
 			took = j.FinishedAt.Sub(j.CreatedAt)
 		}
-		h.log.InfoContext(ctx, "job succeeded", "fabric", j.Fabric, "job_id", j.ID, "trigger", j.Trigger,
+		h.log.InfoContext(ctx, "job succeeded", "fabric", j.Fabric, "job_id", j.ID, "trigger", j.Trigger, "dry_run", j.DryRun,
 			"files", j.Ingest.Files, "documents", j.Ingest.Documents, "created", j.Ingest.Created,
 			"updated", j.Ingest.Updated, "unchanged", j.Ingest.Unchanged, "commit", commit,
 			"duration", took.Round(time.Millisecond).String())

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/plan"
 	"github.com/fabsync/fabsync/internal/validate"
 )
 
@@ -71,8 +73,8 @@ func checkOutputDirs(root *os.Root, fabricPath string) error {
 	return nil
 }
 
-// openRaw opens the fabric folder of the working tree dir for ingest: nil and no error when the
-// folder or its raw/ does not exist (there is nothing to ingest).
+// openRaw opens the fabric folder of the working tree dir to look into raw/: nil and no error
+// when the folder or its raw/ does not exist (there is nothing to ingest).
 func openRaw(dir, fabricPath string) (*os.Root, error) {
 	root, err := openFabric(dir, fabricPath)
 	if err != nil || root == nil {
@@ -103,21 +105,51 @@ func pending(dir, fabricPath string) (bool, error) {
 	return ok, nil
 }
 
-// runIngest runs package ingest on the fabric folder of the working tree dir.
-func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options) (*ingest.Result, error) {
-	root, err := openRaw(dir, fabricPath)
+// runIngest runs package ingest on the fabric folder of the working tree dir. With rec set (a
+// dry run), every resource file ingest writes or removes is also recorded in rec, with its bytes
+// before and after; the writes still happen, in the clone, exactly as in a real run.
+func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options, rec *recorder) (*ingest.Result, error) {
+	root, err := openFabric(dir, fabricPath)
 	if err != nil {
 		return nil, err
 	}
 	if root == nil {
-		return &ingest.Result{}, nil // no fabric folder or no raw/ yet
+		return &ingest.Result{}, nil // no fabric folder yet
 	}
 	defer func() { _ = root.Close() }()
-	res, err := ingest.Ingest(ctx, root.FS(), opts, rootWriter{root: root})
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		return nil, err
+	}
+	// Without raw/ ingest finds no raw files, but it still looks for drift in managed/ and
+	// unmanaged/ (and adopts or reverts it, as opts.Drift says).
+	var w ingest.Writer = rootWriter{root: root}
+	if rec != nil {
+		w = recordingWriter{w: rootWriter{root: root}, rec: rec}
+	}
+	res, err := ingest.Ingest(ctx, root.FS(), opts, w)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	return res, nil
+}
+
+// drifted returns the resource files of the fabric folder of the working tree dir that were
+// changed by hand since the manifest recorded them (ingest.Drifted); it only reads. No fabric
+// folder, no drift.
+func drifted(dir, fabricPath string) ([]ingest.Drift, error) {
+	root, err := openFabric(dir, fabricPath)
+	if err != nil || root == nil {
+		return nil, err
+	}
+	defer func() { _ = root.Close() }()
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		return nil, err
+	}
+	d, err := ingest.Drifted(root.FS())
+	if err != nil {
+		return nil, fmt.Errorf("look for drift in managed/ and unmanaged/: %w", err)
+	}
+	return d, nil
 }
 
 // rootWriter writes ingest's output inside root; a name that would leave it is refused.
@@ -152,6 +184,96 @@ func (w rootWriter) Remove(name string) error {
 		return err
 	}
 	return w.root.Remove(p)
+}
+
+// recorder collects, for a dry run, each resource file (under managed/ or unmanaged/) that
+// ingest wrote or removed: its bytes before the first change (nil when it did not exist) and
+// after the last (nil when removed). Ingest calls its Writer from one goroutine at a time.
+type recorder struct {
+	changes map[string]*plan.Change
+}
+
+// resourceFile reports whether name is a resource file: one under managed/ or unmanaged/.
+func resourceFile(name string) bool {
+	return strings.HasPrefix(name, "managed/") || strings.HasPrefix(name, "unmanaged/")
+}
+
+// before records the bytes name holds before ingest changes it, once per file.
+func (r *recorder) before(root *os.Root, name string) error {
+	if _, ok := r.changes[name]; ok {
+		return nil
+	}
+	if r.changes == nil {
+		r.changes = map[string]*plan.Change{}
+	}
+	c := &plan.Change{Path: name}
+	p, err := local(name)
+	if err != nil {
+		return err
+	}
+	old, err := root.ReadFile(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read %s before it is written: %w", name, err)
+	default:
+		c.Old = old
+		if c.Old == nil {
+			c.Old = []byte{} // an empty file exists: it is not created
+		}
+	}
+	r.changes[name] = c
+	return nil
+}
+
+// list returns the recorded changes, sorted by path.
+func (r *recorder) list() []plan.Change {
+	out := make([]plan.Change, 0, len(r.changes))
+	for _, c := range r.changes {
+		if c.Old == nil && c.New == nil {
+			continue // written and removed again: never there
+		}
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b plan.Change) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// recordingWriter is the Writer of a dry run: it writes through w, as a real run does, and
+// records each resource file's old and new bytes in rec.
+type recordingWriter struct {
+	w   rootWriter
+	rec *recorder
+}
+
+// WriteFile records name's old bytes, writes data to it and records data.
+func (w recordingWriter) WriteFile(name string, data []byte) error {
+	if !resourceFile(name) {
+		return w.w.WriteFile(name, data)
+	}
+	if err := w.rec.before(w.w.root, name); err != nil {
+		return err
+	}
+	if err := w.w.WriteFile(name, data); err != nil {
+		return err
+	}
+	w.rec.changes[name].New = append([]byte{}, data...)
+	return nil
+}
+
+// Remove records name's old bytes, removes it and records the removal.
+func (w recordingWriter) Remove(name string) error {
+	if !resourceFile(name) {
+		return w.w.Remove(name)
+	}
+	if err := w.rec.before(w.w.root, name); err != nil {
+		return err
+	}
+	if err := w.w.Remove(name); err != nil {
+		return err
+	}
+	w.rec.changes[name].New = nil
+	return nil
 }
 
 // maxRecordedProblems bounds the problems a job record keeps in each of its lists; the job's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -11,12 +12,15 @@ import (
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/plan"
 	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // HandleIngest runs a job's ingest stage: re-sync (cheap when this worker just synced), ingest
-// raw/, commit with the job trailer and push; on a rejected push, start over on the new head,
-// up to PushAttempts rounds.
+// raw/ (and adopt or revert hand edits, as the fabric's drift: says), commit with the job
+// trailer and push; on a rejected push, start over on the new head, up to PushAttempts rounds.
+// A dry run does all of that up to the commit, records what it would change (its Plan) and
+// discards the clone instead.
 func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
 	return h.run(ctx, t, StageIngest, h.ingestBody)
 }
@@ -66,10 +70,12 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 	if err != nil {
 		return false, fmt.Errorf("git sync before ingest: %w", err)
 	}
-	if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {
-		return false, fmt.Errorf("look for this job's commit: %w", err)
-	} else if found {
-		return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
+	if !a.dryRun { // a dry run never pushes: there is no commit of it to find
+		if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {
+			return false, fmt.Errorf("look for this job's commit: %w", err)
+		} else if found {
+			return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -79,16 +85,36 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt)
 		return false, err
 	}
 	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
+	var rec *recorder
+	if a.dryRun {
+		rec = &recorder{}
+	}
 	res, err := runIngest(ctx, c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
-		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id)})
+		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id), Drift: a.fab.Drift}, rec)
 	if err != nil {
 		return false, err
 	}
 	if err := h.recordIngest(ctx, id, res); err != nil {
 		return false, err
 	}
-	if res.Files == 0 {
-		return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+	if err := h.recordDrift(ctx, a, res.Drift); err != nil {
+		return false, err
+	}
+	if a.dryRun {
+		// Everything a real run does up to here, then nothing: the clone goes back to the remote
+		// head, and nothing is committed or pushed.
+		p, err := buildPlan(rec, res)
+		h.discard(ctx, c, id)
+		if err != nil {
+			return true, err
+		}
+		return true, h.succeedDryRun(ctx, id, p)
+	}
+	if len(res.Written) == 0 {
+		if res.Files == 0 {
+			return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+		}
+		return true, h.succeed(ctx, id, "", "nothing to commit")
 	}
 	// Last point where a cancel can take effect: after the push the commit is public. From here
 	// on a cancel no longer interrupts the attempt (a shutdown or the deadline still can: a re-run
@@ -132,9 +158,51 @@ func (h *Handler) recordIngest(ctx context.Context, id string, res *ingest.Resul
 }
 
 func commitMessage(fabric, id string, r *ingest.Result) string {
-	return fmt.Sprintf("fabsync: ingest %d raw files of %s (%d documents)\n\n"+
-		"%d created, %d updated, %d unchanged; originals archived under .hnp/archive/%s/.\n\n%s: %s\n",
-		r.Files, fabric, r.Documents, r.Created, r.Updated, r.Unchanged, id, TrailerKey, id)
+	var acted []string // "adopt"/"revert" hand edits, each with its files
+	byAction := map[string][]string{}
+	for _, d := range r.Drift {
+		verb := map[string]string{ingest.DriftAdopted: "adopt", ingest.DriftReverted: "revert"}[d.Action]
+		if verb == "" {
+			continue
+		}
+		if byAction[verb] == nil {
+			acted = append(acted, verb)
+		}
+		byAction[verb] = append(byAction[verb], d.Path)
+	}
+	var drift strings.Builder
+	for _, verb := range acted {
+		fmt.Fprintf(&drift, "%s hand edits of %s:\n", verb, plural(len(byAction[verb]), "resource file"))
+		for _, p := range byAction[verb] {
+			fmt.Fprintf(&drift, "  %s\n", p)
+		}
+	}
+	if r.Files == 0 && len(acted) > 0 {
+		return fmt.Sprintf("fabsync: %s hand edits in %s\n\n%s\n%s: %s\n",
+			strings.Join(acted, " and "), fabric, drift.String(), TrailerKey, id)
+	}
+	msg := fmt.Sprintf("fabsync: ingest %d raw files of %s (%d documents)\n\n"+
+		"%d created, %d updated, %d unchanged; originals archived under .hnp/archive/%s/.\n\n",
+		r.Files, fabric, r.Documents, r.Created, r.Updated, r.Unchanged, id)
+	if drift.Len() > 0 {
+		msg += "Also: " + drift.String() + "\n"
+	}
+	return msg + fmt.Sprintf("%s: %s\n", TrailerKey, id)
+}
+
+// buildPlan is the plan of a dry run: the resource files ingest wrote or removed, as rec
+// recorded them. Ingest does not write a file whose bytes would not change and does not list
+// them, so unchanged files are not in Files; their number, from ingest's count, is.
+// A panic of package plan is the dry run's error, not the worker's crash.
+func buildPlan(rec *recorder, res *ingest.Result) (p *plan.Plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("build the plan: internal error: %v", r)
+		}
+	}()
+	p = plan.Build(rec.list(), plan.DefaultMaxDiff)
+	p.Unchanged = max(p.Unchanged, res.Unchanged)
+	return p, nil
 }
 
 // validator returns the Validator for a fabric's validation settings, reading its CRD files
@@ -151,4 +219,12 @@ func (h *Handler) validator(dir string, cfg config.Validation) (*validate.Valida
 		return nil, permanent("%w", err)
 	}
 	return v, nil
+}
+
+// plural says "1 resource file", "2 resource files".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

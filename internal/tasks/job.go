@@ -1,6 +1,10 @@
 package tasks
 
-import "time"
+import (
+	"time"
+
+	"github.com/fabsync/fabsync/internal/plan"
+)
 
 // Triggers, stored in Redis; do not rename.
 const (
@@ -20,6 +24,12 @@ type Job struct {
 	GitSync  GitSync  `json:"git_sync"`
 	Ingest   Ingest   `json:"ingest"`
 	Reason   string   `json:"reason,omitempty"` // why the job ended failed/partial_sync/canceled, in a sentence
+	// DryRun marks a dry run: it syncs, ingests and validates like a real job but commits and
+	// pushes nothing, and records its Plan instead.
+	DryRun bool `json:"dry_run"`
+	// Plan is what a sync would change in the resource files: set when a dry run succeeded,
+	// absent otherwise.
+	Plan *plan.Plan `json:"plan,omitempty"`
 	// CancelRequested is set when someone asked to cancel the job and stays set; until the job
 	// ends, the cancel has not taken effect yet.
 	CancelRequested bool       `json:"cancel_requested,omitempty"`

@@ -15,6 +15,9 @@ import (
 //	fabsync:fabrics                     set of fabric names that ever had a job
 //	fabsync:fabric:<f>:active           string: the ID of the job that holds the fabric's slot
 //	fabsync:fabric:<f>:waiting          string: the ID of the one job waiting for it
+//	fabsync:fabric:<f>:dry-run          string: the ID of the fabric's one active dry run (its own
+//	                                    slot: a dry run never holds or waits for the two above)
+//	fabsync:fabric:<f>:drift            string: the fabric's last drift check as JSON (DriftCheck)
 //	fabsync:fabric:<f>:jobs             zset: the fabric's job IDs by sequence (its history)
 //	fabsync:fabric:<f>:jobs:seq         counter behind that sequence
 //	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
@@ -42,6 +45,8 @@ func fabricsKey() string                   { return keyPrefix + "fabrics" }
 func fabricKey(fabric, what string) string { return keyPrefix + "fabric:" + fabric + ":" + what }
 func activeKey(fabric string) string       { return fabricKey(fabric, "active") }
 func waitingKey(fabric string) string      { return fabricKey(fabric, "waiting") }
+func dryRunKey(fabric string) string       { return fabricKey(fabric, "dry-run") }
+func driftKey(fabric string) string        { return fabricKey(fabric, "drift") }
 func historyKey(fabric string) string      { return fabricKey(fabric, "jobs") }
 func historySeqKey(fabric string) string   { return fabricKey(fabric, "jobs:seq") }
 func resyncClaimKey(fabric string) string {
@@ -121,14 +126,45 @@ end
 return #KEYS - 1
 `)
 
-// releaseScript frees the fabric's running slot held by ARGV[1] and promotes the waiting job,
-// returning its ID. A waiting job that ends (canceled) just leaves its slot.
+// dryRunScript creates a dry run unless the fabric already has one, queued or running: at most
+// one dry run per fabric is active, in a slot of its own, so a dry run never takes, waits for or
+// is merged with the real jobs' slots (triggerScript) and a real trigger is never answered with
+// a dry run. The caller read the dry-run slot first and passes that job's key: if the slot
+// changed meanwhile the script does nothing and says "retry". A slot naming a record that is gone
+// is free.
 //
-//	KEYS[1] active slot   KEYS[2] waiting slot
+//	KEYS[1] dry-run slot        KEYS[2] history zset     KEYS[3] history sequence
+//	KEYS[4] the new job         KEYS[5] fabrics set
+//	KEYS[6] the active dry run's record (the one KEYS[1] named when the caller read it; any
+//	        unused key when the slot was empty)
+//	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
+//	ARGV[4] fabric name         ARGV[5] the dry run ID the caller read ("" for none)
+//
+// Returns {job ID, "existing" | "active" | "retry"}.
+var dryRunScript = redis.NewScript(`
+local d = redis.call('GET', KEYS[1])
+if (d or '') ~= ARGV[5] then return {'', 'retry'} end
+if d and redis.call('EXISTS', KEYS[6]) == 1 then return {d, 'existing'} end
+redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', ARGV[3])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[4])
+redis.call('SET', KEYS[1], ARGV[1])
+return {ARGV[1], 'active'}
+`)
+
+// releaseScript frees the fabric's slot held by ARGV[1] and promotes the waiting job,
+// returning its ID. A waiting job that ends (canceled) just leaves its slot; a dry run that ends
+// frees the dry-run slot and promotes nothing.
+//
+//	KEYS[1] active slot   KEYS[2] waiting slot   KEYS[3] dry-run slot
 //	ARGV[1] the ID of the job that ended
 //
 // Returns the promoted job's ID, or nil.
 var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('DEL', KEYS[3])
+  return false
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
   return false

@@ -41,7 +41,12 @@ func observe(ctx context.Context, rdb redis.UniversalClient, hist string, d time
 }
 
 // recordJobEnd counts a finished job and its total duration.
+// A dry run is not counted: it changed nothing, and an alert on partial_sync jobs must not fire
+// for a dry run that found what it was asked to look for.
 func recordJobEnd(ctx context.Context, rdb redis.UniversalClient, j *Job) {
+	if j.DryRun {
+		return
+	}
 	_ = rdb.HIncrBy(ctx, metricJobsKey(), j.Fabric+"|"+j.Trigger+"|"+string(j.State), 1).Err()
 	if j.FinishedAt != nil {
 		observe(ctx, rdb, histJobDuration, j.FinishedAt.Sub(j.CreatedAt), "total", string(j.State))
@@ -56,9 +61,11 @@ func recordJobEnd(ctx context.Context, rdb redis.UniversalClient, j *Job) {
 //   - fabsync_documents_ingested_total{fabric}
 //   - fabsync_job_duration_seconds{stage,outcome}: histogram (stage git_sync, ingest or total)
 //   - fabsync_git_operation_duration_seconds{op,outcome}: histogram (op sync or push)
+//   - fabsync_drift_files{fabric}: gauge, the files the fabric's last drift check found
 type Collector struct {
 	rdb                     redis.UniversalClient
 	jobs, docs, dur, gitDur *prometheus.Desc
+	drift                   *prometheus.Desc
 	scrapeErrors            *prometheus.Desc
 }
 
@@ -70,6 +77,7 @@ func NewCollector(rdb redis.UniversalClient) *Collector {
 		docs:         prometheus.NewDesc("fabsync_documents_ingested_total", "YAML documents ingested by succeeded jobs.", []string{"fabric"}, nil),
 		dur:          prometheus.NewDesc("fabsync_job_duration_seconds", "Duration of job stages (git_sync, ingest) and whole jobs (total) by outcome.", []string{"stage", "outcome"}, nil),
 		gitDur:       prometheus.NewDesc("fabsync_git_operation_duration_seconds", "Duration of git operations (sync = clone or fetch+reset, push).", []string{"op", "outcome"}, nil),
+		drift:        prometheus.NewDesc("fabsync_drift_files", "Resource files the fabric's last drift check found changed by hand (adopted, reported or reverted by that sync).", []string{"fabric"}, nil),
 		scrapeErrors: prometheus.NewDesc("fabsync_metrics_scrape_error", "1 when fabsync's metrics could not be read from Redis.", nil, nil),
 	}
 }
@@ -80,6 +88,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.docs
 	ch <- c.dur
 	ch <- c.gitDur
+	ch <- c.drift
 	ch <- c.scrapeErrors
 }
 
@@ -136,6 +145,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			buckets[b] = n
 		}
 		ch <- prometheus.MustNewConstHistogram(desc, count, sum, buckets, l...)
+	}
+	if fabrics, err := c.rdb.SMembers(ctx, fabricsKey()).Result(); err != nil {
+		failed = 1
+	} else if checks, err := (&store{rdb: c.rdb}).drifts(ctx, fabrics); err != nil {
+		failed = 1
+	} else {
+		for fabric, d := range checks {
+			if d.CheckedAt != nil {
+				ch <- prometheus.MustNewConstMetric(c.drift, prometheus.GaugeValue, float64(len(d.Files)), fabric)
+			}
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.GaugeValue, failed)
 }

@@ -30,15 +30,17 @@ func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, erro
 	}
 	changed := 0
 	var errs []error
-	for fabric, pair := range slots {
-		id := pair[0]
-		if id == "" {
-			continue
-		}
-		n, err := s.reconcileJob(ctx, fabric, id, grace, lost)
-		changed += n
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reconcile %s: %w", fabric, err))
+	for fabric, ids := range slots {
+		// The running job and the dry run; a waiting job has no task yet.
+		for _, id := range []string{ids[0], ids[2]} {
+			if id == "" {
+				continue
+			}
+			n, err := s.reconcileJob(ctx, fabric, id, grace, lost)
+			changed += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reconcile %s: %w", fabric, err))
+			}
 		}
 	}
 	if len(errs) == 0 {

@@ -68,6 +68,24 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.rdb.Ping(ctx)
 // exists.
 func (s *Service) Trigger(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
 	j, slot, err := s.store.trigger(ctx, fabric, trigger)
+	return s.startTriggered(ctx, fabric, j, slot, err)
+}
+
+// TriggerDryRun asks for a dry run of fabric: a job (DryRun set) that syncs, ingests and
+// validates exactly as a real one, records its Plan and pushes nothing. Dry runs have a slot of
+// their own, one per fabric: it returns the fabric's active (queued or running) dry run with
+// SlotExisting, or a new one that runs now (SlotActive). A dry run neither waits for nor holds
+// up the fabric's real jobs in Redis; a worker runs one task of a fabric at a time, so a real job
+// waits at most for the dry run's task that holds the clone. The caller checks that the fabric
+// exists.
+func (s *Service) TriggerDryRun(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
+	j, slot, err := s.store.triggerDryRun(ctx, fabric, trigger)
+	return s.startTriggered(ctx, fabric, j, slot, err)
+}
+
+// startTriggered enqueues the first task of a job that got the fabric's slot; one that cannot
+// be enqueued ends failed at once.
+func (s *Service) startTriggered(ctx context.Context, fabric string, j *Job, slot Slot, err error) (*Job, Slot, error) {
 	if err != nil || slot != SlotActive {
 		return j, slot, err
 	}

@@ -37,18 +37,31 @@ const (
 	SlotWaiting              // the new job waits for the running one
 )
 
-// trigger creates a job for fabric unless one is already waiting, and returns the job that
-// represents the request with its slot.
-func (s *store) trigger(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
+// newJobRecord returns a new queued job of fabric and its JSON.
+func (s *store) newJobRecord(fabric, trigger string, dryRun bool) (*Job, []byte, error) {
 	var random [5]byte
 	if _, err := rand.Read(random[:]); err != nil {
-		return nil, 0, fmt.Errorf("job id: %w", err)
+		return nil, nil, fmt.Errorf("job id: %w", err)
 	}
 	now := s.now()
 	j := newJob(newID(now, random[:]), fabric, trigger, now)
+	if dryRun {
+		j.DryRun = true
+		j.Log[0].Message = "dry run queued (trigger " + trigger + "); it will push nothing"
+	}
 	data, err := json.Marshal(j)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode job: %w", err)
+		return nil, nil, fmt.Errorf("encode job: %w", err)
+	}
+	return j, data, nil
+}
+
+// trigger creates a job for fabric unless one is already waiting, and returns the job that
+// represents the request with its slot.
+func (s *store) trigger(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
+	j, data, err := s.newJobRecord(fabric, trigger, false)
+	if err != nil {
+		return nil, 0, err
 	}
 	for range 20 {
 		active, err := s.rdb.Get(ctx, activeKey(fabric)).Result()
@@ -81,6 +94,40 @@ func (s *store) trigger(ctx context.Context, fabric, trigger string) (*Job, Slot
 	return nil, 0, fmt.Errorf("trigger %s: too much contention", fabric)
 }
 
+// triggerDryRun creates a dry run of fabric in the fabric's dry-run slot unless one is already
+// there (queued or running), which it returns with SlotExisting instead.
+func (s *store) triggerDryRun(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
+	j, data, err := s.newJobRecord(fabric, trigger, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	for range 20 {
+		active, err := s.rdb.Get(ctx, dryRunKey(fabric)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, 0, fmt.Errorf("dry run of %s: %w", fabric, err)
+		}
+		res, err := dryRunScript.Run(ctx, s.rdb,
+			[]string{dryRunKey(fabric), historyKey(fabric), historySeqKey(fabric), jobKey(j.ID), fabricsKey(), jobKey(active)},
+			j.ID, data, string(j.State), fabric, active).StringSlice()
+		if err != nil {
+			return nil, 0, fmt.Errorf("dry run of %s: %w", fabric, err)
+		}
+		switch res[1] {
+		case "retry":
+			continue // the slot moved between the read and the script
+		case "active":
+			s.trim(ctx, fabric)
+			return j, SlotActive, nil
+		}
+		existing, err := s.get(ctx, res[0])
+		if err != nil {
+			return nil, 0, err
+		}
+		return existing, SlotExisting, nil
+	}
+	return nil, 0, fmt.Errorf("dry run of %s: too much contention", fabric)
+}
+
 // trim deletes the fabric's oldest jobs beyond the history bound. It is best effort: the next
 // trigger trims again.
 func (s *store) trim(ctx context.Context, fabric string) {
@@ -103,9 +150,10 @@ func (s *store) trim(ctx context.Context, fabric string) {
 	_ = trimScript.Run(ctx, s.rdb, keys, args...).Err()
 }
 
-// release frees the slot of job id of fabric and returns the promoted waiting job's ID, if any.
+// release frees the slot (running, waiting or dry run) of job id of fabric and returns the
+// promoted waiting job's ID, if any.
 func (s *store) release(ctx context.Context, fabric, id string) (string, error) {
-	next, err := releaseScript.Run(ctx, s.rdb, []string{activeKey(fabric), waitingKey(fabric)}, id).Text()
+	next, err := releaseScript.Run(ctx, s.rdb, []string{activeKey(fabric), waitingKey(fabric), dryRunKey(fabric)}, id).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -293,19 +341,19 @@ func (s *store) enqueued(ctx context.Context, id string) (bool, error) {
 	return s.rdb.HExists(ctx, jobKey(id), fieldEnqueued).Result()
 }
 
-// slots returns every fabric that ever had a job, with its running and waiting job IDs.
-func (s *store) slots(ctx context.Context) (map[string][2]string, error) {
+// slots returns every fabric that ever had a job, with its running, waiting and dry-run job IDs.
+func (s *store) slots(ctx context.Context) (map[string][3]string, error) {
 	fabrics, err := s.rdb.SMembers(ctx, fabricsKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list fabrics: %w", err)
 	}
-	out := make(map[string][2]string, len(fabrics))
+	out := make(map[string][3]string, len(fabrics))
 	for _, f := range fabrics {
-		vals, err := s.rdb.MGet(ctx, activeKey(f), waitingKey(f)).Result()
+		vals, err := s.rdb.MGet(ctx, activeKey(f), waitingKey(f), dryRunKey(f)).Result()
 		if err != nil {
 			return nil, fmt.Errorf("read slots of %s: %w", f, err)
 		}
-		var pair [2]string
+		var pair [3]string
 		for i, v := range vals {
 			if sv, ok := v.(string); ok {
 				pair[i] = sv

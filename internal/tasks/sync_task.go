@@ -5,10 +5,14 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/fabsync/fabsync/internal/ingest"
+	"github.com/fabsync/fabsync/internal/plan"
 )
 
 // HandleRepoSync runs a job's git sync stage and enqueues its ingest stage. A sync that finds
-// nothing in raw/ ends the job there: no second task, no second fetch.
+// nothing in raw/ and no hand edits to adopt or revert (drift) ends the job there: no second
+// task, no second fetch.
 func (h *Handler) HandleRepoSync(ctx context.Context, t *asynq.Task) error {
 	return h.run(ctx, t, StageGitSync, h.syncBody)
 }
@@ -36,7 +40,29 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 		return err
 	}
 	if !pending {
-		return h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+		// No raw files: look for hand edits. Drift that the fabric adopts or reverts goes on to
+		// the ingest stage, which writes (and commits) the manifest or the restored files.
+		drift, err := drifted(c.Dir(), a.fab.Path)
+		if err != nil {
+			return err
+		}
+		mode := driftMode(a.fab.Drift)
+		if !actOnDrift(mode, drift) {
+			for i := range drift {
+				if drift[i].Action == "" {
+					drift[i].Action = ingest.DriftReported
+				}
+			}
+			if err := h.recordDrift(ctx, a, drift); err != nil {
+				return err
+			}
+			if a.dryRun {
+				return h.succeedDryRun(ctx, id, plan.Build(nil, plan.DefaultMaxDiff))
+			}
+			return h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+		}
+		h.note(ctx, id, 41, fmt.Sprintf("raw/ holds no YAML, but %d resource files were changed by hand: going on to %s them (drift: %s)",
+			len(drift), mode, mode))
 	}
 	// A cancel asked for while the git sync ran ends the job here rather than after the ingest
 	// task it would start (which Cancel may already have looked for and not found).
@@ -50,4 +76,19 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 		return errUserCanceled // the ingest task, if it runs, finds the job ended
 	}
 	return nil
+}
+
+// actOnDrift reports whether the fabric's drift mode does something about drift that only the
+// ingest stage can do: adopt it, or revert a file edited or removed by hand (a file added by
+// hand has nothing to revert to, and is reported).
+func actOnDrift(mode string, drift []ingest.Drift) bool {
+	for _, d := range drift {
+		switch {
+		case mode == ingest.DriftAdopt:
+			return true
+		case mode == ingest.DriftRevert && d.Kind != ingest.DriftAdded:
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,15 @@ type Resource struct {
 	At        Pos  // metadata.name
 	New       bool // brought by this sync (Doc.New)
 
+	// Deleted marks a resource this sync deletes: it is not part of the
+	// fabric after the sync. At is where the delete is asked for (the
+	// delete document). Its Refs, Claims, Prefixes and Withins, and any
+	// other Resource of the same kind, namespace and name, are ignored; a
+	// Ref to it from a resource that stays is a RuleDeleteLeavesReferences
+	// problem located at At, naming the referrers, instead of a "does not
+	// exist" one at each referrer. NewDeleted makes one.
+	Deleted bool
+
 	Refs     []Ref         // other resources this one names; each must exist
 	Claims   []Claim       // things only one resource may have: a switch port, a VLAN in a namespace, an ASN
 	Prefixes []PrefixClaim // address space that must not overlap another's in the same space
@@ -37,8 +46,13 @@ type Ref struct {
 	Name string // "leaf-01"
 	Part string // when set, the target must have this part: a VPCAttachment's subnet "default" of VPC "vpc-1"
 	Rule string
-	At   Pos
+	At   Loc
 }
+
+// Loc is a line and column in the document of the Resource a fact belongs
+// to (its file and document are the Resource's At): facts are many, so
+// they do not each carry a file name.
+type Loc struct{ Line, Column int32 }
 
 // Claim is a value only one resource may hold in a space: Space "port",
 // Key "leaf-01/E1/1"; Show is how a message names it ("port leaf-01/E1/1").
@@ -46,7 +60,7 @@ type Claim struct {
 	Space, Key string
 	Show       string
 	Rule       string
-	At         Pos
+	At         Loc
 }
 
 // PrefixClaim is address space that must not overlap any other in Space
@@ -56,7 +70,7 @@ type PrefixClaim struct {
 	Prefix netip.Prefix
 	Show   string
 	Rule   string
-	At     Pos
+	At     Loc
 }
 
 // Within says a VLAN or a prefix must lie inside what the resource Kind
@@ -67,7 +81,7 @@ type Within struct {
 	Prefix     netip.Prefix // when VLAN is 0
 	Show       string       // "subnet default: VLAN 1001"
 	Rule       string
-	At         Pos
+	At         Loc
 }
 
 // VLANRange is an inclusive range of VLAN IDs.
@@ -81,12 +95,28 @@ func newResource(d *Doc) *Resource {
 	return &Resource{Kind: d.Kind, Namespace: ns, Name: d.Name, At: d.At(nil), New: d.New}
 }
 
+// loc is where n is in the document (nil: its metadata.name).
+func (c *docCtx) loc(n *yaml.Node) Loc {
+	p := c.d.At(n)
+	return Loc{Line: int32(p.Line), Column: int32(p.Column)}
+}
+
+// at is the position of l in r's document.
+func (r *Resource) at(l Loc) Pos {
+	return Pos{File: r.At.File, Document: r.At.Document, Line: int(l.Line), Column: int(l.Column)}
+}
+
 // ref records that the document names the resource kind/name at n.
 func (c *docCtx) ref(rule, kind, name, part string, n *yaml.Node) {
 	if c.res == nil || c.v.disabled[rule] || name == "" {
 		return
 	}
-	c.res.Refs = append(c.res.Refs, Ref{Kind: kind, Name: name, Part: part, Rule: rule, At: c.d.At(n)})
+	for _, r := range c.res.Refs {
+		if r.Kind == kind && r.Name == name && r.Part == part && r.Rule == rule {
+			return // one problem per missing resource is enough (a connection names its server once per link)
+		}
+	}
+	c.res.Refs = append(c.res.Refs, Ref{Kind: kind, Name: name, Part: part, Rule: rule, At: c.loc(n)})
 }
 
 // claim records that the document holds key in space at n.
@@ -94,7 +124,7 @@ func (c *docCtx) claim(rule, space, key, show string, n *yaml.Node) {
 	if c.res == nil || c.v.disabled[rule] {
 		return
 	}
-	c.res.Claims = append(c.res.Claims, Claim{Space: space, Key: key, Show: show, Rule: rule, At: c.d.At(n)})
+	c.res.Claims = append(c.res.Claims, Claim{Space: space, Key: key, Show: show, Rule: rule, At: c.loc(n)})
 }
 
 // claimPrefix records address space the document holds in space at n.
@@ -102,7 +132,7 @@ func (c *docCtx) claimPrefix(rule, space string, p netip.Prefix, show string, n 
 	if c.res == nil || c.v.disabled[rule] {
 		return
 	}
-	c.res.Prefixes = append(c.res.Prefixes, PrefixClaim{Space: space, Prefix: p.Masked(), Show: show, Rule: rule, At: c.d.At(n)})
+	c.res.Prefixes = append(c.res.Prefixes, PrefixClaim{Space: space, Prefix: p.Masked(), Show: show, Rule: rule, At: c.loc(n)})
 }
 
 // within records that vlan (when > 0) or p must lie inside what kind/name
@@ -111,12 +141,30 @@ func (c *docCtx) within(rule, kind, name string, vlan int, p netip.Prefix, show 
 	if c.res == nil || c.v.disabled[rule] || name == "" {
 		return
 	}
-	c.res.Withins = append(c.res.Withins, Within{Kind: kind, Name: name, VLAN: vlan, Prefix: p, Show: show, Rule: rule, At: c.d.At(n)})
+	c.res.Withins = append(c.res.Withins, Within{Kind: kind, Name: name, VLAN: vlan, Prefix: p, Show: show, Rule: rule, At: c.loc(n)})
 }
+
+// NewDeleted returns the Resource that tells CheckFabric the sync deletes
+// the resource kind/name in namespace ("" means "default"), as asked at at.
+func NewDeleted(kind, namespace, name string, at Pos, isNew bool) *Resource {
+	if namespace == "" {
+		namespace = "default"
+	}
+	return &Resource{Kind: kind, Namespace: namespace, Name: name, At: at, New: isNew, Deleted: true}
+}
+
+// Rules CheckFabric applies itself.
+const (
+	// RuleDeleteLeavesReferences: a resource the sync deletes is still
+	// named by resources that stay.
+	RuleDeleteLeavesReferences = "delete-leaves-references"
+)
 
 // fabricRules are the rules CheckFabric applies itself; the references,
 // claims and ranges carry the rules of the kinds that make them.
-var fabricRules []Rule
+var fabricRules = []Rule{
+	{ID: RuleDeleteLeavesReferences, Doc: "a resource a sync deletes is not still named by resources that stay (delete its referrers in the same sync, or change them)", Severity: Error},
+}
 
 type resKey struct{ kind, ns, name string }
 
@@ -124,9 +172,11 @@ type resKey struct{ kind, ns, name string }
 const maxListed = 8
 
 // CheckFabric checks the fabric as a whole: rs are the Resources Check
-// returned for every document of the fabric as it will be after the sync.
-// A reference to a kind of which rs holds no resource at all is not
-// checked (the fabric does not manage that kind). A problem is located at
+// returned for every document of the fabric as it will be after the sync,
+// plus one Deleted Resource (NewDeleted) for each resource the sync
+// deletes. A reference to a kind of which rs holds no resource at all, not
+// even a deleted one, is not checked (the fabric does not manage that
+// kind). A problem is located at
 // a resource this sync brings when one is involved, and is a warning when
 // none is. Problems are sorted by position. It never panics.
 func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
@@ -146,8 +196,32 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 		problems = append(problems, Problem{Pos: at, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 
+	// Deleted resources first: they hide every other Resource of the
+	// same key.
+	gone := map[resKey]*Resource{}
+	for _, r := range rs {
+		if r != nil && r.Deleted {
+			if k := (resKey{r.Kind, r.Namespace, r.Name}); gone[k] == nil {
+				gone[k] = r
+			}
+		}
+	}
+	referrers := map[*Resource][]referrer{} // deleted resource -> resources that still name it
+	if len(gone) > 0 {
+		kept := make([]*Resource, 0, len(rs))
+		for _, r := range rs {
+			if r != nil && gone[resKey{r.Kind, r.Namespace, r.Name}] == nil {
+				kept = append(kept, r)
+			}
+		}
+		rs = kept
+	}
+
 	byKey := make(map[resKey]*Resource, len(rs))
 	held := map[string]bool{}
+	for k := range gone {
+		held[k.kind] = true
+	}
 	names := map[[2]string][]string{} // kind, namespace -> names
 	for _, r := range rs {
 		if r == nil {
@@ -177,12 +251,18 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 				continue
 			}
 			t, ok := byKey[resKey{ref.Kind, r.Namespace, ref.Name}]
+			if d := gone[resKey{ref.Kind, r.Namespace, ref.Name}]; !ok && d != nil {
+				if rf := (referrer{r.Kind, r.Name}); !slices.Contains(referrers[d], rf) {
+					referrers[d] = append(referrers[d], rf)
+				}
+				continue
+			}
 			if !ok {
-				add(ref.Rule, ref.At, r.New, "%s %s: %s %s does not exist (%s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, listNames(ref.Kind, names[[2]string{ref.Kind, r.Namespace}]))
+				add(ref.Rule, r.at(ref.At), r.New, "%s %s: %s %s does not exist (%s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, listNames(ref.Kind, names[[2]string{ref.Kind, r.Namespace}]))
 				continue
 			}
 			if ref.Part != "" && !slices.Contains(t.Parts, ref.Part) {
-				add(ref.Rule, ref.At, r.New, "%s %s: %s %s has no subnet %s (subnets: %s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, ref.Part, listOrNone(t.Parts))
+				add(ref.Rule, r.at(ref.At), r.New, "%s %s: %s %s has no subnet %s (subnets: %s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, ref.Part, listOrNone(t.Parts))
 			}
 		}
 		for i := range r.Claims {
@@ -205,14 +285,19 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 			}
 			if w.VLAN > 0 {
 				if !vlanIn(w.VLAN, t.VLANRanges) {
-					add(w.Rule, w.At, r.New, "%s %s: %s is outside %s %s (ranges %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, rangesString(t.VLANRanges))
+					add(w.Rule, r.at(w.At), r.New, "%s %s: %s is outside %s %s (ranges %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, rangesString(t.VLANRanges))
 				}
 				continue
 			}
 			if w.Prefix.IsValid() && !prefixIn(w.Prefix, t.Subnets) {
-				add(w.Rule, w.At, r.New, "%s %s: %s is outside %s %s (subnets %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, prefixesString(t.Subnets))
+				add(w.Rule, r.at(w.At), r.New, "%s %s: %s is outside %s %s (subnets %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, prefixesString(t.Subnets))
 			}
 		}
+	}
+
+	// Deletes that leave references behind.
+	for d, rfs := range referrers {
+		add(RuleDeleteLeavesReferences, d.At, d.New, "deleting %s %s leaves %s referring to it", noun(d.Kind), d.Name, referrersString(rfs))
 	}
 
 	// Claims: the first holder keeps it; old holders before new ones, so a
@@ -226,14 +311,14 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 	for _, k := range keys {
 		cs := claims[k]
-		slices.SortStableFunc(cs, func(a, b claimant) int { return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.c.At, b.c.At)) })
+		slices.SortStableFunc(cs, func(a, b claimant) int { return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.c.At), b.r.at(b.c.At))) })
 		first := cs[0]
 		for _, o := range cs[1:] {
 			if o.r == first.r {
-				add(o.c.Rule, o.c.At, o.r.New, "%s %s: %s is used twice", noun(o.r.Kind), o.r.Name, o.c.Show)
+				add(o.c.Rule, o.r.at(o.c.At), o.r.New, "%s %s: %s is used twice", noun(o.r.Kind), o.r.Name, o.c.Show)
 				continue
 			}
-			add(o.c.Rule, o.c.At, o.r.New, "%s is already used by %s %s", o.c.Show, noun(first.r.Kind), first.r.Name)
+			add(o.c.Rule, o.r.at(o.c.At), o.r.New, "%s is already used by %s %s", o.c.Show, noun(first.r.Kind), first.r.Name)
 		}
 	}
 
@@ -248,7 +333,7 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 	for _, s := range spaces {
 		ps := prefixes[s]
 		slices.SortStableFunc(ps, func(a, b prefixAt) int {
-			return cmp.Or(a.p.Prefix.Addr().Compare(b.p.Prefix.Addr()), cmp.Compare(a.p.Prefix.Bits(), b.p.Prefix.Bits()), cmpNew(a.r.New, b.r.New), cmpPos(a.p.At, b.p.At))
+			return cmp.Or(a.p.Prefix.Addr().Compare(b.p.Prefix.Addr()), cmp.Compare(a.p.Prefix.Bits(), b.p.Prefix.Bits()), cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.p.At), b.r.at(b.p.At)))
 		})
 		var open *prefixAt
 		for i := range ps {
@@ -261,11 +346,40 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 			if !cur.r.New && open.r.New {
 				at, other = open, cur
 			}
-			add(at.p.Rule, at.p.At, at.r.New, "%s %s: %s overlaps %s of %s %s", noun(at.r.Kind), at.r.Name, at.p.Show, other.p.Show, noun(other.r.Kind), other.r.Name)
+			add(at.p.Rule, at.r.at(at.p.At), at.r.New, "%s %s: %s overlaps %s of %s %s", noun(at.r.Kind), at.r.Name, at.p.Show, other.p.Show, noun(other.r.Kind), other.r.Name)
 		}
 	}
 	sortProblems(problems)
 	return problems
+}
+
+// referrer is a resource that names another.
+type referrer struct{ kind, name string }
+
+// referrersString names the referrers of a deleted resource by kind, kinds
+// and names sorted: "connections a, b and VPC attachments c".
+func referrersString(rfs []referrer) string {
+	byKind := map[string][]string{}
+	for _, r := range rfs {
+		byKind[r.kind] = append(byKind[r.kind], r.name)
+	}
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b string) int { return strings.Compare(strings.ToLower(noun(a)), strings.ToLower(noun(b))) })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		n := noun(k)
+		if len(byKind[k]) > 1 {
+			n = plural(k)
+		}
+		parts[i] = n + " " + listOrNone(byKind[k])
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 type prefixAt struct {

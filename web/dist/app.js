@@ -14,7 +14,9 @@ const STAGE_WORDS = { git_sync: "Git sync", ingest: "Ingesting", done: "Done" };
 const state = {
   fabrics: [],
   polling: {},   // fabric -> id of the job being polled
-  pending: {},   // fabric -> true while its POST /sync is in flight
+  pending: {},   // fabric -> "sync" or "preview" while its POST /sync is in flight
+  drift: {},     // fabric -> its GET /drift answer, once asked for (hover or click on the badge)
+  driftOpen: null, // fabric whose drift list is shown
   selected: null, // fabric whose history is shown
   logJob: null,  // job whose log is shown
   bannerKind: "",
@@ -280,6 +282,7 @@ function renderDetail(j) {
       other.map(w => `<li>${esc(w)}</li>`).join("") + `</ul></div>`;
   }
   if (!body) body = `<p class="muted">${ACTIVE.has(j.state) ? "No problems found so far." : "No problems were found in the raw files."}</p>`;
+  if (j.dry_run && j.state === "succeeded") body = planHTML(j, false) + body;
   setHTML(box, `<h3 class="card-title">${cardTitle(j)}</h3>` + body);
   box.dataset.job = String(j.id ?? "");
   box.hidden = false;
@@ -297,6 +300,10 @@ function summary(j) {
   const out = [];
   switch (j.state) {
     case "succeeded":
+      if (j.dry_run) {
+        out.push(planHTML(j, true));
+        break;
+      }
       if (num(i.files) === 0) {
         out.push(`<p>Nothing to ingest: <code>raw/</code> holds no YAML. The repository is unchanged.</p>`);
       } else {
@@ -308,8 +315,11 @@ function summary(j) {
       }
       break;
     case "partial_sync": {
-      out.push(`<p>Git sync worked${g.commit ? ` (at <code>${esc(shortSha(g.commit))}</code>)` : ""}, then ingestion failed. ` +
-        `<strong>Nothing was changed in the repository.</strong> Fix the raw files and sync again.</p>`);
+      out.push(j.dry_run
+        ? `<p>Preview: git sync worked${g.commit ? ` (at <code>${esc(shortSha(g.commit))}</code>)` : ""}, then ingestion found problems, ` +
+          `so a sync would fail. <strong>Nothing was pushed.</strong> Fix the raw files and preview again.</p>`
+        : `<p>Git sync worked${g.commit ? ` (at <code>${esc(shortSha(g.commit))}</code>)` : ""}, then ingestion failed. ` +
+          `<strong>Nothing was changed in the repository.</strong> Fix the raw files and sync again.</p>`);
       const errs = i.errors || [];
       if (errs.length) {
         out.push(`<p>${plural(errs.length, "problem")} in the raw files:</p>` +
@@ -323,7 +333,7 @@ function summary(j) {
       out.push(`<p><strong>Failed:</strong> ${esc(j.reason || g.error || i.error || "no reason was recorded")}</p>`);
       break;
     case "canceled":
-      out.push(`<p>The job was canceled${j.reason ? ` (${esc(j.reason)})` : ""}. Nothing was pushed by it.</p>`);
+      out.push(`<p>The ${j.dry_run ? "preview" : "job"} was canceled${j.reason ? ` (${esc(j.reason)})` : ""}. Nothing was pushed by it.</p>`);
       break;
   }
   if (j.state !== "succeeded") {
@@ -341,6 +351,79 @@ function summary(j) {
   return out.join("");
 }
 
+// PLAN_OPEN bounds the plans whose diffs are shown unfolded: at most this many changed files
+// and PLAN_OPEN_LINES diff lines in all.
+const PLAN_OPEN = 10, PLAN_OPEN_LINES = 400;
+const ACTIONS = new Set(["created", "updated", "deleted", "unchanged"]);
+
+// diffHTML escapes a unified diff and gives each line a class by its first characters: file
+// headers, hunk headers (@@), added (+) and removed (-) lines, context.
+function diffHTML(d) {
+  return String(d ?? "").replace(/\n+$/, "").split("\n").map(l => {
+    l = l.replace(/\r$/, "");
+    const cls = /^(\+\+\+|---) /.test(l) ? "hdr" : l.startsWith("@@") ? "hunk" : l.startsWith("+") ? "add" : l.startsWith("-") ? "del" : "ctx";
+    return `<span class="${cls}">${esc(l) || " "}</span>`;
+  }).join("");
+}
+
+function actionBadge(a) {
+  const act = ACTIONS.has(a) ? a : "unchanged";
+  return `<span class="act ${act}">${esc(a || "unchanged")}</span>`;
+}
+
+// planHTML shows a succeeded dry run's plan: its summary and counts, then the files it would
+// write or delete, each changed file's diff in a <details>; withSync adds the Sync now button.
+function planHTML(j, withSync) {
+  const p = j.plan;
+  if (!p || typeof p !== "object") {
+    return `<div class="plan"><p>The preview ended, but the server recorded no plan for it.</p></div>`;
+  }
+  const created = num(p.created), updated = num(p.updated), deleted = num(p.deleted), unchanged = num(p.unchanged);
+  const changes = created + updated + deleted;
+  const files = Array.isArray(p.files) ? p.files : [];
+  const changed = files.filter(f => f && f.action !== "unchanged");
+  const lines = changed.reduce((n, f) => n + String(f.diff ?? "").split("\n").length, 0);
+  const open = changed.length <= PLAN_OPEN && lines <= PLAN_OPEN_LINES;
+  const out = [`<div class="plan" data-job="${esc(j.id)}">`];
+  const at = (j.git_sync || {}).commit;
+  out.push(`<p class="plan-head"><strong>Preview</strong> of a sync${at ? ` at <code title="${esc(at)}">${esc(shortSha(at))}</code>` : ""}: ` +
+    `what it would change in the repository. Nothing was pushed.</p>`);
+  if (p.summary && changes > 0) out.push(`<p class="plan-summary">${esc(p.summary)}</p>`); // else it says "no changes"
+  const empty = num((j.ingest || {}).files) === 0; // raw/ held nothing to ingest
+  out.push(changes === 0
+    ? (empty ? `<p class="plan-counts">Nothing would change: <code>raw/</code> holds no YAML to ingest.</p>`
+      : `<p class="plan-counts">Nothing would change: <code>managed/</code> already matches <code>raw/</code> (${plural(unchanged, "file")} unchanged).</p>`)
+    : `<p class="plan-counts">A sync would change ${plural(changes, "file")}: <span class="act created">${created} created</span> ` +
+      `<span class="act updated">${updated} updated</span> <span class="act deleted">${deleted} deleted</span> ` +
+      `<span class="act unchanged">${unchanged} unchanged</span></p>`);
+  let shown = 0;
+  if (files.length) {
+    out.push(`<ul class="plan-files">` + files.map(f => {
+      f = f || {};
+      const head = `${actionBadge(f.action)} <code class="path">${esc(f.path)}</code>` +
+        (f.action === "unchanged" ? "" : ` <span class="muted lines">+${num(f.added)} −${num(f.removed)}</span>`);
+      const item = `<li class="plan-file ${ACTIONS.has(f.action) ? esc(f.action) : ""}" data-path="${esc(f.path)}">`;
+      if (f.action === "unchanged") return item + head + `</li>`;
+      if (!f.diff) return item + head + ` <span class="muted">(diff not shown)</span></li>`;
+      shown++;
+      return item + `<details class="diff"${open ? " open" : ""}><summary>${head}</summary>` +
+        `<pre class="diff">${diffHTML(f.diff)}</pre></details></li>`;
+    }).join("") + `</ul>`);
+  }
+  if (p.truncated) {
+    out.push(`<p class="plan-truncated">diffs truncated: ${plural(Math.max(0, changes - shown), "file")} not shown</p>`);
+  }
+  if (withSync && changes > 0) {
+    out.push(`<p class="plan-actions"><button type="button" class="syncnow" data-fabric="${esc(j.fabric)}">Sync now</button> ` +
+      `<span class="muted">runs the real sync of ${esc(j.fabric)}, which makes these changes and pushes them</span></p>`);
+  } else if (withSync && !empty) {
+    out.push(`<p class="plan-actions"><button type="button" class="syncnow" data-fabric="${esc(j.fabric)}">Sync now</button> ` +
+      `<span class="muted">runs the real sync of ${esc(j.fabric)} all the same (it archives the raw files)</span></p>`);
+  }
+  out.push(`</div>`);
+  return out.join("");
+}
+
 function progressOf(j) {
   const p = j.progress || {};
   const percent = Math.min(100, Math.max(0, Math.round(num(p.percent))));
@@ -352,7 +435,8 @@ function progressOf(j) {
 
 function cardTitle(j) {
   const when = j.finished_at || j.started_at || j.created_at;
-  return `Job <code>${esc(j.id)}</code> ${stateBadge(j.state)} ` +
+  return `${j.dry_run ? "Preview" : "Job"} <code>${esc(j.id)}</code> ${stateBadge(j.state)} ` +
+    (j.dry_run ? `<span class="tag dryrun">dry run</span> ` : "") +
     `<span class="muted card-when">${esc(j.trigger)}, ${esc(fmtTime(when))}${j.finished_at ? ", took " + esc(duration(j)) : ""}</span>`;
 }
 
@@ -412,6 +496,58 @@ function updateCard(fabric, j) {
   if (fill) fill.style.width = progressOf(j).percent + "%";
 }
 
+// driftBadge shows, beside a fabric's name, how many files of managed/ were changed by hand
+// since the manifest (drift_files, per the last check). Its title lists them once GET /drift
+// was asked (on hover or click); a click also shows the list below it.
+function driftBadge(f) {
+  const n = num(f.drift_files);
+  if (n <= 0) return "";
+  const got = state.drift[f.name];
+  const d = got && (got.files || got.error) ? got : null; // null until an answer came
+  const open = state.driftOpen === f.name && d && !d.error;
+  return ` <button type="button" class="drift" data-drift="${esc(f.name)}" aria-expanded="${open}" ` +
+    `title="${esc(driftTitle(f.name, n, d))}">${plural(n, "file")} drifted</button>` +
+    (open ? driftList(d) : "");
+}
+
+function driftTitle(name, n, d) {
+  const head = `${plural(n, "file")} of managed/ in ${name} changed by hand since the last sync`;
+  if (!d) return head + ". Click to list them.";
+  if (d.error) return head + `. Could not list them: ${d.error}`;
+  const files = Array.isArray(d.files) ? d.files : [];
+  const when = d.checked_at ? `checked ${fmtTime(d.checked_at)}` : "not checked yet";
+  return `${head} (${when}${d.mode ? ", mode " + d.mode : ""}):\n` +
+    (files.length ? files.map(x => `${x.path ?? ""}: ${x.kind ?? ""}, ${x.action ?? ""}`).join("\n") : "(no files listed)");
+}
+
+function driftList(d) {
+  const files = Array.isArray(d.files) ? d.files : [];
+  return `<div class="drift-pop"><p>${d.checked_at ? "Checked " + esc(fmtTime(d.checked_at)) : "Not checked yet"}` +
+    `${d.mode ? `, mode <code>${esc(d.mode)}</code>` : ""}${d.job_id ? `, by job <code>${esc(d.job_id)}</code>` : ""}:</p>` +
+    `<ul class="drift-files">${files.map(x => `<li><code>${esc(x.path)}</code> <span class="drift-kind">${esc(x.kind)}</span>` +
+      ` <span class="muted">${esc(x.action)}</span></li>`).join("") || `<li class="muted">no files listed</li>`}</ul></div>`;
+}
+
+// loadDrift asks for a fabric's drift, at most every 10 s.
+async function loadDrift(fabric) {
+  const d = state.drift[fabric];
+  if (d && (d.loading || Date.now() - d.at < 10000)) return;
+  state.drift[fabric] = Object.assign({}, d, { loading: true, at: Date.now() });
+  try {
+    const { body } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/drift");
+    state.drift[fabric] = Object.assign({}, body, { at: Date.now() });
+  } catch (e) {
+    state.drift[fabric] = { error: e.message, at: Date.now() };
+  }
+  renderFabrics();
+}
+
+async function toggleDrift(fabric) {
+  state.driftOpen = state.driftOpen === fabric ? null : fabric;
+  renderFabrics();
+  await loadDrift(fabric);
+}
+
 function renderFabrics() {
   const tbody = document.querySelector("#fabrics tbody");
   if (!state.fabrics.length) {
@@ -426,7 +562,8 @@ function renderFabrics() {
       return `<tr id="fabric-${n}" class="fabric">
         <th scope="row" class="name"></th><td class="repo"></td><td class="branch"></td><td class="path"></td>
         <td class="resync"></td><td class="last"></td>
-        <td class="action"><button type="button" class="sync" id="sync-${n}" data-fabric="${n}">Sync from Git</button></td>
+        <td class="action"><button type="button" class="preview secondary" id="preview-${n}" data-fabric="${n}">Preview</button>
+          <button type="button" class="sync" id="sync-${n}" data-fabric="${n}">Sync from Git</button></td>
       </tr>
       <tr class="jobrow" id="jobrow-${n}" hidden><td colspan="7" id="job-${n}"></td></tr>`;
     }).join("");
@@ -438,19 +575,29 @@ function renderFabrics() {
     const j = f.latest_job;
     const cell = c => row.querySelector("." + c);
     setHTML(cell("name"), `<button type="button" class="link" data-fabric="${esc(f.name)}" aria-controls="detail"
-      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>`);
+      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>` + driftBadge(f));
     setHTML(cell("repo"), esc(withoutCredentials(f.repo)));
     setHTML(cell("branch"), esc(f.branch));
     setHTML(cell("path"), f.path ? esc(f.path) : `<span class="muted">(root)</span>`);
     setHTML(cell("resync"), esc(fmtResync(f.resync)));
-    setHTML(cell("last"), j ? `${stateBadge(j.state)} <span class="muted">${esc(fmtTime(j.finished_at || j.started_at || j.created_at))}</span>`
+    setHTML(cell("last"), j ? `${stateBadge(j.state)}${j.dry_run ? ` <span class="tag dryrun">dry run</span>` : ""} <span class="muted">${esc(fmtTime(j.finished_at || j.started_at || j.created_at))}</span>`
       : `<span class="muted">never</span>`);
     const btn = document.getElementById("sync-" + f.name);
-    const busy = state.pending[f.name] || (j && ACTIVE.has(j.state));
-    const label = !busy ? "Sync from Git" : (!j || state.pending[f.name] || j.state === "queued") ? "Queued…" : "Sync running…";
+    const pending = state.pending[f.name];
+    const busy = pending || (j && ACTIVE.has(j.state));
+    // previewing: the job that makes the fabric busy is a dry run.
+    const previewing = pending ? pending === "preview" : Boolean(busy && j && j.dry_run);
+    const label = !busy || previewing ? "Sync from Git" : (!j || pending || j.state === "queued") ? "Queued…" : "Sync running…";
     btn.disabled = Boolean(busy);
     if (btn.textContent !== label) btn.textContent = label;
-    btn.title = busy ? `A sync of ${f.name} is already queued or running` : `Fetch ${f.name}'s repository and ingest its raw files`;
+    btn.title = previewing ? `A preview of ${f.name} is queued or running`
+      : busy ? `A sync of ${f.name} is already queued or running` : `Fetch ${f.name}'s repository and ingest its raw files`;
+    const pbtn = document.getElementById("preview-" + f.name);
+    const plabel = previewing ? "Previewing…" : "Preview";
+    pbtn.disabled = Boolean(busy);
+    if (pbtn.textContent !== plabel) pbtn.textContent = plabel;
+    pbtn.title = busy ? `A job of ${f.name} is queued or running`
+      : `Show what a sync of ${f.name} would change, file by file, without pushing anything`;
     updateCard(f.name, j);
   }
 }
@@ -513,22 +660,33 @@ function watch(fabric, id) {
   tick();
 }
 
-async function sync(fabric) {
-  state.pending[fabric] = true;
+// sync starts a sync of the fabric, or with preview a dry run (POST {"dry_run": true}), and
+// follows it on the fabric's card.
+async function sync(fabric, preview = false) {
+  state.pending[fabric] = preview ? "preview" : "sync";
   renderFabrics();
+  const what = preview ? "a preview" : "a sync";
   try {
-    const { body: j } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/sync", { method: "POST" });
+    const opts = preview
+      ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dry_run: true }) }
+      : { method: "POST" };
+    const { body: j } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/sync", opts);
     delete state.pending[fabric];
+    if (preview && j && j.dry_run !== true) {
+      // A server without dry runs refuses the body; one that ignored it would run a real sync.
+      banner(esc(`Asked for a preview of ${fabric}, but the server started job ${j.id}, which is not a dry run: ` +
+        "this server does not support previews."), "action");
+    }
     const f = state.fabrics.find(x => x.name === fabric);
     if (f) f.latest_job = newer(f.latest_job, j);
-    if (state.bannerKind === "action") banner("");
+    else if (state.bannerKind === "action") banner("");
     renderFabrics();
     watch(fabric, j.id);
     if (state.selected === fabric) loadHistory(fabric);
   } catch (e) {
     delete state.pending[fabric];
     renderFabrics();
-    if (!(e instanceof Unauthorized)) banner(esc("Could not start a sync of " + fabric + ": " + e.message), "action");
+    if (!(e instanceof Unauthorized)) banner(esc("Could not start " + what + " of " + fabric + ": " + e.message), "action");
   }
 }
 
@@ -609,12 +767,22 @@ async function showJob(fabric, id) {
 document.addEventListener("click", ev => {
   const t = ev.target.closest("button");
   if (!t || t.disabled) return;
-  if (t.matches("button.sync")) sync(t.dataset.fabric);
+  if (t.matches("button.sync, button.syncnow")) sync(t.dataset.fabric);
+  else if (t.matches("button.preview")) sync(t.dataset.fabric, true);
+  else if (t.matches("button.drift")) toggleDrift(t.dataset.drift);
   else if (t.matches("button.cancel")) cancel(t);
   else if (t.matches("button[data-fabric]")) loadHistory(t.dataset.fabric);
   else if (t.matches("button.showlog")) showLog(t.dataset.job);
   else if (t.matches("button.showjob")) showJob(t.dataset.of, t.dataset.job);
 });
+
+// Hovering or focusing a drift badge lists the drifted files in its title.
+for (const type of ["mouseover", "focusin"]) {
+  document.addEventListener(type, ev => {
+    const b = ev.target.closest && ev.target.closest("button.drift");
+    if (b) loadDrift(b.dataset.drift);
+  });
+}
 
 // A reloaded tab keeps its sessionStorage; renew the cookie from it.
 if (sessionStorage.getItem(TOKEN_KEY)) setToken(sessionStorage.getItem(TOKEN_KEY));

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	fabingest "github.com/fabsync/fabsync/internal/ingest" // "ingest" is the job stage type of client.go
+)
+
+// This file is `fabsync ingest [DIR]`: what the worker does to a fabric folder, done by hand in
+// the working tree, without git (nothing is committed) and without a server.
+
+func ingestFlags(fs *flag.FlagSet) runner {
+	var v validationFlags
+	v.register(fs)
+	return func(ctx context.Context, c *cli, args []string) int {
+		return c.ingest(ctx, dirArg(args), v)
+	}
+}
+
+// ingest runs `fabsync ingest [DIR]`.
+func (c *cli) ingest(ctx context.Context, dir string, v validationFlags) int {
+	root, msg := openFabricDir(dir)
+	if msg != "" {
+		return c.usageError("ingest", msg)
+	}
+	defer func() { _ = root.Close() }()
+	val, msg := v.validator()
+	if msg != "" {
+		return c.usageError("ingest", msg)
+	}
+	if msg := symlinkedOutput(root); msg != "" {
+		return c.fail(fmt.Errorf("ingest %s: %s", dir, msg))
+	}
+	now := c.now().UTC()
+	id, err := newJobID(now)
+	if err != nil {
+		return c.fail(err)
+	}
+	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val}, rootWriter{root: root})
+	var ve *fabingest.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		probs := checkProblems(nil, ve)
+		errs, warns := countProblems(probs)
+		fmt.Fprintln(c.stdout, ingestFailed(dir, errs, warns))
+		c.writeProblems(c.stdout, probs)
+		return exitPartial
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(c.stderr, "fabsync: interrupted; %s may be partly ingested: restore it with git before you run ingest again\n", dir)
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(c.stderr, "fabsync: ingest %s: %v\n", dir, err)
+		fmt.Fprintf(c.stderr, "%s may be partly ingested: restore it with git (git restore and git clean on it) before you run ingest again.\n", dir)
+		return exitError
+	}
+	where := filepath.Clean(dir)
+	if where == "." {
+		where = "the current folder"
+	}
+	if res.Files == 0 {
+		fmt.Fprintf(c.stdout, "Nothing to ingest in %s: raw/ has no YAML files.\n", where)
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "Ingested %s, %s in %s: %d created, %d updated, %d unchanged; originals archived under .hnp/archive/%s/.\n",
+		plural(res.Files, "raw file"), plural(res.Documents, "document"), where, res.Created, res.Updated, res.Unchanged, id)
+	if probs := checkProblems(res, nil); len(probs) > 0 {
+		c.writeProblems(c.stdout, probs)
+	}
+	fmt.Fprintln(c.stdout, "Nothing was committed: review the changes and commit them with git.")
+	return exitOK
+}
+
+// ingestFailed is the first line of an ingest that found errors.
+func ingestFailed(dir string, errs, warns int) string {
+	return fmt.Sprintf("Did not ingest %s: %s; nothing was written.", filepath.Clean(dir), problemCounts(errs, warns))
+}
+
+// symlinkedOutput refuses a fabric folder whose raw/, managed/, unmanaged/ or .hnp/ is a
+// symbolic link, as the worker does: ingest would write through it.
+func symlinkedOutput(root *os.Root) string {
+	for _, d := range []string{"raw", "managed", "unmanaged", ".hnp"} {
+		fi, err := root.Lstat(d)
+		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return d + "/ is a symbolic link; fabsync does not follow it"
+		}
+	}
+	return ""
+}
+
+// newJobID returns an ID like the worker's, which sorts by time: 20261126T060102Z-<10 random
+// hex digits>. It names the archive folder and goes into the manifest and archive log.
+func newJobID(now time.Time) (string, error) {
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a job ID: %w", err)
+	}
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b), nil
+}
+
+// rootWriter writes ingest's output inside root, which refuses any path or symbolic link that
+// leaves the fabric folder.
+type rootWriter struct{ root *os.Root }
+
+func rootPath(name string) (string, error) {
+	p := filepath.FromSlash(name)
+	if !filepath.IsLocal(p) {
+		return "", fmt.Errorf("refusing to write %q outside the fabric folder", name)
+	}
+	return p, nil
+}
+
+// WriteFile writes data to name, creating its folders.
+func (w rootWriter) WriteFile(name string, data []byte) error {
+	p, err := rootPath(name)
+	if err != nil {
+		return err
+	}
+	if d := filepath.Dir(p); d != "." {
+		if err := w.root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return w.root.WriteFile(p, data, 0o644)
+}
+
+// Remove removes name.
+func (w rootWriter) Remove(name string) error {
+	p, err := rootPath(name)
+	if err != nil {
+		return err
+	}
+	return w.root.Remove(p)
+}
