@@ -311,7 +311,9 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 	for _, k := range keys {
 		cs := claims[k]
-		slices.SortStableFunc(cs, func(a, b claimant) int { return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.c.At), b.r.at(b.c.At))) })
+		slices.SortStableFunc(cs, func(a, b claimant) int {
+			return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.c.At), b.r.at(b.c.At)))
+		})
 		first := cs[0]
 		for _, o := range cs[1:] {
 			if o.r == first.r {
