@@ -253,6 +253,7 @@ Exit codes:
   1    an error (sync --wait: the job failed or was canceled, or --timeout passed)
   2    sync --wait: partial_sync; git sync worked, ingestion failed, nothing was changed;
        check and ingest: errors found in the fabric folder, nothing was written
+  3    sync --dry-run --wait --detailed-exitcode: the dry run found changes to make
   64   usage error: unknown command, missing argument, bad flag; for check and ingest
        also a DIR that is not a fabric folder or a CRD file that cannot be used
   130  interrupted (Ctrl-C); a job being waited for keeps running`

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -49,6 +50,7 @@ func configKey(cfg Config) [32]byte {
 		h.Write(n[:])
 		h.Write(b)
 	}
+	field([]byte(strconv.Itoa(len(cfg.CRDs))))
 	for _, f := range cfg.CRDs {
 		field([]byte(f.Name))
 		field(f.Data)
