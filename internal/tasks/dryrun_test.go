@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -225,5 +226,31 @@ func TestDryRunWithInvalidRawFiles(t *testing.T) {
 	}
 	if n := gittest.Git(t, r.git.RepoDir("repo"), "rev-list", "--count", "main"); n != "1" {
 		t.Fatalf("remote has %s commits; want 1", n)
+	}
+}
+
+// TestReconcileFreesTheDryRunSlot: a dry run whose task is gone is ended by the reconciler, and
+// its slot freed, like a real job's.
+func TestReconcileFreesTheDryRunSlot(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	dry, _, err := svc.TriggerDryRun(ctx, "f1", tasks.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Start(ctx, dry.ID, tasks.StageGitSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+dry.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want the dry run ended", n, err)
+	}
+	if j, _ := svc.Get(ctx, dry.ID); j.State != tasks.StateFailed || j.Reason == "" {
+		t.Fatalf("dry run = %s (%s); want failed with a reason", j.State, j.Reason)
+	}
+	if next, slot, err := svc.TriggerDryRun(ctx, "f1", tasks.TriggerManual); err != nil || slot != tasks.SlotActive || next.ID == dry.ID {
+		t.Fatalf("TriggerDryRun after the reconcile = %v, %v; want a new active dry run", slot, err)
 	}
 }

@@ -41,9 +41,11 @@ type HandlerConfig struct {
 }
 
 // Handler runs the task types. It is safe for concurrent use; tasks of one fabric are
-// serialized per process. Across processes the fabric's slot lets only one job run, but a
-// re-delivered task (after a lease expired, or resumed after a Redis data loss) may run while the
-// first delivery still does: the job's trailer and the non-forcing push keep that to one commit.
+// serialized per process (they share its clone), a dry run's with a real job's. Across processes
+// the fabric's slot lets only one real job run (a dry run, in a slot of its own, may run beside
+// it on another worker's clone; it pushes nothing), but a re-delivered task (after a lease
+// expired, or resumed after a Redis data loss) may run while the first delivery still does: the
+// job's trailer and the non-forcing push keep that to one commit.
 type Handler struct {
 	svc *Service
 	cfg HandlerConfig

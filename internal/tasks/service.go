@@ -64,8 +64,8 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.rdb.Ping(ctx)
 
 // Trigger asks for a sync of fabric: it returns the already waiting job with SlotExisting, or a
 // new job that runs now (SlotActive, its task enqueued) or after the running one (SlotWaiting).
-// At most one job per fabric runs and at most one waits. The caller checks that the fabric
-// exists.
+// At most one job per fabric runs and at most one waits (dry runs are apart: TriggerDryRun).
+// The caller checks that the fabric exists.
 func (s *Service) Trigger(ctx context.Context, fabric, trigger string) (*Job, Slot, error) {
 	j, slot, err := s.store.trigger(ctx, fabric, trigger)
 	return s.startTriggered(ctx, fabric, j, slot, err)
