@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fabsync/fabsync/internal/fabricdir"
 	fabingest "github.com/fabsync/fabsync/internal/ingest" // "ingest" is the job stage type of client.go
 	"github.com/fabsync/fabsync/internal/validate"
 )
@@ -246,9 +247,9 @@ func readCRDFiles(paths []string) ([]validate.CRDFile, string) {
 			}
 		}
 		for _, f := range files {
-			data, err := readFileBounded(f, maxCRDFileBytes)
+			data, err := fabricdir.ReadBounded(os.DirFS(filepath.Dir(f)), filepath.Base(f), maxCRDFileBytes)
 			if err != nil {
-				return nil, fmt.Sprintf("--crds %s: %v", f, err)
+				return nil, fmt.Sprintf("--crds %s: %v", f, pathErr(err))
 			}
 			if total += len(data); total > maxCRDTotalBytes {
 				return nil, fmt.Sprintf("--crds: the CRD files are over %d MiB together", maxCRDTotalBytes>>20)
@@ -257,26 +258,6 @@ func readCRDFiles(paths []string) ([]validate.CRDFile, string) {
 		}
 	}
 	return out, ""
-}
-
-// readFileBounded reads the regular file name, refusing one over max bytes.
-func readFileBounded(name string, max int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, pathErr(err)
-	}
-	defer func() { _ = f.Close() }()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, pathErr(err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("larger than %d MiB", max>>20)
-	}
-	return data, nil
 }
 
 // checkProblems is every problem ingest found, in the API's shape (the job's ingest.problems):

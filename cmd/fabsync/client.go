@@ -199,14 +199,10 @@ func newClient(base *url.URL, token string) *client {
 	return &client{base: base, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
 }
 
-// call sends one request and returns the response body of a 2xx answer. Other answers become an
-// *apiError; failing to reach the server is an *unreachableError. ctx ending returns ctx's error.
-func (c *client) call(ctx context.Context, method, path string, query url.Values) (status int, body []byte, err error) {
-	return c.callBody(ctx, method, path, query, nil)
-}
-
-// callBody is call with a JSON request body; a nil in sends none.
-func (c *client) callBody(ctx context.Context, method, path string, query url.Values, in []byte) (status int, body []byte, err error) {
+// call sends one request, with in as its JSON body (nil: none), and returns the response body of
+// a 2xx answer. Other answers become an *apiError; failing to reach the server is an
+// *unreachableError. ctx ending returns ctx's error.
+func (c *client) call(ctx context.Context, method, path string, query url.Values, in []byte) (status int, body []byte, err error) {
 	u := *c.base
 	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawQuery = query.Encode()
@@ -284,7 +280,7 @@ func (c *client) getJSON(ctx context.Context, method, path string, query url.Val
 
 // sendJSON is getJSON with a JSON request body (in; nil sends none).
 func (c *client) sendJSON(ctx context.Context, method, path string, query url.Values, in []byte, out any) (int, []byte, error) {
-	status, body, err := c.callBody(ctx, method, path, query, in)
+	status, body, err := c.call(ctx, method, path, query, in)
 	if err != nil {
 		return status, nil, err
 	}

@@ -7,11 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/fabsync/fabsync/internal/fabricdir"
 	fabingest "github.com/fabsync/fabsync/internal/ingest" // "ingest" is the job stage type of client.go
 )
 
@@ -37,15 +36,18 @@ func (c *cli) ingest(ctx context.Context, dir string, v validationFlags) int {
 	if msg != "" {
 		return c.usageError("ingest", msg)
 	}
-	if msg := symlinkedOutput(root); msg != "" {
-		return c.fail(fmt.Errorf("ingest %s: %s", dir, msg))
+	if d, err := fabricdir.SymlinkedOutput(root); err != nil || d != "" {
+		if err == nil {
+			err = fmt.Errorf("%s/ is a symbolic link; fabsync does not follow it", d)
+		}
+		return c.fail(fmt.Errorf("ingest %s: %w", dir, err))
 	}
 	now := c.now().UTC()
 	id, err := newJobID(now)
 	if err != nil {
 		return c.fail(err)
 	}
-	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val}, rootWriter{root: root})
+	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val}, fabricdir.Writer{Root: root})
 	var ve *fabingest.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -84,18 +86,6 @@ func ingestFailed(dir string, errs, warns int) string {
 	return fmt.Sprintf("Did not ingest %s: %s; nothing was written.", filepath.Clean(dir), problemCounts(errs, warns))
 }
 
-// symlinkedOutput refuses a fabric folder whose raw/, managed/, unmanaged/ or .hnp/ is a
-// symbolic link, as the worker does: ingest would write through it.
-func symlinkedOutput(root *os.Root) string {
-	for _, d := range []string{"raw", "managed", "unmanaged", ".hnp"} {
-		fi, err := root.Lstat(d)
-		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return d + "/ is a symbolic link; fabsync does not follow it"
-		}
-	}
-	return ""
-}
-
 // newJobID returns an ID like the worker's, which sorts by time: 20261126T060102Z-<10 random
 // hex digits>. It names the archive folder and goes into the manifest and archive log.
 func newJobID(now time.Time) (string, error) {
@@ -104,39 +94,4 @@ func newJobID(now time.Time) (string, error) {
 		return "", fmt.Errorf("make a job ID: %w", err)
 	}
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b), nil
-}
-
-// rootWriter writes ingest's output inside root, which refuses any path or symbolic link that
-// leaves the fabric folder.
-type rootWriter struct{ root *os.Root }
-
-func rootPath(name string) (string, error) {
-	p := filepath.FromSlash(name)
-	if !filepath.IsLocal(p) {
-		return "", fmt.Errorf("refusing to write %q outside the fabric folder", name)
-	}
-	return p, nil
-}
-
-// WriteFile writes data to name, creating its folders.
-func (w rootWriter) WriteFile(name string, data []byte) error {
-	p, err := rootPath(name)
-	if err != nil {
-		return err
-	}
-	if d := filepath.Dir(p); d != "." {
-		if err := w.root.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	return w.root.WriteFile(p, data, 0o644)
-}
-
-// Remove removes name.
-func (w rootWriter) Remove(name string) error {
-	p, err := rootPath(name)
-	if err != nil {
-		return err
-	}
-	return w.root.Remove(p)
 }

@@ -23,7 +23,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/validate"
 )
 
@@ -63,14 +62,14 @@ type Fabric struct {
 }
 
 // DriftModes are the values of drift:, the default first.
-var DriftModes = []string{ingest.DriftAdopt, ingest.DriftReport, ingest.DriftRevert}
+var DriftModes = []string{"adopt", "report", "revert"} // ingest.DriftAdopt, DriftReport, DriftRevert (tasks checks that they agree)
 
 // checkDrift returns what is wrong with a drift: value, or "".
 func checkDrift(mode string) string {
 	if slices.Contains(DriftModes, mode) {
 		return ""
 	}
-	return fmt.Sprintf("drift %q is not one of %s (default %s)", mode, strings.Join(DriftModes, ", "), ingest.DriftAdopt)
+	return fmt.Sprintf("drift %q is not one of %s (default %s)", mode, strings.Join(DriftModes, ", "), DriftModes[0])
 }
 
 // Validation says how a fabric's documents are checked beyond Hedgehog's built-in rules,
@@ -266,7 +265,7 @@ func parse(data []byte) (*File, []string) {
 		case f.Drift != "":
 			fb.Drift = f.Drift
 		default:
-			fb.Drift = ingest.DriftAdopt
+			fb.Drift = DriftModes[0]
 		}
 		fb.Validation = fb.Validation.merged(f.Validation)
 		for _, msg := range checkValidation(fb.Validation) {

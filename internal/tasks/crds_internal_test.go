@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/ingest"
 )
 
 // TestReadCRDs checks how a fabric's validation.crds are read: a relative path in the clone (a
@@ -61,5 +64,14 @@ func TestReadCRDs(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("readCRDs(%s) = %v: it read outside the clone", tt.path, err)
 		}
+	}
+}
+
+// TestDriftModesAgree checks that the fabrics file accepts exactly ingest's drift modes, default
+// first (config, a leaf package, spells them out).
+func TestDriftModesAgree(t *testing.T) {
+	want := []string{ingest.DriftAdopt, ingest.DriftReport, ingest.DriftRevert}
+	if strings.Join(config.DriftModes, " ") != strings.Join(want, " ") {
+		t.Errorf("config.DriftModes = %v; want %v", config.DriftModes, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fabsync/fabsync/internal/fabricdir"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
 )
@@ -25,11 +26,12 @@ var errUserCanceled = errors.New("job canceled")
 
 // IsPermanent reports whether err is one no retry can fix: a missing secret, a fabric no longer
 // configured, invalid raw files (*ingest.ValidationError), or a permanent git error
-// (gitops.IsPermanent). Tasks returning it are archived at once.
+// (gitops.IsPermanent), or a write ingest would make outside the fabric folder. Tasks returning it
+// are archived at once.
 func IsPermanent(err error) bool {
 	var ve *ingest.ValidationError
 	var pe *permanentError
-	return errors.As(err, &pe) || errors.As(err, &ve) || gitops.IsPermanent(err)
+	return errors.As(err, &pe) || errors.As(err, &ve) || gitops.IsPermanent(err) || errors.Is(err, fabricdir.ErrOutside)
 }
 
 // verdict is what an attempt's outcome means for the job and for asynq.

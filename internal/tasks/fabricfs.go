@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fabsync/fabsync/internal/fabricdir"
 	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/plan"
 	"github.com/fabsync/fabsync/internal/validate"
@@ -58,17 +58,12 @@ func openFabric(dir, fabricPath string) (*os.Root, error) {
 // checkOutputDirs refuses a fabric folder whose raw/, managed/, unmanaged/ or .hnp/ is a
 // symbolic link: ingest would read or write through it.
 func checkOutputDirs(root *os.Root, fabricPath string) error {
-	for _, d := range []string{"raw", "managed", "unmanaged", ".hnp"} {
-		fi, err := root.Lstat(d)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("look at %s/: %w", d, err)
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return permanent("fabric path %q: %s/ is a symbolic link in the repository; fabsync does not follow it", fabricPath, d)
-		}
+	d, err := fabricdir.SymlinkedOutput(root)
+	if err != nil {
+		return err
+	}
+	if d != "" {
+		return permanent("fabric path %q: %s/ is a symbolic link in the repository; fabsync does not follow it", fabricPath, d)
 	}
 	return nil
 }
@@ -122,9 +117,9 @@ func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options,
 	}
 	// Without raw/ ingest finds no raw files, but it still looks for drift in managed/ and
 	// unmanaged/ (and adopts or reverts it, as opts.Drift says).
-	var w ingest.Writer = rootWriter{root: root}
+	var w ingest.Writer = fabricdir.Writer{Root: root}
 	if rec != nil {
-		w = recordingWriter{w: rootWriter{root: root}, rec: rec}
+		w = recordingWriter{w: fabricdir.Writer{Root: root}, rec: rec}
 	}
 	res, err := ingest.Ingest(ctx, root.FS(), opts, w)
 	if err != nil {
@@ -152,40 +147,6 @@ func drifted(dir, fabricPath string) ([]ingest.Drift, error) {
 	return d, nil
 }
 
-// rootWriter writes ingest's output inside root; a name that would leave it is refused.
-type rootWriter struct{ root *os.Root }
-
-func local(name string) (string, error) {
-	p := filepath.FromSlash(name)
-	if !filepath.IsLocal(p) {
-		return "", permanent("refusing to write %q outside the fabric folder", name)
-	}
-	return p, nil
-}
-
-// WriteFile writes data to name, creating its folders.
-func (w rootWriter) WriteFile(name string, data []byte) error {
-	p, err := local(name)
-	if err != nil {
-		return err
-	}
-	if d := filepath.Dir(p); d != "." {
-		if err := w.root.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	return w.root.WriteFile(p, data, 0o644)
-}
-
-// Remove removes name.
-func (w rootWriter) Remove(name string) error {
-	p, err := local(name)
-	if err != nil {
-		return err
-	}
-	return w.root.Remove(p)
-}
-
 // recorder collects, for a dry run, each resource file (under managed/ or unmanaged/) that
 // ingest wrote or removed: its bytes before the first change (nil when it did not exist) and
 // after the last (nil when removed). Ingest calls its Writer from one goroutine at a time.
@@ -207,9 +168,9 @@ func (r *recorder) before(root *os.Root, name string) error {
 		r.changes = map[string]*plan.Change{}
 	}
 	c := &plan.Change{Path: name}
-	p, err := local(name)
-	if err != nil {
-		return err
+	p := filepath.FromSlash(name)
+	if !filepath.IsLocal(p) {
+		return permanent("refusing to read %q outside the fabric folder", name)
 	}
 	old, err := root.ReadFile(p)
 	switch {
@@ -242,7 +203,7 @@ func (r *recorder) list() []plan.Change {
 // recordingWriter is the Writer of a dry run: it writes through w, as a real run does, and
 // records each resource file's old and new bytes in rec.
 type recordingWriter struct {
-	w   rootWriter
+	w   fabricdir.Writer
 	rec *recorder
 }
 
@@ -251,7 +212,7 @@ func (w recordingWriter) WriteFile(name string, data []byte) error {
 	if !resourceFile(name) {
 		return w.w.WriteFile(name, data)
 	}
-	if err := w.rec.before(w.w.root, name); err != nil {
+	if err := w.rec.before(w.w.Root, name); err != nil {
 		return err
 	}
 	if err := w.w.WriteFile(name, data); err != nil {
@@ -266,7 +227,7 @@ func (w recordingWriter) Remove(name string) error {
 	if !resourceFile(name) {
 		return w.w.Remove(name)
 	}
-	if err := w.rec.before(w.w.root, name); err != nil {
+	if err := w.rec.before(w.w.Root, name); err != nil {
 		return err
 	}
 	if err := w.w.Remove(name); err != nil {
@@ -360,22 +321,17 @@ func readCRDs(dir string, paths []string) ([]validate.CRDFile, error) {
 	return out, nil
 }
 
-// readBounded reads the regular file name of fsys, refusing one over max bytes.
+// readBounded reads the regular file name of fsys, refusing one over max bytes; its error says
+// what is wrong without the file system's own words (which may name paths on the worker).
 func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, errors.New("cannot be read")
-	}
-	defer func() { _ = f.Close() }()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, errors.New("cannot be read")
-	}
-	if int64(len(data)) > max {
+	data, err := fabricdir.ReadBounded(fsys, name, max)
+	switch {
+	case errors.Is(err, fabricdir.ErrTooLarge):
 		return nil, fmt.Errorf("larger than %d MiB", max>>20)
+	case err != nil && err.Error() == "not a regular file":
+		return nil, err
+	case err != nil:
+		return nil, errors.New("cannot be read")
 	}
 	return data, nil
 }

@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"github.com/fabsync/fabsync/internal/fabricdir"
+
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,7 +33,7 @@ func TestRecordingWriter(t *testing.T) {
 	}
 	defer func() { _ = root.Close() }()
 	rec := &recorder{}
-	w := recordingWriter{w: rootWriter{root: root}, rec: rec}
+	w := recordingWriter{w: fabricdir.Writer{Root: root}, rec: rec}
 	steps := []func() error{
 		func() error { return w.WriteFile("managed/vpcs/a.yaml", []byte("new a\n")) },
 		func() error { return w.WriteFile("managed/vpcs/a.yaml", []byte("newer a\n")) }, // the first old bytes stay

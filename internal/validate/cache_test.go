@@ -46,7 +46,7 @@ spec:
 	_, err1 := c.Get(bad)
 	_, err2 := c.Get(bad)
 	var ce *ConfigError
-	if !errors.As(err1, &ce) || ce.File != "crds/bad.yaml" || err1 != err2 {
+	if !errors.As(err1, &ce) || ce.File != "crds/bad.yaml" || !errors.Is(err2, err1) {
 		t.Errorf("bad CRD: %v then %v; want the same *ConfigError naming crds/bad.yaml", err1, err2)
 	}
 	// The key tells the parts apart: a file's name and data, and where one file ends.

@@ -1,0 +1,97 @@
+// Package fabricdir is the file access the worker and the CLI share on a fabric folder: a writer
+// for ingest's output that stays inside the folder, the check that none of the folders ingest
+// reads or writes is a symbolic link, and a bounded read of one file. Everything goes through an
+// *os.Root (or an fs.FS), which refuses any path or symbolic link that leaves it.
+package fabricdir
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Writer writes ingest's output inside Root (it implements ingest.Writer); a name that would
+// leave Root is refused.
+type Writer struct{ Root *os.Root }
+
+// ErrOutside is wrapped by Writer's error for a name that would leave the folder.
+var ErrOutside = errors.New("outside the fabric folder")
+
+func local(name string) (string, error) {
+	p := filepath.FromSlash(name)
+	if !filepath.IsLocal(p) {
+		return "", fmt.Errorf("refusing to write %q: %w", name, ErrOutside)
+	}
+	return p, nil
+}
+
+// WriteFile writes data to name (a slash path relative to Root), creating its folders.
+func (w Writer) WriteFile(name string, data []byte) error {
+	p, err := local(name)
+	if err != nil {
+		return err
+	}
+	if d := filepath.Dir(p); d != "." {
+		if err := w.Root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return w.Root.WriteFile(p, data, 0o644)
+}
+
+// Remove removes name.
+func (w Writer) Remove(name string) error {
+	p, err := local(name)
+	if err != nil {
+		return err
+	}
+	return w.Root.Remove(p)
+}
+
+// Outputs are the folders of a fabric that ingest reads and writes.
+var Outputs = []string{"raw", "managed", "unmanaged", ".hnp"}
+
+// SymlinkedOutput returns the first of Outputs that is a symbolic link in root ("" when none is):
+// ingest would read or write through it. An error other than "does not exist" is returned.
+func SymlinkedOutput(root *os.Root) (string, error) {
+	for _, d := range Outputs {
+		fi, err := root.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("look at %s/: %w", d, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return d, nil
+		}
+	}
+	return "", nil
+}
+
+// ErrTooLarge is wrapped by ReadBounded's error for a file over its limit.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadBounded reads the regular file name of fsys, refusing one over max bytes (an error
+// wrapping ErrTooLarge that says the limit) and anything that is not a regular file.
+func ReadBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d MiB: %w", max>>20, ErrTooLarge)
+	}
+	return data, nil
+}

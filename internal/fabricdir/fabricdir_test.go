@@ -1,0 +1,71 @@
+package fabricdir_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fabsync/fabsync/internal/fabricdir"
+)
+
+func TestWriter(t *testing.T) {
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	w := fabricdir.Writer{Root: root}
+	if err := w.WriteFile("managed/switches/a.yaml", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "managed", "switches", "a.yaml")); err != nil || string(b) != "a" {
+		t.Fatalf("written file = %q, %v", b, err)
+	}
+	if err := w.Remove("managed/switches/a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../x.yaml", "/etc/x.yaml", "managed/../../x.yaml"} {
+		if err := w.WriteFile(name, nil); !errors.Is(err, fabricdir.ErrOutside) {
+			t.Errorf("WriteFile(%s) = %v; want ErrOutside", name, err)
+		}
+		if err := w.Remove(name); !errors.Is(err, fabricdir.ErrOutside) {
+			t.Errorf("Remove(%s) = %v; want ErrOutside", name, err)
+		}
+	}
+	// A link inside the folder that points out of it is refused by the root itself.
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "unmanaged")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteFile("unmanaged/x.yaml", []byte("x")); err == nil {
+		t.Error("wrote through a symbolic link out of the folder")
+	}
+	if d, err := fabricdir.SymlinkedOutput(root); err != nil || d != "unmanaged" {
+		t.Errorf("SymlinkedOutput = %q, %v; want unmanaged", d, err)
+	}
+}
+
+func TestReadBounded(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("12345"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	if b, err := fabricdir.ReadBounded(fsys, "a", 5); err != nil || string(b) != "12345" {
+		t.Errorf("ReadBounded(a, 5) = %q, %v", b, err)
+	}
+	if _, err := fabricdir.ReadBounded(fsys, "a", 4); !errors.Is(err, fabricdir.ErrTooLarge) {
+		t.Errorf("ReadBounded(a, 4) = %v; want ErrTooLarge", err)
+	}
+	if _, err := fabricdir.ReadBounded(fsys, "d", 4); err == nil {
+		t.Error("ReadBounded read a folder")
+	}
+	if _, err := fabricdir.ReadBounded(fsys, "nope", 4); err == nil {
+		t.Error("ReadBounded read a missing file")
+	}
+}
