@@ -125,6 +125,7 @@ type Result struct {
 	// also in Warnings as its String().
 	Problems []Problem
 	Written  []string // every path written or removed, sorted (resource files, archive copies, raw removals, deleted and reverted resource files, manifest, archive log, raw/.gitkeep)
+	Kept     []string // the resource files the raw files define that were left as they are (their bytes would not change), sorted
 	// Drift lists the resource files that differed from the manifest
 	// before this ingest (leaving out those it replaces or deletes), sorted
 	// by path, with the Action taken (see Options.Drift). Each is also a
@@ -341,6 +342,7 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	slices.Sort(in.res.Written)
+	slices.Sort(in.res.Kept)
 	res := in.res
 	return &res, nil
 }
@@ -862,6 +864,7 @@ func (in *ingester) writeResource(ctx context.Context, fileIdx int, r docResult)
 		}
 		if bytes.Equal(old, r.Out) {
 			in.res.Unchanged++
+			in.res.Kept = append(in.res.Kept, r.Path)
 			break
 		}
 		in.res.Updated++

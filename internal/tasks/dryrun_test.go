@@ -166,7 +166,7 @@ func TestDryRunPlansAndPushesNothing(t *testing.T) {
 }
 
 // TestDryRunUpdatesAndUnchanged: a dry run of a raw file that changes one resource and repeats
-// another records the update with its old and new bytes and counts the unchanged file.
+// another records the update with its old and new bytes and lists the unchanged file.
 func TestDryRunUpdatesAndUnchanged(t *testing.T) {
 	ctx := context.Background()
 	other := strings.ReplaceAll(goodVPC, "vpc-1", "vpc-2")
@@ -197,8 +197,9 @@ func TestDryRunUpdatesAndUnchanged(t *testing.T) {
 		t.Fatalf("dry run = %s (%s); want succeeded with a plan", got.State, got.Reason)
 	}
 	p := got.Plan
-	if p.Updated != 1 || p.Unchanged != 1 || p.Created != 0 || len(p.Files) != 1 || p.Files[0].Path != "managed/vpcs/vpc-1.yaml" || p.Files[0].Action != plan.Updated {
-		t.Fatalf("plan = %+v; want vpc-1 updated, 1 unchanged (counted, not listed)", p)
+	if p.Updated != 1 || p.Unchanged != 1 || p.Created != 0 || len(p.Files) != 2 || p.Files[0].Path != "managed/vpcs/vpc-1.yaml" || p.Files[0].Action != plan.Updated ||
+		p.Files[1].Path != "managed/vpcs/vpc-2.yaml" || p.Files[1].Action != plan.Unchanged || p.Files[1].Diff != "" {
+		t.Fatalf("plan = %+v; want vpc-1 updated and vpc-2 listed unchanged", p)
 	}
 	if d := p.Files[0].Diff; !strings.Contains(d, "-      subnet: 10.0.1.0/24") || !strings.Contains(d, "+      subnet: 10.0.9.0/24") {
 		t.Errorf("diff of vpc-1 = %q; want the subnet's old and new line", d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,7 +202,18 @@ func buildPlan(rec *recorder, res *ingest.Result) (p *plan.Plan, err error) {
 		}
 	}()
 	p = plan.Build(rec.list(), plan.DefaultMaxDiff)
-	p.Unchanged = max(p.Unchanged, res.Unchanged)
+	// Files ingest left as they are were never written, so the recorder did not see them.
+	listed := make(map[string]bool, len(p.Files))
+	for _, f := range p.Files {
+		listed[f.Path] = true
+	}
+	for _, k := range res.Kept {
+		if !listed[k] {
+			p.Files = append(p.Files, plan.File{Path: k, Action: plan.Unchanged})
+			p.Unchanged++
+		}
+	}
+	slices.SortFunc(p.Files, func(a, b plan.File) int { return strings.Compare(a.Path, b.Path) })
 	return p, nil
 }
 
