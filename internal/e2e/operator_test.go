@@ -125,9 +125,7 @@ func TestMetricsAndMonitoring(t *testing.T) {
 	if r := sys.do("GET", "/metrics", ""); r.status != 401 {
 		t.Errorf("/metrics without token = %d; want 401", r.status)
 	}
-	r = sys.do("GET", "/metrics", "", auth...)
-	body := string(r.body)
-	for _, want := range []string{
+	wants := []string{
 		`fabsync_jobs_total{fabric="fab",state="succeeded",trigger="manual"} 1`,
 		`fabsync_documents_ingested_total{fabric="fab"} 3`,
 		`fabsync_job_duration_seconds_count{outcome="succeeded",stage="total"} 1`,
@@ -136,7 +134,23 @@ func TestMetricsAndMonitoring(t *testing.T) {
 		`asynq_tasks_processed_total{queue="sync"}`,
 		`asynq_tasks_enqueued_total{queue="ingest",state="completed"} 1`,
 		`fabsync_metrics_scrape_error 0`,
-	} {
+	}
+	// The job is recorded as succeeded inside its last task; asynq marks that task completed
+	// only once the handler has returned, so the queue's counts may lag a moment.
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		body = string(sys.do("GET", "/metrics", "", auth...).body)
+		missing := 0
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
