@@ -3,6 +3,7 @@ package validate
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -29,10 +30,17 @@ type Resource struct {
 	// exist" one at each referrer. NewDeleted makes one.
 	Deleted bool
 
+	// The facts CheckFabric compares. Check records them in packed, not in these slices; a
+	// Resource made by hand (a test's, say) may use either or both.
 	Refs     []Ref         // other resources this one names; each must exist
 	Claims   []Claim       // things only one resource may have: a switch port, a VLAN in a namespace, an ASN
 	Prefixes []PrefixClaim // address space that must not overlap another's in the same space
 	Withins  []Within      // values that must lie inside what another resource provides
+
+	// packed holds the facts Check recorded, encoded (see pack.go): a fabric has as many
+	// Resources as documents, and a byte slice holds no pointers for the garbage collector
+	// to follow while ingest goes on working.
+	packed []byte
 
 	// What this resource offers others.
 	Parts      []string       // named parts a Ref may ask for: a VPC's subnet names
@@ -111,12 +119,12 @@ func (c *docCtx) ref(rule, kind, name, part string, n *yaml.Node) {
 	if c.res == nil || c.v.disabled[rule] || name == "" {
 		return
 	}
-	for _, r := range c.res.Refs {
-		if r.Kind == kind && r.Name == name && r.Part == part && r.Rule == rule {
-			return // one problem per missing resource is enough (a connection names its server once per link)
-		}
+	k := [4]string{rule, kind, name, part}
+	if slices.Contains(c.refs, k) {
+		return // one problem per missing resource is enough (a connection names its server once per link)
 	}
-	c.res.Refs = append(c.res.Refs, Ref{Kind: kind, Name: name, Part: part, Rule: rule, At: c.loc(n)})
+	c.refs = append(c.refs, k)
+	c.res.packRef(Ref{Kind: kind, Name: name, Part: part, Rule: rule, At: c.loc(n)})
 }
 
 // claim records that the document holds key in space at n.
@@ -124,7 +132,7 @@ func (c *docCtx) claim(rule, space, key, show string, n *yaml.Node) {
 	if c.res == nil || c.v.disabled[rule] {
 		return
 	}
-	c.res.Claims = append(c.res.Claims, Claim{Space: space, Key: key, Show: show, Rule: rule, At: c.loc(n)})
+	c.res.packClaim(Claim{Space: space, Key: key, Show: show, Rule: rule, At: c.loc(n)})
 }
 
 // claimPrefix records address space the document holds in space at n.
@@ -132,7 +140,7 @@ func (c *docCtx) claimPrefix(rule, space string, p netip.Prefix, show string, n 
 	if c.res == nil || c.v.disabled[rule] {
 		return
 	}
-	c.res.Prefixes = append(c.res.Prefixes, PrefixClaim{Space: space, Prefix: p.Masked(), Show: show, Rule: rule, At: c.loc(n)})
+	c.res.packPrefix(PrefixClaim{Space: space, Prefix: p.Masked(), Show: show, Rule: rule, At: c.loc(n)})
 }
 
 // within records that vlan (when > 0) or p must lie inside what kind/name
@@ -141,7 +149,7 @@ func (c *docCtx) within(rule, kind, name string, vlan int, p netip.Prefix, show 
 	if c.res == nil || c.v.disabled[rule] || name == "" {
 		return
 	}
-	c.res.Withins = append(c.res.Withins, Within{Kind: kind, Name: name, VLAN: vlan, Prefix: p, Show: show, Rule: rule, At: c.loc(n)})
+	c.res.packWithin(Within{Kind: kind, Name: name, VLAN: vlan, Prefix: p, Show: show, Rule: rule, At: c.loc(n)})
 }
 
 // NewDeleted returns the Resource that tells CheckFabric the sync deletes
@@ -235,18 +243,27 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 		}
 	}
 
-	type claimant struct {
-		r *Resource
-		c *Claim
+	// Claims are many (every switch port of every connection) and clash rarely: the first pass
+	// keeps one small entry per (space, key), and only the keys held twice are looked at again.
+	type claimKey struct{ space, key string }
+	seed := maphash.MakeSeed()
+	hashOf := func(space, key string) uint64 {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(space)
+		h.WriteByte(0)
+		h.WriteString(key)
+		return h.Sum64()
 	}
-	claims := map[[2]string][]claimant{}
+	held2 := map[uint64]bool{} // hash of (space, key) -> held more than once (or a hash collision)
 	prefixes := map[string][]prefixAt{}
 	for _, r := range rs {
 		if r == nil {
 			continue
 		}
-		for i := range r.Refs {
-			ref := &r.Refs[i]
+		refs, rclaims, rprefixes, withins := r.unpack()
+		for i := range refs {
+			ref := &refs[i]
 			if !held[ref.Kind] {
 				continue
 			}
@@ -265,17 +282,21 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 				add(ref.Rule, r.at(ref.At), r.New, "%s %s: %s %s has no subnet %s (subnets: %s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, ref.Part, listOrNone(t.Parts))
 			}
 		}
-		for i := range r.Claims {
-			c := &r.Claims[i]
-			k := [2]string{c.Space, c.Key}
-			claims[k] = append(claims[k], claimant{r, c})
+		for i := range rclaims {
+			c := &rclaims[i]
+			k := hashOf(c.Space, c.Key)
+			if _, seen := held2[k]; seen {
+				held2[k] = true
+			} else {
+				held2[k] = false
+			}
 		}
-		for i := range r.Prefixes {
-			p := &r.Prefixes[i]
+		for i := range rprefixes {
+			p := &rprefixes[i]
 			prefixes[p.Space] = append(prefixes[p.Space], prefixAt{r, p})
 		}
-		for i := range r.Withins {
-			w := &r.Withins[i]
+		for i := range withins {
+			w := &withins[i]
 			if !held[w.Kind] {
 				continue
 			}
@@ -302,13 +323,42 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 
 	// Claims: the first holder keeps it; old holders before new ones, so a
 	// clash between old debt and a new document is reported on the new one.
-	keys := make([][2]string, 0, len(claims))
+	type claimant struct {
+		r *Resource
+		c *Claim
+	}
+	claims := map[claimKey][]claimant{}
+	for k, twice := range held2 {
+		if !twice {
+			delete(held2, k)
+		}
+	}
+	for _, r := range rs {
+		if len(held2) == 0 {
+			break
+		}
+		if r == nil {
+			continue
+		}
+		_, rclaims, _, _ := r.unpack()
+		for i := range rclaims {
+			c := &rclaims[i]
+			if held2[hashOf(c.Space, c.Key)] {
+				k := claimKey{c.Space, c.Key}
+				claims[k] = append(claims[k], claimant{r, c})
+			}
+		}
+	}
+	held2 = nil
+	keys := make([]claimKey, 0, len(claims))
 	for k, cs := range claims {
-		if len(cs) > 1 {
+		if len(cs) > 1 { // one holder: its hash collided with another key's
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	slices.SortFunc(keys, func(a, b claimKey) int {
+		return cmp.Or(strings.Compare(a.space, b.space), strings.Compare(a.key, b.key))
+	})
 	for _, k := range keys {
 		cs := claims[k]
 		slices.SortStableFunc(cs, func(a, b claimant) int {

@@ -206,6 +206,7 @@ type docCtx struct {
 	d        *Doc
 	problems []Problem
 	res      *Resource
+	refs     [][4]string // rule, kind, name and part of each ref recorded, to record each once
 }
 
 // report records a problem of rule at n (nil: the document's name).
@@ -262,6 +263,9 @@ func (v *Validator) Check(d *Doc) (problems []Problem, res *Resource) {
 			c.res = newResource(d)
 			check(c)
 		}
+	}
+	if c.res != nil && cap(c.res.packed) > len(c.res.packed) {
+		c.res.packed = append([]byte(nil), c.res.packed...) // exactly as long as it is: it is kept until CheckFabric
 	}
 	sortProblems(c.problems)
 	return c.problems, c.res

@@ -170,7 +170,7 @@ func vpcKind(prefix string, check func(k *vpcChecker)) kindCheck {
 			k.report("vpc-api-version", Get(k.root, "apiVersion"), "apiVersion %s is not checked against Hedgehog's rules: fabsync knows them for %s/%s only", c.d.APIVersion, vpcGroup, vpcVersion)
 			k.quiet = true
 			check(k)
-			c.res.Refs, c.res.Claims, c.res.Prefixes, c.res.Withins = nil, nil, nil, nil
+			c.res.dropFacts()
 			return
 		}
 		check(k)
