@@ -228,3 +228,58 @@ func TestSourceRereads(t *testing.T) {
 		t.Fatal("NewSource(missing) = nil error")
 	}
 }
+
+// TestSourceConfigMap checks hot reload of a file mounted the way the kubelet mounts a
+// ConfigMap (the Helm chart mounts the fabrics file so): fabsync.yaml is a link to
+// ..data/fabsync.yaml, ..data a link to a timestamped folder, and an update writes a new folder
+// and swaps ..data atomically, then deletes the old folder. The new content (of the same size) is
+// served.
+func TestSourceConfigMap(t *testing.T) {
+	dir := t.TempDir()
+	version := func(name, content string, mt time.Time) {
+		t.Helper()
+		d := filepath.Join(dir, name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(d, "fabsync.yaml")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target, name string) {
+		t.Helper()
+		tmp := filepath.Join(dir, name+".tmp")
+		if err := os.Symlink(target, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mt := time.Now().Add(-time.Hour)
+	version("..2026_12_01_10_00_00.1", "fabrics:\n  - {name: a, repo: /r}\n", mt)
+	link("..2026_12_01_10_00_00.1", "..data")
+	link("..data/fabsync.yaml", "fabsync.yaml")
+	s, err := config.NewSource(filepath.Join(dir, "fabsync.yaml"), config.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Fabric("a"); !ok {
+		t.Fatal("fabric a missing")
+	}
+	version("..2026_12_01_10_05_00.2", "fabrics:\n  - {name: b, repo: /r}\n", mt.Add(time.Second))
+	link("..2026_12_01_10_05_00.2", "..data")
+	if err := os.RemoveAll(filepath.Join(dir, "..2026_12_01_10_00_00.1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Fabric("b"); !ok {
+		t.Fatal("fabric b missing after the ConfigMap update")
+	}
+	if _, ok := s.Fabric("a"); ok {
+		t.Error("fabric a still served after the ConfigMap update")
+	}
+}

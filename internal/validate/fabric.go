@@ -349,7 +349,6 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 			}
 		}
 	}
-	held2 = nil
 	keys := make([]claimKey, 0, len(claims))
 	for k, cs := range claims {
 		if len(cs) > 1 { // one holder: its hash collided with another key's
