@@ -31,7 +31,14 @@
 //
 // Ingest validates every raw file before it writes anything: invalid input
 // yields a *ValidationError listing every problem found, located by file,
-// document, line and column, and no Writer method is called. Normalize is
+// document, line and column (each with its rule, severity and an excerpt
+// of the source), and no Writer method is called. With Options.Validator
+// set, every document is also checked by package validate (CRD schemas,
+// Hedgehog's rules) and the fabric as a whole (the raw documents and the
+// managed/ files they leave in place); its errors stop the ingest like
+// ingest's own, its warnings are returned in Result.Problems. A YAML
+// syntax error is located at the offending token: the failing document is
+// parsed once more with goccy/go-yaml, on that path only. Normalize is
 // the per-document normalizer; Normalize(Normalize(x)) == Normalize(x) byte
 // for byte.
 //
