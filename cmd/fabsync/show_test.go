@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fabsync/fabsync/internal/goldentest"
 )
 
 // listBody wraps fixtures in {"<key>": [...]}, the shape of the list endpoints.
@@ -219,20 +220,7 @@ var update = flag.Bool("update", false, "rewrite the testdata/*.golden files fro
 // golden compares got with testdata/NAME, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("output differs from %s (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
+	goldentest.Check(t, filepath.Join("testdata", name), []byte(got), *update, "update")
 }
 
 // TestProblemsGolden shows the problems of a job: grouped by file, errors before warnings,

@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/fabsync/fabsync/internal/goldentest"
 	"github.com/fabsync/fabsync/internal/ingest"
 )
 
@@ -80,20 +80,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("Result.Written differs from the Writer calls (-calls +Written):\n%s", diff)
 			}
 			got := txtar.Format(goldenArchive(res, w))
-			goldenPath := strings.TrimSuffix(strings.TrimSuffix(tc, ".yaml"), ".txtar") + ".golden.txtar"
-			if *update {
-				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(goldenPath)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Ingest(%s) output differs from %s (-want +got):\n%s", tc, goldenPath, cmp.Diff(string(want), string(got)))
-			}
+			goldentest.Check(t, strings.TrimSuffix(strings.TrimSuffix(tc, ".yaml"), ".txtar")+".golden.txtar", got, *update, "update")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/fabsync/fabsync/internal/goldentest"
 	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/validate"
 )
@@ -106,20 +107,7 @@ func runCases(t *testing.T, dir string) {
 				}
 			}
 			got := runCase(t, fsys, opts)
-			golden := strings.TrimSuffix(tc, ".txtar") + ".golden.txtar"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s: output differs from %s (-want +got):\n%s", tc, golden, cmp.Diff(string(want), string(got)))
-			}
+			goldentest.Check(t, strings.TrimSuffix(tc, ".txtar")+".golden.txtar", got, *update, "update")
 		})
 	}
 }

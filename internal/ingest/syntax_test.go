@@ -3,7 +3,6 @@ package ingest
 import (
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fabsync/fabsync/internal/goldentest"
 )
 
 // updateSyntax makes TestSyntaxErrors rewrite its golden files.
@@ -244,30 +245,8 @@ func TestSyntaxErrors(t *testing.T) {
 				t.Errorf("message %q holds a line break or an escape sequence", p.Message)
 			}
 			got := p.String() + "\n" + excerpt([]byte(tt.src), p.Line, p.Column) + "\n"
-			checkGolden(t, filepath.Join("testdata", "syntax", tt.name+".golden"), got)
+			goldentest.Check(t, filepath.Join("testdata", "syntax", tt.name+".golden"), []byte(got), *updateSyntax, "update-syntax")
 		})
-	}
-}
-
-// checkGolden fails t if got differs from the golden file at path, or
-// rewrites the file with -update-syntax.
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *updateSyntax {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-syntax to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 

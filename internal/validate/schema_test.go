@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fabsync/fabsync/internal/goldentest"
 	"github.com/fabsync/fabsync/internal/sharedtest"
 	"go.yaml.in/yaml/v3"
 )
@@ -627,7 +628,7 @@ func TestSchemaRealWiring(t *testing.T) {
 			t.Errorf("known problem not found: %s", p)
 		}
 	}
-	checkGolden(t, filepath.Join("testdata", "schema", "real-wiring.golden"), golden.String())
+	goldentest.Check(t, filepath.Join("testdata", "schema", "real-wiring.golden"), []byte(golden.String()), *updateSchemaGolden, "update-schema-golden")
 }
 
 // sortedFileNames returns the keys of m, sorted.
@@ -635,28 +636,6 @@ func sortedFileNames(m map[string][]*Doc) []string {
 	names := slices.Collect(maps.Keys(m))
 	slices.Sort(names)
 	return names
-}
-
-// checkGolden compares got with the golden file path, or rewrites it
-// under -update-schema-golden.
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *updateSchemaGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-schema-golden to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update-schema-golden to rewrite it):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }
 
 // TestSchemaRealEdits checks the real CRDs against edited real documents:

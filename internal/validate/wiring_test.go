@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fabsync/fabsync/internal/goldentest"
 	"github.com/fabsync/fabsync/internal/sharedtest"
 )
 
@@ -832,19 +833,7 @@ func TestWiringGolden(t *testing.T) {
 		b.WriteString(p.String())
 		b.WriteByte('\n')
 	}
-	golden := filepath.Join("testdata", "wiring", "broken.golden")
-	if *updateWiring {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update-wiring to create it)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("problems differ from %s (-update-wiring rewrites it):\n%s", golden, b.String())
-	}
+	goldentest.Check(t, filepath.Join("testdata", "wiring", "broken.golden"), []byte(b.String()), *updateWiring, "update-wiring")
 }
 
 // wiringFuzzKinds are the kinds a fuzz input's documents are checked as.
