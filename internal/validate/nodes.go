@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"regexp"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -104,3 +105,7 @@ func firstNode(ns ...*yaml.Node) *yaml.Node {
 	}
 	return nil
 }
+
+// nameRE is Kubernetes' (and Hedgehog's) lower-case RFC 1123 subdomain, the
+// form of metadata.name; the length limit, 253, is checked beside it.
+var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,7 +213,7 @@ func (k *vpcChecker) meta(maxLen int) {
 	switch {
 	case name == "":
 		k.report(k.prefix+"-name-format", nil, "metadata.name is missing")
-	case len(name) > 253 || !vpcNameRE.MatchString(name):
+	case len(name) > 253 || !nameRE.MatchString(name):
 		k.report(k.prefix+"-name-format", nameNode, "name is not a lowercase RFC 1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)")
 	}
 	if maxLen > 0 && len(name) > maxLen {
@@ -225,8 +224,6 @@ func (k *vpcChecker) meta(maxLen int) {
 	}
 }
 
-// vpcNameRE is Kubernetes' lowercase RFC 1123 subdomain, as Hedgehog checks it.
-var vpcNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // text reads the string field key of parent: "" when it is missing, null
 // or not a scalar (reported under rule as the field label).

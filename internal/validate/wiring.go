@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,9 +86,6 @@ var wiringKindChecks = map[string]kindCheck{
 	"VLANNamespace": checkVLANNamespace,
 }
 
-// wiringNameRE is Hedgehog's (and Kubernetes') lower-case RFC 1123
-// subdomain.
-var wiringNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // wiringDoc applies the metadata rules (prefix names the kind's rules) and
 // reports whether the document is a wiring.githedgehog.com/v1beta1 one the
@@ -111,7 +107,7 @@ func wiringDoc(c *docCtx, prefix string) bool {
 		c.report(prefix+"-name", firstNode(nameN, keyNode(c.d.Root, "metadata")), "%s: metadata.name is missing", wiringSubject(c))
 	case len(name) > 253:
 		c.report(prefix+"-name", nameN, "%s: metadata.name is %d characters long, at most 253 are allowed", noun(c.d.Kind), len(name))
-	case !wiringNameRE.MatchString(name):
+	case !nameRE.MatchString(name):
 		c.report(prefix+"-name", nameN, "%s %q: metadata.name must be a lower-case RFC 1123 subdomain (a-z, 0-9, '-' and '.', starting and ending with a letter or digit)", noun(c.d.Kind), name)
 	}
 	if ns, nsN := getStr(md, "namespace"); ns != "" && ns != "default" {
