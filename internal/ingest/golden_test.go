@@ -94,9 +94,15 @@ func goldenArchive(res *ingest.Result, w *memWriter) *txtar.Archive {
 	for _, s := range res.Warnings {
 		fmt.Fprintf(&c, "  - %s\n", s)
 	}
+	return writtenArchive(&c, w)
+}
+
+// writtenArchive finishes a golden archive: c, the header a test wrote, gets
+// the list of removed files, and the archive holds every file w was handed.
+func writtenArchive(c *strings.Builder, w *memWriter) *txtar.Archive {
 	c.WriteString("removed:\n")
 	for _, p := range slices.Sorted(maps.Keys(w.removed)) {
-		fmt.Fprintf(&c, "  - %s\n", p)
+		fmt.Fprintf(c, "  - %s\n", p)
 	}
 	ar := &txtar.Archive{Comment: []byte(c.String())}
 	for _, p := range slices.Sorted(maps.Keys(w.files)) {

@@ -175,15 +175,7 @@ func runCase(t *testing.T, fsys fstest.MapFS, opts ingest.Options) []byte {
 			fmt.Fprintf(&c, "  - %s\n", s)
 		}
 	}
-	c.WriteString("removed:\n")
-	for _, p := range slices.Sorted(maps.Keys(w.removed)) {
-		fmt.Fprintf(&c, "  - %s\n", p)
-	}
-	ar := &txtar.Archive{Comment: []byte(c.String())}
-	for _, p := range slices.Sorted(maps.Keys(w.files)) {
-		ar.Files = append(ar.Files, txtar.File{Name: p, Data: w.files[p]})
-	}
-	return txtar.Format(ar)
+	return txtar.Format(writtenArchive(&c, w))
 }
 
 // TestPrune runs the cases in testdata/prune: delete documents

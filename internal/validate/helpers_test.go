@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,10 +36,11 @@ func parseDocs(t testing.TB, file, src string, isNew bool) []*Doc {
 }
 
 // checkAll runs Check on every document and CheckFabric on all of them,
-// and returns every problem, per-document ones first.
-func checkAll(v *Validator, docs []*Doc) []Problem {
+// with extra (resources made by hand, stubs of what the fabric also holds)
+// before theirs, and returns every problem, per-document ones first.
+func checkAll(v *Validator, docs []*Doc, extra ...*Resource) []Problem {
 	var ps []Problem
-	var rs []*Resource
+	rs := slices.Clone(extra)
 	for _, d := range docs {
 		p, r := v.Check(d)
 		ps = append(ps, p...)

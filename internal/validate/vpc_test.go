@@ -31,20 +31,6 @@ func vpcStubs() []*Resource {
 	}
 }
 
-// vpcCheckAll is checkAll with extra resources in the fabric (the stubs).
-func vpcCheckAll(v *Validator, docs []*Doc, extra []*Resource) []Problem {
-	var ps []Problem
-	rs := slices.Clone(extra)
-	for _, d := range docs {
-		p, r := v.Check(d)
-		ps = append(ps, p...)
-		if r != nil {
-			rs = append(rs, r)
-		}
-	}
-	return append(ps, v.CheckFabric(rs)...)
-}
-
 // vpcRuleIDs are the IDs of the rules of this part.
 var vpcRuleIDs = func() map[string]bool {
 	m := map[string]bool{}
@@ -622,7 +608,7 @@ func TestVPCRules(t *testing.T) {
 	for _, tc := range vpcCases {
 		t.Run(tc.name, func(t *testing.T) {
 			docs := parseDocs(t, "raw/vpc.yaml", tc.src, true)
-			got := vpcShowProblems(vpcCheckAll(Default(), docs, vpcStubs()))
+			got := vpcShowProblems(checkAll(Default(), docs, vpcStubs()...))
 			if print {
 				var b strings.Builder
 				for _, g := range got {
@@ -737,7 +723,7 @@ func TestVPCMetadata(t *testing.T) {
 				"apiVersion: vpc.githedgehog.com/v1beta1\nkind: "+kind+"\nmetadata:\n  name: Bad_Name\n  namespace: other\nspec: {}\n",
 				"apiVersion: vpc.githedgehog.com/v1beta1\nkind: "+kind+"\nmetadata:\n  name: good.name-1\n  namespace: default\nspec: {}\n")
 			var got []string
-			for _, p := range vpcShowProblems(vpcCheckAll(Default(), parseDocs(t, "raw/vpc.yaml", src, true), nil)) {
+			for _, p := range vpcShowProblems(checkAll(Default(), parseDocs(t, "raw/vpc.yaml", src, true))) {
 				if strings.HasPrefix(p, prefix+"-name-format ") || strings.HasPrefix(p, prefix+"-namespace ") {
 					got = append(got, p)
 				}
@@ -760,7 +746,7 @@ func TestVPCOldDebt(t *testing.T) {
 	src := vpcFabric(
 		vpcDoc("VPC", "vpc-with-long-name", "  subnets: {default: {subnet: 10.0.1.0/24, vlan: 1001}}\n"),
 		vpcDoc("VPC", "vpc-2", "  subnets: {default: {subnet: 10.0.1.0/24, vlan: 1001}}\n"))
-	got := vpcShowProblems(vpcCheckAll(Default(), parseDocs(t, "managed/vpc.yaml", src, false), vpcStubs()))
+	got := vpcShowProblems(checkAll(Default(), parseDocs(t, "managed/vpc.yaml", src, false), vpcStubs()...))
 	want := []string{
 		"vpc-name-length warning 4:9 VPC vpc-with-long-name: name is 18 characters, at most 11 are allowed",
 		"vpc-subnet-overlap warning 13:31 VPC vpc-2: subnet default 10.0.1.0/24 overlaps subnet default 10.0.1.0/24 of VPC vpc-with-long-name",
