@@ -229,18 +229,13 @@ func readCRDFiles(paths []string) ([]validate.CRDFile, string) {
 		}
 		files := []string{p}
 		if st.IsDir() {
-			files = nil
-			err := filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if d.Type().IsRegular() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
-					files = append(files, f)
-				}
-				return nil
-			})
+			rel, err := fabricdir.YAMLFiles(os.DirFS(p), ".")
 			if err != nil {
 				return nil, fmt.Sprintf("--crds %s: cannot list the folder: %v", p, pathErr(err))
+			}
+			files = nil
+			for _, f := range rel {
+				files = append(files, filepath.Join(p, filepath.FromSlash(f)))
 			}
 			if len(files) == 0 {
 				return nil, fmt.Sprintf("--crds %s: the folder has no *.yaml or *.yml files", p)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Writer writes ingest's output inside Root (it implements ingest.Writer); a name that would
@@ -94,4 +95,21 @@ func ReadBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d MiB: %w", max>>20, ErrTooLarge)
 	}
 	return data, nil
+}
+
+// YAMLFiles returns the regular *.yaml and *.yml files under dir in fsys, at any depth, in the
+// lexical order of their paths (fs.WalkDir's), as paths of fsys. Symbolic links are not followed
+// and not returned.
+func YAMLFiles(fsys fs.FS, dir string) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, dir, func(f string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+			files = append(files, f)
+		}
+		return nil
+	})
+	return files, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
@@ -67,5 +68,28 @@ func TestReadBounded(t *testing.T) {
 	}
 	if _, err := fabricdir.ReadBounded(fsys, "nope", 4); err == nil {
 		t.Error("ReadBounded read a missing file")
+	}
+}
+
+func TestYAMLFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"b.yaml", "a/c.yml", "a/readme.md", "z.yaml.bak"} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "b.yaml"), filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fabricdir.YAMLFiles(os.DirFS(dir), ".")
+	if err != nil || strings.Join(got, " ") != "a/c.yml b.yaml" {
+		t.Errorf("YAMLFiles = %q, %v; want a/c.yml b.yaml (no link, no other files)", got, err)
+	}
+	if _, err := fabricdir.YAMLFiles(os.DirFS(dir), "nope"); err == nil {
+		t.Error("YAMLFiles of a missing folder: no error")
 	}
 }

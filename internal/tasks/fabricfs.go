@@ -286,22 +286,11 @@ func readCRDs(dir string, paths []string) ([]validate.CRDFile, error) {
 		if err != nil {
 			return nil, permanent("validation.crds: %s: not found %s", p, where)
 		}
-		var files []string
+		files := []string{name}
 		if st.IsDir() {
-			err = fs.WalkDir(fsys, name, func(f string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if d.Type().IsRegular() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
-					files = append(files, f)
-				}
-				return nil
-			})
-			if err != nil {
+			if files, err = fabricdir.YAMLFiles(fsys, name); err != nil {
 				return nil, permanent("validation.crds: %s: cannot list the folder %s", p, where)
 			}
-		} else {
-			files = []string{name}
 		}
 		for _, f := range files {
 			shown := f

@@ -224,7 +224,6 @@ func (k *vpcChecker) meta(maxLen int) {
 	}
 }
 
-
 // text reads the string field key of parent: "" when it is missing, null
 // or not a scalar (reported under rule as the field label).
 func (k *vpcChecker) text(rule string, parent *yaml.Node, key, label string) (string, *yaml.Node) {

@@ -86,7 +86,6 @@ var wiringKindChecks = map[string]kindCheck{
 	"VLANNamespace": checkVLANNamespace,
 }
 
-
 // wiringDoc applies the metadata rules (prefix names the kind's rules) and
 // reports whether the document is a wiring.githedgehog.com/v1beta1 one the
 // kind's own rules apply to.
