@@ -100,7 +100,12 @@ func (c *cli) check(ctx context.Context, dir string, v validationFlags, format s
 	if msg != "" {
 		return c.usageError("check", msg)
 	}
-	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: checkJobID, Time: c.now().UTC(), Validator: val}, dryWriter{})
+	scratch, done, err := fabricdir.Scratch("")
+	if err != nil {
+		return c.fail(err)
+	}
+	defer done()
+	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: checkJobID, Time: c.now().UTC(), Validator: val, Scratch: scratch}, dryWriter{})
 	var ve *fabingest.ValidationError
 	switch {
 	case errors.As(err, &ve):

@@ -47,7 +47,12 @@ func (c *cli) ingest(ctx context.Context, dir string, v validationFlags) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val}, fabricdir.Writer{Root: root})
+	scratch, done, err := fabricdir.Scratch("")
+	if err != nil {
+		return c.fail(err)
+	}
+	defer done()
+	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch}, fabricdir.Writer{Root: root})
 	var ve *fabingest.ValidationError
 	switch {
 	case errors.As(err, &ve):

@@ -113,3 +113,23 @@ func YAMLFiles(fsys fs.FS, dir string) ([]string, error) {
 	})
 	return files, err
 }
+
+// Scratch returns an empty temporary file in dir (the system's temporary folder when dir is
+// "") for ingest's Options.Scratch, where ingest keeps normalized documents beyond its memory
+// budget between its two passes. The file is removed from the folder at once (it lives while
+// it is open, and nothing is left behind if the process dies); close it with the returned
+// function.
+func Scratch(dir string) (*os.File, func(), error) {
+	f, err := os.CreateTemp(dir, "fabsync-ingest-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("scratch space for ingest: %w", err)
+	}
+	// On systems that cannot remove an open file, it is removed when closed.
+	removed := os.Remove(f.Name()) == nil
+	return f, func() {
+		_ = f.Close() // only read and written at offsets: nothing to flush
+		if !removed {
+			_ = os.Remove(f.Name())
+		}
+	}, nil
+}

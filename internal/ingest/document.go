@@ -25,8 +25,7 @@ type docResult struct {
 	// resource file it removes; it has no Out, Checks or Resource.
 	Delete bool
 
-	Out    []byte // the normalized document
-	Stable bool   // Out was a fixed point after one encoding
+	Out []byte // the normalized document
 
 	// Checks are what the validator found (errors and warnings), and
 	// Resource what it needs for the fabric-wide checks; both only when
@@ -35,12 +34,11 @@ type docResult struct {
 	Resource *validate.Resource
 }
 
-// processDoc parses, validates and normalizes one document of file. With
-// fast set, the document is known to be stable (see normalizeNode) and is
-// encoded once. With v set, the document is also checked by v (schemas and
+// processDoc parses, validates and normalizes one document of file, parsing
+// and encoding it once (see normalizeOnce). With v set, the document is also checked by v (schemas and
 // Hedgehog's rules); a document with a validation error is not normalized.
 // It never panics: a panic becomes a problem.
-func processDoc(file string, d rawDoc, lim Limits, fast bool, v *validate.Validator) (r docResult) {
+func processDoc(file string, d rawDoc, lim Limits, v *validate.Validator) (r docResult) {
 	r.Doc = d
 	if d.Empty {
 		r.Empty = true
@@ -196,12 +194,7 @@ func processDoc(file string, d rawDoc, lim Limits, fast bool, v *validate.Valida
 		}
 	}
 
-	if fast {
-		r.Out, err = normalizeFast(doc)
-		r.Stable = true
-	} else {
-		r.Out, r.Stable, err = normalizeNode(doc)
-	}
+	r.Out, err = normalizeOnce(doc, len(d.Data))
 	if err != nil {
 		at(root, "document cannot be normalized: %v", err)
 		r.Out = nil

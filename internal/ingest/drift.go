@@ -306,7 +306,7 @@ func (in *ingester) restoreContent(p string, m manifestLine) (data []byte, why s
 		if doc.Index < src.Document {
 			continue
 		}
-		r := processDoc(src.File, doc, in.lim, false, nil)
+		r := processDoc(src.File, doc, in.lim, nil)
 		switch {
 		case r.Empty || r.Delete || len(r.Problems) > 0 || r.Out == nil:
 			return nil, fmt.Sprintf("document %d of its archive %s is not a resource ingest can write", src.Document, ap), nil

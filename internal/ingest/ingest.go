@@ -77,11 +77,31 @@ type Options struct {
 	// drifted file is a RuleDrift warning and an entry of Result.Drift.
 	Drift string
 
+	// Scratch, when set, holds the normalized documents beyond the first
+	// MemoryBudget bytes between the two passes (validate everything, then
+	// write), so that memory stays bounded however large raw/ is; a
+	// temporary file, for instance. Without it every normalized document is
+	// kept in memory until it is written. Each document is parsed and encoded
+	// once either way.
+	Scratch Scratch
+
 	// Progress, when set, is called on the calling goroutine after each raw
 	// file is done in each phase: PhaseValidate (every file is read and
 	// checked before anything is written), then PhaseWrite.
 	Progress func(phase string, done, total int)
 }
+
+// Scratch is where Ingest keeps normalized documents between its two passes
+// when they are more than MemoryBudget: it writes each once, at increasing
+// offsets from 0, and reads it back once. *os.File is one.
+type Scratch interface {
+	io.WriterAt
+	io.ReaderAt
+}
+
+// MemoryBudget is how many bytes of normalized documents Ingest keeps in
+// memory between its passes before it uses Options.Scratch.
+const MemoryBudget = 8 << 20
 
 // Phases reported to Options.Progress.
 const (
@@ -249,9 +269,10 @@ type ingester struct {
 	v         *validate.Validator
 	resources []*validate.Resource // for CheckFabric
 	res       Result
-	entries   []entry // one per resource file written or confirmed
+	plan      []planned // the documents that define or delete a resource, in order
+	inMemory  int       // bytes of planned output held in memory
+	spilled   int64     // bytes of planned output written to Options.Scratch
 	logFiles  []logFile
-	cached    int                 // bytes of output in rawFile.Done
 	intern    map[string]string   // kinds, apiVersions and namespaces, stored once
 	docs      int                 // documents the first pass found
 	deletes   map[string]deletion // resource file -> the delete document that removes it
@@ -275,16 +296,65 @@ func (in *ingester) interned(s string) string {
 type rawFile struct {
 	Path string
 	Size int64
-	Sum  [32]byte         // sha256 of the content read in the first pass
-	Slow map[int]struct{} // documents whose normalization needed more than one pass
-	// Done holds documents the first pass normalized, by index, within
-	// cacheBudget, so that the second pass need not do it again.
-	Done map[int]*docResult
+	Sum  [32]byte // sha256 of the content read in the first pass
+	// Plan is where the file's documents are in ingester.plan:
+	// plan[Plan[0]:Plan[1]].
+	Plan [2]int
 }
 
-// cacheBudget bounds the normalized output the first pass keeps for the
-// second, so memory stays bounded however large raw/ is.
-const cacheBudget = 12 << 20
+// planned is what the first pass keeps of a document that defines or
+// deletes a resource, for the second pass to write: its manifest entry
+// (without the sum) and its normalized bytes.
+type planned struct {
+	entry
+	Out     []byte // the normalized document; nil when it is in Options.Scratch (or a delete)
+	Spill   int64  // where it is in Options.Scratch
+	Size    int32  // its length
+	Line    int32  // of metadata.name, in the raw file
+	Managed bool
+	Delete  bool
+}
+
+// identity names p's resource for messages (see identityString).
+func (p *planned) identity() string {
+	group, _, _ := splitAPIVersion(p.APIVersion)
+	return identityString(group, p.Kind, p.Namespace, p.Name)
+}
+
+// place is where p is in the raw files.
+func (p *planned) place() docPlace {
+	return docPlace{File: int(p.File), Doc: int(p.Document), Line: int(p.Line), Identity: p.identity()}
+}
+
+// keep stores out as p's normalized document: in memory within
+// MemoryBudget, else in Options.Scratch when there is one.
+func (in *ingester) keep(p *planned, out []byte) error {
+	p.Size = int32(len(out))
+	if in.opts.Scratch == nil || in.inMemory+len(out) <= MemoryBudget {
+		in.inMemory += len(out)
+		p.Out = out
+		return nil
+	}
+	if _, err := in.opts.Scratch.WriteAt(out, in.spilled); err != nil {
+		return fmt.Errorf("keep normalized documents in scratch space: %w", err)
+	}
+	p.Spill = in.spilled
+	in.spilled += int64(len(out))
+	return nil
+}
+
+// output returns p's normalized document and lets go of it.
+func (in *ingester) output(p *planned) ([]byte, error) {
+	if out := p.Out; out != nil {
+		p.Out = nil
+		return out, nil
+	}
+	out := make([]byte, p.Size)
+	if _, err := in.opts.Scratch.ReadAt(out, p.Spill); err != nil {
+		return nil, fmt.Errorf("read normalized documents back from scratch space: %w", err)
+	}
+	return out, nil
+}
 
 func (in *ingester) problem(p Problem) { in.problems = append(in.problems, p) }
 
@@ -318,7 +388,6 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	}
 	in.res.Drift = in.driftResult()
 
-	in.entries = make([]entry, 0, in.docs)
 	for i := range in.files {
 		if err := in.writeFile(ctx, i); err != nil {
 			return nil, err
@@ -487,7 +556,7 @@ type docPlace struct {
 // validate is the first pass over every raw file. The resources seen so far
 // are local to it, so that they are garbage before the second pass writes.
 func (in *ingester) validate(ctx context.Context) error {
-	seen := map[string]docPlace{}
+	seen := map[string]int32{}
 	for i := range in.files {
 		if err := stopped(ctx, "validate", in.files[i].Path); err != nil {
 			return err
@@ -529,7 +598,7 @@ func (in *ingester) check(p Problem) {
 // fabric as it will be. Their own problems are warnings (old debt never
 // blocks a sync). A file that does not parse is left to the user: it is
 // not this sync's to judge, and ingest never reads it for anything else.
-func (in *ingester) checkExisting(ctx context.Context, seen map[string]docPlace) error {
+func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) error {
 	mode, ok, err := in.t.typeOf("managed")
 	if err != nil || !ok || !mode.IsDir() {
 		return err
@@ -624,8 +693,10 @@ func scalarString(n *yaml.Node) (string, bool) {
 
 // validateFile is the first pass over one raw file: it records every
 // problem, and the resources it defines in seen.
-func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[string]docPlace) error {
+func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[string]int32) error {
 	f := &in.files[fileIdx]
+	f.Plan[0] = len(in.plan)
+	defer func() { f.Plan[1] = len(in.plan) }()
 	data, err := in.readRaw(f)
 	if err != nil {
 		return err
@@ -656,7 +727,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 	var werr error
 	handled := 0
 	ordered(in.workers, next, func(d rawDoc) docResult {
-		return processDoc(f.Path, d, in.lim, false, in.v)
+		return processDoc(f.Path, d, in.lim, in.v)
 	}, func(r docResult) bool {
 		if handled++; handled%checkEvery == 0 {
 			if werr = stopped(ctx, "validate", f.Path); werr != nil {
@@ -678,38 +749,31 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 			return werr == nil
 		}
 		in.docs++
-		if !r.Stable {
-			if f.Slow == nil {
-				f.Slow = map[int]struct{}{}
-			}
-			f.Slow[r.Doc.Index] = struct{}{}
-		}
-		if n := len(r.Out) + len(r.Path) + 64; r.Out != nil && in.cached+n <= cacheBudget {
-			in.cached += n
-			if f.Done == nil {
-				f.Done = map[int]*docResult{}
-			}
-			keep := r
-			keep.Doc.Data = nil // it pins the whole file
-			keep.Out = bytes.Clone(r.Out)
-			f.Done[r.Doc.Index] = &keep
-		}
-		id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 		if first, dup := seen[r.Path]; dup {
-			where := fmt.Sprintf("%s document %d (line %d)", in.files[first.File].Path, first.Doc, first.Line)
+			fp := &in.plan[first]
+			id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
+			where := fmt.Sprintf("%s document %d (line %d)", in.files[fp.File].Path, fp.Document, fp.Line)
 			msg := fmt.Sprintf("duplicate resource %s: also defined in %s", id, where)
-			if first.Identity != id {
-				msg = fmt.Sprintf("resource %s would be written to %s, like %s from %s", id, r.Path, first.Identity, where)
+			if firstID := fp.identity(); firstID != id {
+				msg = fmt.Sprintf("resource %s would be written to %s, like %s from %s", id, r.Path, firstID, where)
 			}
 			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol, Message: msg})
 			return true
 		}
 		if d, ok := in.deletes[r.Path]; ok {
 			in.problem(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol,
-				Message: fmt.Sprintf("%s is defined here and deleted in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(d.docPlace))})
+				Message: fmt.Sprintf("%s is defined here and deleted in %s: a sync can create or delete a resource, not both; drop one of the two documents", identityString(r.Group, r.Kind, r.Namespace, r.Name), in.where(d.docPlace))})
 			return true
 		}
-		seen[r.Path] = docPlace{File: fileIdx, Doc: r.Doc.Index, Line: r.NameLine, Identity: id}
+		p := in.planned(fileIdx, r)
+		if len(in.problems) == 0 && r.Out != nil {
+			// Once there is an error nothing is written: the output is not kept.
+			if werr = in.keep(&p, r.Out); werr != nil {
+				return false
+			}
+		}
+		seen[r.Path] = int32(len(in.plan))
+		in.plan = append(in.plan, p)
 		_, msg, err := in.t.writable(r.Path)
 		if err != nil {
 			werr = err
@@ -739,6 +803,29 @@ func identityString(group, kind, namespace, name string) string {
 		s += " (" + strings.Join(extra, ", ") + ")"
 	}
 	return s
+}
+
+// planned returns what the second pass needs of r, a resource of raw file
+// fileIdx, without its output.
+func (in *ingester) planned(fileIdx int, r docResult) planned {
+	name := r.Name
+	if base := strings.TrimSuffix(r.Path, ".yaml"); strings.HasSuffix(base, name) {
+		name = base[len(base)-len(name):] // no copy
+	}
+	return planned{
+		entry: entry{
+			Path:       r.Path,
+			Kind:       in.interned(r.Kind),
+			APIVersion: in.interned(r.APIVersion),
+			Namespace:  in.interned(r.Namespace),
+			Name:       name, // in full, also when the file name is shortened
+			File:       int32(fileIdx),
+			Document:   int32(r.Doc.Index),
+		},
+		Line:    int32(r.NameLine),
+		Managed: r.Managed,
+		Delete:  r.Delete,
+	}
 }
 
 func sizeString(n int64) string {
@@ -783,31 +870,18 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 		return fmt.Errorf("read %s: file changed during ingest", f.Path)
 	}
 	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path)}
-	sp := newSplitter(data)
-	var werr error
-	// f.Done is only read until ordered returns.
-	ordered(in.workers, sp.Next, func(d rawDoc) docResult {
-		if r, ok := f.Done[d.Index]; ok {
-			kept := *r
-			kept.Doc = d
-			return kept
+	for i := f.Plan[0]; i < f.Plan[1]; i++ {
+		p := &in.plan[i]
+		if p.Delete {
+			if err := in.removeResource(ctx, fileIdx, p, &lf); err != nil {
+				return err
+			}
+			continue
 		}
-		_, slow := f.Slow[d.Index]
-		return processDoc(f.Path, d, in.lim, !slow, nil)
-	}, func(r docResult) bool {
-		if r.Delete && len(r.Problems) == 0 {
-			werr = in.removeResource(ctx, fileIdx, r, &lf)
-			return werr == nil
+		if err := in.writeResource(ctx, p); err != nil {
+			return err
 		}
-		werr = in.writeResource(ctx, fileIdx, r)
-		if werr == nil && !r.Empty {
-			lf.Resources = append(lf.Resources, r.Path)
-		}
-		return werr == nil
-	})
-	f.Done = nil
-	if werr != nil {
-		return werr
+		lf.Resources = append(lf.Resources, p.Path)
 	}
 	if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
@@ -828,71 +902,57 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	return nil
 }
 
-func (in *ingester) writeResource(ctx context.Context, fileIdx int, r docResult) error {
-	f := &in.files[fileIdx]
-	if len(r.Problems) > 0 {
-		return fmt.Errorf("read %s: %w: document %d changed between passes: %s", f.Path, errPanic, r.Doc.Index, r.Problems[0].Message)
-	}
-	if r.Empty {
-		return nil
-	}
+// writeResource writes the resource file of p, a document of the first
+// pass, unless its bytes would not change, and records its manifest entry.
+func (in *ingester) writeResource(ctx context.Context, p *planned) error {
 	prefix := "unmanaged"
-	if r.Managed {
+	if p.Managed {
 		prefix = "managed"
 	}
-	if !safePath(r.Path, prefix) {
-		return fmt.Errorf("write %q: %w: unsafe path", r.Path, errPanic)
+	if !safePath(p.Path, prefix) {
+		return fmt.Errorf("write %q: %w: unsafe path", p.Path, errPanic)
 	}
 	// Also here, for the files that are not written because they would
 	// not change.
-	if err := stopped(ctx, "write", r.Path); err != nil {
+	if err := stopped(ctx, "write", p.Path); err != nil {
+		return err
+	}
+	out, err := in.output(p)
+	if err != nil {
 		return err
 	}
 	in.res.Documents++
-	if !r.Managed {
-		in.res.Warnings = append(in.res.Warnings, fmt.Sprintf("%s document %d: kind %s (apiVersion %s) is not a fabric kind; carried to %s", f.Path, r.Doc.Index, r.Kind, r.APIVersion, r.Path))
+	if !p.Managed {
+		in.res.Warnings = append(in.res.Warnings, fmt.Sprintf("%s document %d: kind %s (apiVersion %s) is not a fabric kind; carried to %s", in.files[p.File].Path, p.Document, p.Kind, p.APIVersion, p.Path))
 	}
-	mode, exists, err := in.t.typeOf(r.Path)
+	mode, exists, err := in.t.typeOf(p.Path)
 	if err != nil {
 		return err
 	}
 	switch {
 	case exists && mode.IsRegular():
-		old, err := fs.ReadFile(in.fsys, r.Path)
+		old, err := fs.ReadFile(in.fsys, p.Path)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", r.Path, err)
+			return fmt.Errorf("read %s: %w", p.Path, err)
 		}
-		if bytes.Equal(old, r.Out) {
+		if bytes.Equal(old, out) {
 			in.res.Unchanged++
-			in.res.Kept = append(in.res.Kept, r.Path)
+			in.res.Kept = append(in.res.Kept, p.Path)
 			break
 		}
 		in.res.Updated++
-		if err := in.write(ctx, r.Path, prefix, r.Out); err != nil {
+		if err := in.write(ctx, p.Path, prefix, out); err != nil {
 			return err
 		}
 	case exists:
-		return fmt.Errorf("write %s: %w: not a regular file", r.Path, errPanic)
+		return fmt.Errorf("write %s: %w: not a regular file", p.Path, errPanic)
 	default:
 		in.res.Created++
-		if err := in.write(ctx, r.Path, prefix, r.Out); err != nil {
+		if err := in.write(ctx, p.Path, prefix, out); err != nil {
 			return err
 		}
 	}
-	name := r.Name
-	if base := strings.TrimSuffix(r.Path, ".yaml"); strings.HasSuffix(base, name) {
-		name = base[len(base)-len(name):] // no copy
-	}
-	in.entries = append(in.entries, entry{
-		Path:       r.Path,
-		Kind:       in.interned(r.Kind),
-		APIVersion: in.interned(r.APIVersion),
-		Namespace:  in.interned(r.Namespace),
-		Name:       name, // in full, also when the file name is shortened
-		Sum:        sha256.Sum256(r.Out),
-		File:       int32(fileIdx),
-		Document:   int32(r.Doc.Index),
-	})
+	p.Sum = sha256.Sum256(out) // p.entry is the manifest entry (see manifest)
 	return nil
 }
 
@@ -909,7 +969,7 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 
 // manifest returns the content of the new manifest.
 func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
-	byPath := func(a, b entry) int { return strings.Compare(a.Path, b.Path) }
+	byPath := func(a, b *entry) int { return strings.Compare(a.Path, b.Path) }
 	if in.drift == nil {
 		if err := in.scanDrift(ctx, nil, false); err != nil {
 			return nil, err
@@ -922,22 +982,30 @@ func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.entries = append(in.entries, others...)
-	slices.SortFunc(in.entries, byPath)
+	// The entries of this run are in the plan, written by the second pass.
+	entries := make([]*entry, 0, len(in.plan)+len(others))
+	for i := range in.plan {
+		if !in.plan[i].Delete {
+			entries = append(entries, &in.plan[i].entry)
+		}
+	}
+	for i := range others {
+		entries = append(entries, &others[i])
+	}
+	slices.SortFunc(entries, byPath)
 	// Size the buffer exactly: the manifest may be the largest thing held.
 	size := len(manifestHeader) + len("resources:\n")
 	var scratch []byte
-	for i := range in.entries {
-		scratch = appendManifestEntry(scratch[:0], &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
+	for _, e := range entries {
+		scratch = appendManifestEntry(scratch[:0], e, in.files, in.opts.Commit, in.opts.JobID)
 		size += len(scratch)
 	}
 	buf := make([]byte, 0, size)
 	buf = append(buf, manifestHeader...)
 	buf = append(buf, "resources:\n"...)
-	for i := range in.entries {
-		buf = appendManifestEntry(buf, &in.entries[i], in.files, in.opts.Commit, in.opts.JobID)
+	for _, e := range entries {
+		buf = appendManifestEntry(buf, e, in.files, in.opts.Commit, in.opts.JobID)
 	}
-	in.entries = nil
 	return buf, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -420,6 +421,11 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // nothing); stable reports whether the first encoding already was one.
 func normalizeNode(doc *yaml.Node) (out []byte, stable bool, err error) {
 	transform(doc)
+	return normalizeTransformed(doc)
+}
+
+// normalizeTransformed is normalizeNode for a document transform has been applied to.
+func normalizeTransformed(doc *yaml.Node) (out []byte, stable bool, err error) {
 	out, err = encode(doc)
 	if err != nil {
 		return nil, false, err
@@ -477,11 +483,40 @@ func sameTree(a, b *yaml.Node) bool {
 	return true
 }
 
-// normalizeFast normalizes a document already known (from an earlier
-// normalizeNode) to be stable after one encoding.
-func normalizeFast(doc *yaml.Node) ([]byte, error) {
+// normalizeOnce normalizes a parsed, alias-free document and encodes it once, as ingest does
+// for every document: the fixed-point check of normalizeNode (parse the output back and
+// compare) runs only where it matters, for documents with comments (yaml.v3 moves some
+// comments on a round trip) and for the shapes ingest's own writer leaves to yaml.v3. A
+// document of block mappings and sequences of single-line scalars without comments, as
+// appendDoc writes it, parses back to a tree that writes the same bytes; FuzzNormalize and
+// FuzzIngest check that on their corpora.
+//
+// sizeHint is the expected length of the output (the raw document's, say), so that the output
+// buffer is allocated once.
+func normalizeOnce(doc *yaml.Node, sizeHint int) ([]byte, error) {
 	transform(doc)
-	return encode(doc)
+	if out, ok := appendDoc(make([]byte, 0, sizeHint+sizeHint/8+16), doc); ok && stableComments(doc) {
+		return out, nil
+	}
+	out, _, err := normalizeTransformed(doc)
+	return out, err
+}
+
+// stableComments reports whether the comments under n, a tree appendDoc writes, are of the
+// kinds yaml.v3's parser reads back onto the same nodes: comments above keys and sequence
+// items with no blank line in them, and comments after scalar values. (appendDoc takes no foot
+// comments.) A blank line splits a comment in two when it is read again, the part above
+// becoming the foot comment of what precedes it.
+func stableComments(n *yaml.Node) bool {
+	if c := n.HeadComment; c != "" && (strings.Contains(c, "\n\n") || c[0] == '\n' || c[len(c)-1] == '\n') {
+		return false
+	}
+	for _, c := range n.Content {
+		if !stableComments(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // renormalize runs one normalization pass over encoded output.
@@ -500,7 +535,12 @@ func renormalize(b []byte) ([]byte, error) {
 	return encode(n)
 }
 
+// encode writes doc as yaml.v3's Encoder with SetIndent(2) does: with ingest's own writer
+// (appendDoc) where it can, else with yaml.v3.
 func encode(doc *yaml.Node) (out []byte, err error) {
+	if out, ok := appendDoc(nil, doc); ok {
+		return out, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("YAML encoder failed: %v", r)

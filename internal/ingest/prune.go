@@ -47,7 +47,7 @@ type deletion struct {
 // pass: a clash with a document that defines the same resource, or with
 // another delete of it, is a problem; a delete of a file that does not
 // exist is a warning. seen holds the resources defined so far.
-func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]docPlace) error {
+func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) error {
 	f := &in.files[fileIdx]
 	id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 	here := docPlace{File: fileIdx, Doc: r.Doc.Index, Line: r.NameLine, Identity: id}
@@ -56,7 +56,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]docPlac
 			Rule: RuleIngest, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	if first, ok := seen[r.Path]; ok {
-		at(SeverityError, "%s is deleted here and defined in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(first))
+		at(SeverityError, "%s is deleted here and defined in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(in.plan[first].place()))
 		return nil
 	}
 	if first, ok := in.deletes[r.Path]; ok {
@@ -91,6 +91,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]docPlac
 		in.deletes = map[string]deletion{}
 	}
 	in.deletes[r.Path] = d
+	in.plan = append(in.plan, in.planned(fileIdx, r))
 	return nil
 }
 
@@ -106,25 +107,25 @@ func (in *ingester) deleted(p string) bool {
 	return ok
 }
 
-// removeResource is the second pass over the delete document r: it
+// removeResource is the second pass over the delete document p: it
 // removes the resource file, unless it was missing.
-func (in *ingester) removeResource(ctx context.Context, fileIdx int, r docResult, lf *logFile) error {
-	d, ok := in.deletes[r.Path]
-	if !ok || d.File != fileIdx || d.Doc != r.Doc.Index {
-		return fmt.Errorf("read %s: %w: document %d changed between passes", in.files[fileIdx].Path, errPanic, r.Doc.Index)
+func (in *ingester) removeResource(ctx context.Context, fileIdx int, p *planned, lf *logFile) error {
+	d, ok := in.deletes[p.Path]
+	if !ok || d.File != fileIdx || d.Doc != int(p.Document) {
+		return fmt.Errorf("read %s: %w: delete of document %d not planned", in.files[fileIdx].Path, errPanic, p.Document)
 	}
 	if d.Missing {
 		return nil
 	}
 	prefix := "unmanaged"
-	if r.Managed {
+	if p.Managed {
 		prefix = "managed"
 	}
-	if err := in.remove(ctx, r.Path, prefix); err != nil {
+	if err := in.remove(ctx, p.Path, prefix); err != nil {
 		return err
 	}
 	in.res.Deleted++
-	lf.Deleted = append(lf.Deleted, r.Path)
+	lf.Deleted = append(lf.Deleted, p.Path)
 	return nil
 }
 
