@@ -299,13 +299,13 @@ func TestCheckHelp(t *testing.T) {
 		}
 	}
 	r := runBinary(t, dir, "help", "ingest")
-	for _, w := range []string{"Usage: fabsync ingest [DIR] [flags]", "Nothing\nis committed", ".hnp/manifest.yaml", "--crds"} {
+	for _, w := range []string{"Usage: fabsync ingest [DIR...] [flags]", "Nothing\nis committed", ".hnp/manifest.yaml", "--crds", "several DIRs"} {
 		if r.code != exitOK || !strings.Contains(r.stdout, w) {
 			t.Errorf("fabsync help ingest = exit %d; want 0 and help containing %q:\n%s", r.code, w, r.stdout)
 		}
 	}
 	r = runBinary(t, dir, "--help")
-	for _, w := range []string{"check [DIR]", "ingest [DIR]"} {
+	for _, w := range []string{"check [DIR]", "ingest [DIR...]"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("fabsync --help lacks %q:\n%s", w, r.stdout)
 		}
@@ -474,6 +474,41 @@ func TestIngestCommand(t *testing.T) {
 	// What was ingested checks clean, as the managed/ files a later sync lands on.
 	if r := runBinary(t, dir, "check", "clean"); r.code != exitOK || !strings.HasPrefix(r.stdout, "Nothing to check in clean") {
 		t.Errorf("check after ingest = exit %d:\n%s", r.code, r.stdout)
+	}
+}
+
+// Several fabric folders are ingested one after the other, each as its own fabric: one with
+// errors is left as it was and makes the exit code 2, the others are ingested. A DIR that is
+// not a fabric folder is a usage error before anything is ingested.
+func TestIngestCommandSeveralDirs(t *testing.T) {
+	dir := fixtureRepo(t)
+	before := treeSums(t, filepath.Join(dir, "errors"))
+	r := runBinary(t, dir, "ingest", "clean", "errors", "warnings")
+	if r.code != exitPartial || r.stderr != "" {
+		t.Fatalf("ingest clean errors warnings = exit %d, stderr %q; want 2", r.code, r.stderr)
+	}
+	for _, w := range []string{"Ingested 2 raw files, 6 documents in clean:", "Did not ingest errors:", "in warnings:"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	if diff := cmp.Diff(before, treeSums(t, filepath.Join(dir, "errors"))); diff != "" {
+		t.Errorf("the fabric with errors changed (-before +after):\n%s", diff)
+	}
+	for _, fab := range []string{"clean", "warnings"} {
+		if _, err := os.Stat(filepath.Join(dir, fab, ".hnp", "manifest.yaml")); err != nil {
+			t.Errorf("%s was not ingested: %v", fab, err)
+		}
+	}
+
+	dir = fixtureRepo(t)
+	before = treeSums(t, dir)
+	r = runBinary(t, dir, "ingest", "clean", "no-such-folder")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "no-such-folder: no such folder") {
+		t.Errorf("ingest clean no-such-folder = exit %d, stderr %q; want 64 naming the folder", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(before, treeSums(t, dir)); diff != "" {
+		t.Errorf("a usage error changed the folders (-before +after):\n%s", diff)
 	}
 }
 

@@ -13,6 +13,7 @@ type command struct {
 	name    string
 	args    []string // names of the positional arguments, all required
 	optArgs []string // names of the optional positional arguments that may follow them
+	repeat  bool     // the last optional argument may be given any number of times
 	local   bool     // works on the local disk: needs no server (check, ingest)
 	summary string   // one line for the command list
 	help    string   // the rest of `fabsync help NAME`: what it does, its flags, examples
@@ -165,9 +166,10 @@ Examples:
 			flags: checkFlags,
 		},
 		{
-			name: "ingest", optArgs: []string{"DIR"}, local: true,
+			name: "ingest", optArgs: []string{"DIR"}, repeat: true, local: true,
 			summary: "ingest a fabric folder on disk by hand, as the worker would (no commit)",
-			help: `Does to the fabric folder DIR (default: the current folder) what a sync's ingest stage
+			help: `Does to the fabric folder DIR (default: the current folder; several DIRs are done one
+after the other, each its own fabric, as the worker does them) what a sync's ingest stage
 does, in your working tree, without a server: it checks everything first, as 'fabsync
 check' does, and only when there is no error it writes the normalized resource files
 under managed/ (the twelve fabric kinds) and unmanaged/ (other kinds), archives the raw
@@ -188,9 +190,13 @@ Flags:
 Exit codes of ingest: 0 ingested (or nothing to ingest); 2 errors found, nothing written;
 64 usage or configuration error, as for check; 1 any other error (if it happened while
 writing, DIR may be partly ingested: restore it with git before running ingest again).
+With several DIRs, every DIR is checked to be a fabric folder before any is ingested (64
+if one is not), each fabric's errors leave only that fabric unwritten, and the exit code
+is 1 if any DIR failed so, else 2 if any had errors, else 0.
 
 Examples:
   fabsync ingest gitops/hedgehog/fabric-1 --crds crds/
+  fabsync ingest gitops/hedgehog/*/
   fabsync ingest && git add -A . && git commit -m "ingest raw files"`,
 			flags: ingestFlags,
 		},
@@ -203,7 +209,10 @@ func (cmd command) argsUsage() string {
 	for _, a := range cmd.args {
 		s += " " + a
 	}
-	for _, a := range cmd.optArgs {
+	for i, a := range cmd.optArgs {
+		if cmd.repeat && i == len(cmd.optArgs)-1 {
+			a += "..."
+		}
 		s += " [" + a + "]"
 	}
 	return s

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
 	fabingest "github.com/fabsync/fabsync/internal/ingest" // "ingest" is the job stage type of client.go
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // This file is `fabsync ingest [DIR]`: what the worker does to a fabric folder, done by hand in
@@ -21,21 +23,58 @@ func ingestFlags(fs *flag.FlagSet) runner {
 	var v validationFlags
 	v.register(fs)
 	return func(ctx context.Context, c *cli, args []string) int {
-		return c.ingest(ctx, dirArg(args), v)
+		if len(args) == 0 {
+			args = []string{"."}
+		}
+		return c.ingestAll(ctx, args, v)
 	}
 }
 
-// ingest runs `fabsync ingest [DIR]`.
-func (c *cli) ingest(ctx context.Context, dir string, v validationFlags) int {
-	root, msg := openFabricDir(dir)
-	if msg != "" {
-		return c.usageError("ingest", msg)
+// ingestAll runs `fabsync ingest DIR...`: every DIR must be a fabric folder before any is
+// ingested; then each is ingested in turn, as its own fabric.
+func (c *cli) ingestAll(ctx context.Context, dirs []string, v validationFlags) int {
+	roots := make([]*os.Root, len(dirs))
+	defer func() {
+		for _, r := range roots {
+			if r != nil {
+				_ = r.Close()
+			}
+		}
+	}()
+	for i, dir := range dirs {
+		root, msg := openFabricDir(dir)
+		if msg != "" {
+			return c.usageError("ingest", msg)
+		}
+		roots[i] = root
 	}
-	defer func() { _ = root.Close() }()
 	val, msg := v.validator()
 	if msg != "" {
 		return c.usageError("ingest", msg)
 	}
+	scratch, done, err := fabricdir.Scratch("")
+	if err != nil {
+		return c.fail(err)
+	}
+	defer done()
+	code := exitOK
+	for i, dir := range dirs {
+		switch c.ingest(ctx, dir, roots[i], val, scratch) {
+		case exitInterrupted:
+			return exitInterrupted
+		case exitError:
+			code = exitError
+		case exitPartial:
+			if code == exitOK {
+				code = exitPartial
+			}
+		}
+	}
+	return code
+}
+
+// ingest ingests the fabric folder dir, open as root.
+func (c *cli) ingest(ctx context.Context, dir string, root *os.Root, val *validate.Validator, scratch fabingest.Scratch) int {
 	if d, err := fabricdir.SymlinkedOutput(root); err != nil || d != "" {
 		if err == nil {
 			err = fmt.Errorf("%s/ is a symbolic link; fabsync does not follow it", d)
@@ -47,11 +86,6 @@ func (c *cli) ingest(ctx context.Context, dir string, v validationFlags) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	scratch, done, err := fabricdir.Scratch("")
-	if err != nil {
-		return c.fail(err)
-	}
-	defer done()
 	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch}, fabricdir.Writer{Root: root})
 	var ve *fabingest.ValidationError
 	switch {

@@ -142,12 +142,12 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.usageError(cmd.name, "missing "+cmd.args[len(pos)])
 	}
 	names := append(slices.Clip(cmd.args), cmd.optArgs...)
-	if len(pos) > len(names) {
+	if len(pos) > len(names) && !cmd.repeat {
 		return c.usageError(cmd.name, fmt.Sprintf("unexpected argument %q", pos[len(names)]))
 	}
 	for i, p := range pos {
 		if p == "" {
-			return c.usageError(cmd.name, names[i]+" must not be empty")
+			return c.usageError(cmd.name, names[min(i, len(names)-1)]+" must not be empty")
 		}
 	}
 	if cmd.local {
