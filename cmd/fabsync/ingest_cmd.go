@@ -86,7 +86,11 @@ func (c *cli) ingest(ctx context.Context, dir string, root *os.Root, val *valida
 	if err != nil {
 		return c.fail(err)
 	}
-	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch}, fabricdir.Writer{Root: root})
+	w := fabricdir.NewWriter(root)
+	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch}, w)
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
 	var ve *fabingest.ValidationError
 	switch {
 	case errors.As(err, &ve):

@@ -15,8 +15,29 @@ import (
 )
 
 // Writer writes ingest's output inside Root (it implements ingest.Writer); a name that would
-// leave Root is refused.
-type Writer struct{ Root *os.Root }
+// leave Root is refused. Made with NewWriter it keeps the folders it wrote into open, so that
+// writing a file costs one open of its name in an open folder instead of a walk from Root
+// (ingest writes thousands of files into a few folders); Close it then. A Writer{Root: r}
+// literal walks from Root every time.
+type Writer struct {
+	Root *os.Root
+	dirs map[string]*os.Root // open folders under Root, by slash path (NewWriter)
+}
+
+// NewWriter returns a Writer for root that keeps the folders it writes into open.
+func NewWriter(root *os.Root) Writer {
+	return Writer{Root: root, dirs: map[string]*os.Root{}}
+}
+
+// Close closes the folders w kept open (not Root).
+func (w Writer) Close() error {
+	var errs []error
+	for d, r := range w.dirs {
+		errs = append(errs, r.Close())
+		delete(w.dirs, d)
+	}
+	return errors.Join(errs...)
+}
 
 // ErrOutside is wrapped by Writer's error for a name that would leave the folder.
 var ErrOutside = errors.New("outside the fabric folder")
@@ -29,18 +50,46 @@ func local(name string) (string, error) {
 	return p, nil
 }
 
+// dir returns the folder d (a local path under Root, not ".") opened as a Root, creating it
+// when create is set, and keeps it open.
+func (w Writer) dir(d string, create bool) (*os.Root, error) {
+	if r, ok := w.dirs[d]; ok {
+		return r, nil
+	}
+	if create {
+		if err := w.Root.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	r, err := w.Root.OpenRoot(d)
+	if err != nil {
+		return nil, err
+	}
+	w.dirs[d] = r
+	return r, nil
+}
+
 // WriteFile writes data to name (a slash path relative to Root), creating its folders.
 func (w Writer) WriteFile(name string, data []byte) error {
 	p, err := local(name)
 	if err != nil {
 		return err
 	}
-	if d := filepath.Dir(p); d != "." {
+	d := filepath.Dir(p)
+	if d == "." {
+		return w.Root.WriteFile(p, data, 0o644)
+	}
+	if w.dirs == nil {
 		if err := w.Root.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
+		return w.Root.WriteFile(p, data, 0o644)
 	}
-	return w.Root.WriteFile(p, data, 0o644)
+	r, err := w.dir(d, true)
+	if err != nil {
+		return err
+	}
+	return r.WriteFile(filepath.Base(p), data, 0o644)
 }
 
 // Remove removes name.
@@ -49,7 +98,15 @@ func (w Writer) Remove(name string) error {
 	if err != nil {
 		return err
 	}
-	return w.Root.Remove(p)
+	d := filepath.Dir(p)
+	if w.dirs == nil || d == "." {
+		return w.Root.Remove(p)
+	}
+	r, err := w.dir(d, false)
+	if err != nil {
+		return err
+	}
+	return r.Remove(filepath.Base(p))
 }
 
 // Outputs are the folders of a fabric that ingest reads and writes.

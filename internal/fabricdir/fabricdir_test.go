@@ -10,16 +10,43 @@ import (
 	"github.com/fabsync/fabsync/internal/fabricdir"
 )
 
+// TestWriter runs on both kinds of Writer: a literal, which walks from Root for every file, and
+// NewWriter's, which keeps the folders it writes into open.
 func TestWriter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(*os.Root) fabricdir.Writer
+	}{
+		{"literal", func(r *os.Root) fabricdir.Writer { return fabricdir.Writer{Root: r} }},
+		{"NewWriter", fabricdir.NewWriter},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testWriter(t, tc.make) })
+	}
+}
+
+func testWriter(t *testing.T, newWriter func(*os.Root) fabricdir.Writer) {
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = root.Close() }()
-	w := fabricdir.Writer{Root: root}
-	if err := w.WriteFile("managed/switches/a.yaml", []byte("a")); err != nil {
+	w := newWriter(root)
+	defer func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, name := range []string{"managed/switches/a.yaml", "managed/switches/b.yaml", "top.yaml"} {
+		if err := w.WriteFile(name, []byte("a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Remove("managed/switches/b.yaml"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "managed", "switches", "b.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removed file: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "managed", "switches", "a.yaml")); err != nil || string(b) != "a" {
 		t.Fatalf("written file = %q, %v", b, err)
@@ -42,6 +69,16 @@ func TestWriter(t *testing.T) {
 	}
 	if err := w.WriteFile("unmanaged/x.yaml", []byte("x")); err == nil {
 		t.Error("wrote through a symbolic link out of the folder")
+	}
+	// So is a file that is a link out of a folder the Writer has open.
+	if err := os.Symlink(filepath.Join(outside, "y.yaml"), filepath.Join(dir, "managed", "switches", "y.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteFile("managed/switches/y.yaml", []byte("y")); err == nil {
+		t.Error("wrote through a symbolic link out of the folder")
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("files written outside the folder: %v", ents)
 	}
 	if d, err := fabricdir.SymlinkedOutput(root); err != nil || d != "unmanaged" {
 		t.Errorf("SymlinkedOutput = %q, %v; want unmanaged", d, err)
