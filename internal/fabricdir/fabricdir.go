@@ -12,29 +12,45 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Writer writes ingest's output inside Root (it implements ingest.Writer); a name that would
 // leave Root is refused. Made with NewWriter it keeps the folders it wrote into open, so that
 // writing a file costs one open of its name in an open folder instead of a walk from Root
 // (ingest writes thousands of files into a few folders); Close it then. A Writer{Root: r}
-// literal walks from Root every time.
+// literal walks from Root every time. Either is safe for concurrent use (it implements
+// ingest.ConcurrentWriter), for distinct names.
 type Writer struct {
 	Root *os.Root
-	dirs map[string]*os.Root // open folders under Root, by slash path (NewWriter)
+	open *openDirs // NewWriter's
+}
+
+// openDirs are the folders under Root a Writer keeps open, by local path.
+type openDirs struct {
+	mu   sync.Mutex
+	dirs map[string]*os.Root
 }
 
 // NewWriter returns a Writer for root that keeps the folders it writes into open.
 func NewWriter(root *os.Root) Writer {
-	return Writer{Root: root, dirs: map[string]*os.Root{}}
+	return Writer{Root: root, open: &openDirs{dirs: map[string]*os.Root{}}}
 }
+
+// ConcurrentWrites says that w may be called from several goroutines at once.
+func (Writer) ConcurrentWrites() {}
 
 // Close closes the folders w kept open (not Root).
 func (w Writer) Close() error {
+	if w.open == nil {
+		return nil
+	}
+	w.open.mu.Lock()
+	defer w.open.mu.Unlock()
 	var errs []error
-	for d, r := range w.dirs {
+	for d, r := range w.open.dirs {
 		errs = append(errs, r.Close())
-		delete(w.dirs, d)
+		delete(w.open.dirs, d)
 	}
 	return errors.Join(errs...)
 }
@@ -53,7 +69,9 @@ func local(name string) (string, error) {
 // dir returns the folder d (a local path under Root, not ".") opened as a Root, creating it
 // when create is set, and keeps it open.
 func (w Writer) dir(d string, create bool) (*os.Root, error) {
-	if r, ok := w.dirs[d]; ok {
+	w.open.mu.Lock()
+	defer w.open.mu.Unlock()
+	if r, ok := w.open.dirs[d]; ok {
 		return r, nil
 	}
 	if create {
@@ -65,7 +83,7 @@ func (w Writer) dir(d string, create bool) (*os.Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.dirs[d] = r
+	w.open.dirs[d] = r
 	return r, nil
 }
 
@@ -79,7 +97,7 @@ func (w Writer) WriteFile(name string, data []byte) error {
 	if d == "." {
 		return w.Root.WriteFile(p, data, 0o644)
 	}
-	if w.dirs == nil {
+	if w.open == nil {
 		if err := w.Root.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -99,7 +117,7 @@ func (w Writer) Remove(name string) error {
 		return err
 	}
 	d := filepath.Dir(p)
-	if w.dirs == nil || d == "." {
+	if w.open == nil || d == "." {
 		return w.Root.Remove(p)
 	}
 	r, err := w.dir(d, false)

@@ -2,12 +2,15 @@ package fabricdir_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
+	"github.com/fabsync/fabsync/internal/ingest"
 )
 
 // TestWriter runs on both kinds of Writer: a literal, which walks from Root for every file, and
@@ -82,6 +85,56 @@ func testWriter(t *testing.T, newWriter func(*os.Root) fabricdir.Writer) {
 	}
 	if d, err := fabricdir.SymlinkedOutput(root); err != nil || d != "unmanaged" {
 		t.Errorf("SymlinkedOutput = %q, %v; want unmanaged", d, err)
+	}
+}
+
+// Writers may be called from several goroutines at once: here 8 write 50 files each into new
+// folders they share (run with -race).
+func TestWriterConcurrent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(*os.Root) fabricdir.Writer
+	}{
+		{"literal", func(r *os.Root) fabricdir.Writer { return fabricdir.Writer{Root: r} }},
+		{"NewWriter", fabricdir.NewWriter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = root.Close() }()
+			var w ingest.ConcurrentWriter = tc.make(root)
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i := range 50 {
+						name := fmt.Sprintf("managed/kind-%d/g%d-%d.yaml", i%3, g, i)
+						if err := w.WriteFile(name, []byte(name)); err != nil {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			n := 0
+			for i := range 3 {
+				ents, err := os.ReadDir(filepath.Join(dir, "managed", fmt.Sprintf("kind-%d", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += len(ents)
+			}
+			if n != 400 {
+				t.Errorf("%d files written; want 400", n)
+			}
+			if c, ok := w.(interface{ Close() error }); ok {
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -115,3 +116,24 @@ func checkNameLengths(t testing.TB, p string) {
 		t.Errorf("Writer got %q, not valid UTF-8", p)
 	}
 }
+
+// concurrentWriter is a memWriter that may be called from several goroutines at once, so that
+// Ingest writes with it in parallel (ingest.ConcurrentWriter).
+type concurrentWriter struct {
+	mu sync.Mutex
+	w  *memWriter
+}
+
+func (c *concurrentWriter) WriteFile(name string, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w.WriteFile(name, data)
+}
+
+func (c *concurrentWriter) Remove(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w.Remove(name)
+}
+
+func (c *concurrentWriter) ConcurrentWrites() {}

@@ -870,18 +870,43 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 		return fmt.Errorf("read %s: file changed during ingest", f.Path)
 	}
 	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path)}
-	for i := f.Plan[0]; i < f.Plan[1]; i++ {
+	// Resource files are written by up to in.workers goroutines when the
+	// Writer allows it; everything else, and all bookkeeping, in order here.
+	workers := 1
+	if _, ok := in.w.(ConcurrentWriter); ok {
+		workers = in.workers
+	}
+	i := f.Plan[0]
+	var werr error
+	next := func() (resourceWrite, bool) {
+		if i == f.Plan[1] || werr != nil {
+			return resourceWrite{}, false
+		}
 		p := &in.plan[i]
+		i++
 		if p.Delete {
-			if err := in.removeResource(ctx, fileIdx, p, &lf); err != nil {
-				return err
-			}
-			continue
+			return resourceWrite{p: p}, true
 		}
-		if err := in.writeResource(ctx, p); err != nil {
-			return err
+		rw, err := in.prepareWrite(ctx, p)
+		if err != nil {
+			werr = err
+			return resourceWrite{}, false
 		}
-		lf.Resources = append(lf.Resources, p.Path)
+		return rw, true
+	}
+	ordered(workers, next, in.doWrite, func(rw resourceWrite) bool {
+		if rw.p.Delete {
+			werr = in.removeResource(ctx, fileIdx, rw.p, &lf)
+			return werr == nil
+		}
+		if werr = in.finishWrite(rw); werr != nil {
+			return false
+		}
+		lf.Resources = append(lf.Resources, rw.p.Path)
+		return true
+	})
+	if werr != nil {
+		return werr
 	}
 	if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
@@ -902,58 +927,132 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	return nil
 }
 
-// writeResource writes the resource file of p, a document of the first
-// pass, unless its bytes would not change, and records its manifest entry.
-func (in *ingester) writeResource(ctx context.Context, p *planned) error {
-	prefix := "unmanaged"
-	if p.Managed {
-		prefix = "managed"
+// resourceWrite is the writing of one resource file (or a delete): prepared
+// in order (prepareWrite), done on any goroutine (doWrite), and accounted
+// for in order (finishWrite).
+type resourceWrite struct {
+	p        *planned
+	out      []byte
+	exists   bool // a regular file is at p.Path
+	outcome  int  // created, updated or unchanged
+	err      error
+	writerOK bool // the Writer was called and did not fail
+}
+
+// Outcomes of a resourceWrite.
+const (
+	outCreated = iota + 1
+	outUpdated
+	outUnchanged
+)
+
+// ConcurrentWriter is a Writer whose methods may be called from several
+// goroutines at once, each on its own name. Ingest writes the resource
+// files of such a Writer on up to Options.Workers goroutines; with any
+// other Writer, from one goroutine at a time.
+type ConcurrentWriter interface {
+	Writer
+	// ConcurrentWrites does nothing: it says the Writer is safe for
+	// concurrent use.
+	ConcurrentWrites()
+}
+
+// prepareWrite readies the writing of the resource file of p, a document
+// of the first pass.
+func (in *ingester) prepareWrite(ctx context.Context, p *planned) (resourceWrite, error) {
+	rw := resourceWrite{p: p}
+	if !safePath(p.Path, p.prefix()) {
+		return rw, fmt.Errorf("write %q: %w: unsafe path", p.Path, errPanic)
 	}
-	if !safePath(p.Path, prefix) {
-		return fmt.Errorf("write %q: %w: unsafe path", p.Path, errPanic)
+	if longElement(p.Path) != "" {
+		return rw, fmt.Errorf("write %q: %w: file name over %d bytes", p.Path, errPanic, maxNameBytes)
 	}
 	// Also here, for the files that are not written because they would
 	// not change.
 	if err := stopped(ctx, "write", p.Path); err != nil {
-		return err
+		return rw, err
 	}
 	out, err := in.output(p)
 	if err != nil {
-		return err
+		return rw, err
+	}
+	rw.out = out
+	mode, exists, err := in.t.typeOf(p.Path)
+	if err != nil {
+		return rw, err
+	}
+	if exists && !mode.IsRegular() {
+		return rw, fmt.Errorf("write %s: %w: not a regular file", p.Path, errPanic)
+	}
+	rw.exists = exists
+	in.wrote = true // from here on a failure may leave changes behind
+	return rw, nil
+}
+
+// doWrite writes rw's file unless its bytes would not change. It is safe
+// on any goroutine for distinct files when the Writer is a
+// ConcurrentWriter.
+func (in *ingester) doWrite(rw resourceWrite) resourceWrite {
+	p := rw.p
+	if p.Delete {
+		return rw
+	}
+	rw.outcome = outCreated
+	if rw.exists {
+		old, err := fs.ReadFile(in.fsys, p.Path)
+		if err != nil {
+			rw.err = fmt.Errorf("read %s: %w", p.Path, err)
+			return rw
+		}
+		if bytes.Equal(old, rw.out) {
+			rw.outcome = outUnchanged
+		} else {
+			rw.outcome = outUpdated
+		}
+	}
+	if rw.outcome != outUnchanged {
+		if err := in.w.WriteFile(p.Path, rw.out); err != nil {
+			rw.err = fmt.Errorf("write %s: %w", p.Path, err)
+			return rw
+		}
+		rw.writerOK = true
+	}
+	p.Sum = sha256.Sum256(rw.out) // p.entry is the manifest entry (see manifest)
+	rw.out = nil
+	return rw
+}
+
+// finishWrite accounts for a done resourceWrite, in the order of the plan.
+func (in *ingester) finishWrite(rw resourceWrite) error {
+	p := rw.p
+	if rw.writerOK {
+		in.res.Written = append(in.res.Written, p.Path)
+	}
+	if rw.err != nil {
+		return rw.err
 	}
 	in.res.Documents++
 	if !p.Managed {
 		in.res.Warnings = append(in.res.Warnings, fmt.Sprintf("%s document %d: kind %s (apiVersion %s) is not a fabric kind; carried to %s", in.files[p.File].Path, p.Document, p.Kind, p.APIVersion, p.Path))
 	}
-	mode, exists, err := in.t.typeOf(p.Path)
-	if err != nil {
-		return err
-	}
-	switch {
-	case exists && mode.IsRegular():
-		old, err := fs.ReadFile(in.fsys, p.Path)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p.Path, err)
-		}
-		if bytes.Equal(old, out) {
-			in.res.Unchanged++
-			in.res.Kept = append(in.res.Kept, p.Path)
-			break
-		}
+	switch rw.outcome {
+	case outUnchanged:
+		in.res.Unchanged++
+		in.res.Kept = append(in.res.Kept, p.Path)
+	case outUpdated:
 		in.res.Updated++
-		if err := in.write(ctx, p.Path, prefix, out); err != nil {
-			return err
-		}
-	case exists:
-		return fmt.Errorf("write %s: %w: not a regular file", p.Path, errPanic)
 	default:
 		in.res.Created++
-		if err := in.write(ctx, p.Path, prefix, out); err != nil {
-			return err
-		}
 	}
-	p.Sum = sha256.Sum256(out) // p.entry is the manifest entry (see manifest)
 	return nil
+}
+
+// prefix is the top folder of p's resource file.
+func (p *planned) prefix() string {
+	if p.Managed {
+		return "managed"
+	}
+	return "unmanaged"
 }
 
 // writeManifest writes .hnp/manifest.yaml: the entries of this run, plus

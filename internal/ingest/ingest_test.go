@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fabsync/fabsync/internal/benchdata"
 	"github.com/fabsync/fabsync/internal/ingest"
 )
 
@@ -353,4 +354,54 @@ func TestPending(t *testing.T) {
 			t.Errorf("%s: Pending = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
+}
+
+// TestConcurrentWrites: with a Writer that allows it, resource files are written on several
+// goroutines; the Result (every count, the order of Written and Kept) and the files are those
+// of a one-at-a-time Writer, with files created, updated, kept and deleted in one run.
+func TestConcurrentWrites(t *testing.T) {
+	raw := benchdata.File(0, 120)
+	half := bytes.Index(raw[len(raw)/2:], []byte("---\n")) + len(raw)/2
+	fsys := fstest.MapFS{
+		"raw/a.yaml":  &fstest.MapFile{Data: raw[:half]},
+		"raw/b.yaml":  &fstest.MapFile{Data: raw[half:]},
+		"raw/del.yml": &fstest.MapFile{Data: []byte("apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata:\n  name: old-leaf\n  annotations:\n    " + ingest.DeleteAnnotation + ": \"true\"\n")},
+		// Kept as it is, and updated.
+		"managed/servers/server-000-00000.yaml": &fstest.MapFile{Data: mustNormalize(t, benchdata.Doc(0, 0))},
+		"managed/servers/server-000-00003.yaml": &fstest.MapFile{Data: []byte("stale\n")},
+		"managed/switches/old-leaf.yaml":        &fstest.MapFile{Data: []byte("apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata:\n  name: old-leaf\n")},
+	}
+	opts := testOpts
+	opts.Workers = 4
+	serial := newMemWriter()
+	want, err := ingest.Ingest(t.Context(), fsys, opts, serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	par := &concurrentWriter{w: newMemWriter()}
+	got, err := ingest.Ingest(t.Context(), fsys, opts, par)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Created != 118 || want.Updated != 1 || want.Unchanged != 1 || want.Deleted != 1 {
+		t.Fatalf("serial ingest: %d created, %d updated, %d unchanged, %d deleted; want 118, 1, 1, 1", want.Created, want.Updated, want.Unchanged, want.Deleted)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Result with a concurrent Writer (-serial +concurrent):\n%s", diff)
+	}
+	if diff := cmp.Diff(serial.files, par.w.files); diff != "" {
+		t.Errorf("files written (-serial +concurrent):\n%s", diff)
+	}
+	if diff := cmp.Diff(serial.removed, par.w.removed); diff != "" {
+		t.Errorf("files removed (-serial +concurrent):\n%s", diff)
+	}
+}
+
+func mustNormalize(t *testing.T, doc string) []byte {
+	t.Helper()
+	out, err := ingest.Normalize([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

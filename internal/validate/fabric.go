@@ -257,11 +257,13 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 	}
 	held2 := map[uint64]bool{} // hash of (space, key) -> held more than once (or a hash collision)
 	prefixes := map[string][]prefixAt{}
+	var f facts
 	for _, r := range rs {
 		if r == nil {
 			continue
 		}
-		refs, rclaims, rprefixes, withins := r.unpack()
+		r.unpackInto(&f)
+		refs, rclaims, rprefixes, withins := f.refs, f.claims, f.prefixes, f.withins
 		for i := range refs {
 			ref := &refs[i]
 			if !held[ref.Kind] {
@@ -293,7 +295,7 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 		}
 		for i := range rprefixes {
 			p := &rprefixes[i]
-			prefixes[p.Space] = append(prefixes[p.Space], prefixAt{r, p})
+			prefixes[p.Space] = append(prefixes[p.Space], prefixAt{r, *p})
 		}
 		for i := range withins {
 			w := &withins[i]
@@ -325,7 +327,7 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 	// clash between old debt and a new document is reported on the new one.
 	type claimant struct {
 		r *Resource
-		c *Claim
+		c Claim
 	}
 	claims := map[claimKey][]claimant{}
 	for k, twice := range held2 {
@@ -340,12 +342,12 @@ func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
 		if r == nil {
 			continue
 		}
-		_, rclaims, _, _ := r.unpack()
-		for i := range rclaims {
-			c := &rclaims[i]
+		r.unpackInto(&f)
+		for i := range f.claims {
+			c := &f.claims[i]
 			if held2[hashOf(c.Space, c.Key)] {
 				k := claimKey{c.Space, c.Key}
-				claims[k] = append(claims[k], claimant{r, c})
+				claims[k] = append(claims[k], claimant{r, *c})
 			}
 		}
 	}
@@ -435,7 +437,7 @@ func referrersString(rfs []referrer) string {
 
 type prefixAt struct {
 	r *Resource
-	p *PrefixClaim
+	p PrefixClaim
 }
 
 // cmpNew orders old (false) before new (true).

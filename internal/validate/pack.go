@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/binary"
 	"net/netip"
+	"unsafe"
 )
 
 // The facts Check records for CheckFabric are packed into Resource.packed, one record after
@@ -104,13 +105,18 @@ func (d *reader) uvarint() uint64 {
 	return v
 }
 
+// str returns the next string without copying it: it shares the packed bytes, which are never
+// written again once Check has returned (so CheckFabric allocates nothing per string).
 func (d *reader) str() string {
 	n := d.uvarint()
 	if d.bad || n > uint64(len(d.b)) {
 		d.bad, d.b = true, nil
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if n > 0 {
+		s = unsafe.String(&d.b[0], int(n))
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -129,9 +135,27 @@ func (d *reader) prefix() netip.Prefix {
 	return p
 }
 
+// facts is one resource's facts, unpacked; CheckFabric reuses one for every resource.
+type facts struct {
+	refs     []Ref
+	claims   []Claim
+	prefixes []PrefixClaim
+	withins  []Within
+}
+
 // unpack returns r's facts: those in its slices, then the packed ones.
 func (r *Resource) unpack() (refs []Ref, claims []Claim, prefixes []PrefixClaim, withins []Within) {
-	refs, claims, prefixes, withins = r.Refs, r.Claims, r.Prefixes, r.Withins
+	var f facts
+	r.unpackInto(&f)
+	return f.refs, f.claims, f.prefixes, f.withins
+}
+
+// unpackInto sets f to r's facts, reusing f's slices: what it held before is overwritten.
+func (r *Resource) unpackInto(f *facts) {
+	f.refs = append(f.refs[:0], r.Refs...)
+	f.claims = append(f.claims[:0], r.Claims...)
+	f.prefixes = append(f.prefixes[:0], r.Prefixes...)
+	f.withins = append(f.withins[:0], r.Withins...)
 	d := &reader{b: r.packed}
 	for len(d.b) > 0 && !d.bad {
 		tag := d.b[0]
@@ -144,16 +168,15 @@ func (r *Resource) unpack() (refs []Ref, claims []Claim, prefixes []PrefixClaim,
 		rule := ruleList[idx]
 		switch tag {
 		case tagRef:
-			refs = append(refs, Ref{Rule: rule, At: at, Kind: d.str(), Name: d.str(), Part: d.str()})
+			f.refs = append(f.refs, Ref{Rule: rule, At: at, Kind: d.str(), Name: d.str(), Part: d.str()})
 		case tagClaim:
-			claims = append(claims, Claim{Rule: rule, At: at, Space: d.str(), Key: d.str(), Show: d.str()})
+			f.claims = append(f.claims, Claim{Rule: rule, At: at, Space: d.str(), Key: d.str(), Show: d.str()})
 		case tagPrefix:
-			prefixes = append(prefixes, PrefixClaim{Rule: rule, At: at, Space: d.str(), Prefix: d.prefix(), Show: d.str()})
+			f.prefixes = append(f.prefixes, PrefixClaim{Rule: rule, At: at, Space: d.str(), Prefix: d.prefix(), Show: d.str()})
 		case tagWithin:
-			withins = append(withins, Within{Rule: rule, At: at, Kind: d.str(), Name: d.str(), VLAN: int(d.uvarint()), Prefix: d.prefix(), Show: d.str()})
+			f.withins = append(f.withins, Within{Rule: rule, At: at, Kind: d.str(), Name: d.str(), VLAN: int(d.uvarint()), Prefix: d.prefix(), Show: d.str()})
 		default:
 			d.bad = true
 		}
 	}
-	return refs, claims, prefixes, withins
 }
