@@ -242,6 +242,9 @@ func BenchmarkIngest(b *testing.B) {
 		// 10,000 documents of ~1 KB are over the 8 MiB default file limit.
 		{"1x10000docs", generated(&genFS{files: 1, docs: 10000}), ingest.Limits{MaxFileBytes: 64 << 20}},
 		{"100x1000docs", generated(&genFS{files: 100, docs: 1000}), ingest.Limits{}},
+		// Linearity: ten times the documents, in one file and in many, against the two above.
+		{"1x100000docs", generated(&genFS{files: 1, docs: 100000}), ingest.Limits{MaxFileBytes: 256 << 20, MaxDocuments: 100000}},
+		{"10x1000docs", generated(&genFS{files: 10, docs: 1000}), ingest.Limits{}},
 		// The samples come from different fabrics and reuse names: each is
 		// ingested as its own fabric folder.
 		{"hedgehog", func(t testing.TB) []*genFS {

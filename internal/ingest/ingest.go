@@ -263,21 +263,21 @@ type ingester struct {
 	workers int
 	wrote   bool
 
-	files     []rawFile
-	problems  []Problem
-	warnings  []Problem // the validator's warnings
-	v         *validate.Validator
-	resources []*validate.Resource // for CheckFabric
-	res       Result
-	plan      []planned // the documents that define or delete a resource, in order
-	inMemory  int       // bytes of planned output held in memory
-	spilled   int64     // bytes of planned output written to Options.Scratch
-	logFiles  []logFile
-	intern    map[string]string   // kinds, apiVersions and namespaces, stored once
-	docs      int                 // documents the first pass found
-	deletes   map[string]deletion // resource file -> the delete document that removes it
-	sums      map[string][32]byte // sha256 of the untouched resource files read so far (checkExisting)
-	drift     *driftScan          // what scanDrift found
+	files    []rawFile
+	problems []Problem
+	warnings []Problem // the validator's warnings
+	v        *validate.Validator
+	facts    validate.Facts // the Resources the validator found, for CheckFacts
+	res      Result
+	plan     []planned // the documents that define or delete a resource, in order
+	inMemory int       // bytes of planned output held in memory
+	spilled  int64     // bytes of planned output written to Options.Scratch
+	logFiles []logFile
+	intern   map[string]string   // kinds, apiVersions and namespaces, stored once
+	docs     int                 // documents the first pass found
+	deletes  map[string]deletion // resource file -> the delete document that removes it
+	sums     map[string][32]byte // sha256 of the untouched resource files read so far (checkExisting)
+	drift    *driftScan          // what scanDrift found
 }
 
 // interned returns s, shared with earlier equal strings.
@@ -570,10 +570,10 @@ func (in *ingester) validate(ctx context.Context) error {
 		if err := in.checkExisting(ctx, seen); err != nil {
 			return err
 		}
-		for _, c := range in.v.CheckFabric(in.resources) {
+		for _, c := range in.v.CheckFacts(&in.facts) {
 			in.check(fromCheck(c))
 		}
-		in.resources = nil
+		in.facts = validate.Facts{}
 	}
 	if len(in.problems) > 0 {
 		return nil // nothing is written, so there is no drift to act on
@@ -676,7 +676,7 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) er
 			in.check(fromCheck(c))
 		}
 		if e.res != nil {
-			in.resources = append(in.resources, e.res)
+			in.facts.Add(e.res)
 		}
 		return true
 	})
@@ -739,7 +739,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 			in.check(c)
 		}
 		if r.Resource != nil {
-			in.resources = append(in.resources, r.Resource)
+			in.facts.Add(r.Resource)
 		}
 		if r.Empty || len(r.Problems) > 0 {
 			return true

@@ -83,7 +83,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) 
 			return nil
 		}
 		if in.v != nil && r.Managed {
-			in.resources = append(in.resources, validate.NewDeleted(r.Kind, r.Namespace, r.Name,
+			in.facts.Add(validate.NewDeleted(r.Kind, r.Namespace, r.Name,
 				validate.Pos{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol}, true))
 		}
 	}

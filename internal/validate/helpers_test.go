@@ -3,7 +3,9 @@ package validate
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +50,16 @@ func checkAll(v *Validator, docs []*Doc, extra ...*Resource) []Problem {
 			rs = append(rs, r)
 		}
 	}
-	return append(ps, v.CheckFabric(rs)...)
+	// Through Facts, as ingest keeps them, the fabric checks find the same problems.
+	var f Facts
+	for _, r := range rs {
+		f.Add(r)
+	}
+	direct, viaFacts := v.CheckFabric(rs), v.CheckFacts(&f)
+	if !reflect.DeepEqual(direct, viaFacts) {
+		panic(fmt.Sprintf("CheckFacts differs from CheckFabric:\n%v\n%v", viaFacts, direct))
+	}
+	return append(ps, direct...)
 }
 
 // newTestDoc makes the Doc of document i of file, whose root mapping is
