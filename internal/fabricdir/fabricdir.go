@@ -19,8 +19,10 @@ import (
 // leave Root is refused. Made with NewWriter it keeps the folders it wrote into open, so that
 // writing a file costs one open of its name in an open folder instead of a walk from Root
 // (ingest writes thousands of files into a few folders); Close it then. A Writer{Root: r}
-// literal walks from Root every time. Either is safe for concurrent use (it implements
-// ingest.ConcurrentWriter), for distinct names.
+// literal walks from Root every time. On Linux NewWriter's refuses to write to a name that is a
+// symbolic link; otherwise *os.Root follows one only when it stays inside Root (ingest refuses
+// symbolic links before it writes anything, either way). Either is safe for concurrent use (it
+// implements ingest.ConcurrentWriter), for distinct names.
 type Writer struct {
 	Root *os.Root
 	open *openDirs // NewWriter's
@@ -29,12 +31,27 @@ type Writer struct {
 // openDirs are the folders under Root a Writer keeps open, by local path.
 type openDirs struct {
 	mu   sync.Mutex
-	dirs map[string]*os.Root
+	dirs map[string]*openDir
+}
+
+// openDir is a folder under Root, opened through Root: as a Root, and where the system allows
+// writing a file in it with a few plain system calls (see writeIn), as a file.
+type openDir struct {
+	root *os.Root
+	file *os.File // nil where writeIn is not used
+}
+
+func (d *openDir) close() error {
+	err := d.root.Close()
+	if d.file != nil {
+		err = errors.Join(err, d.file.Close())
+	}
+	return err
 }
 
 // NewWriter returns a Writer for root that keeps the folders it writes into open.
 func NewWriter(root *os.Root) Writer {
-	return Writer{Root: root, open: &openDirs{dirs: map[string]*os.Root{}}}
+	return Writer{Root: root, open: &openDirs{dirs: map[string]*openDir{}}}
 }
 
 // ConcurrentWrites says that w may be called from several goroutines at once.
@@ -48,9 +65,9 @@ func (w Writer) Close() error {
 	w.open.mu.Lock()
 	defer w.open.mu.Unlock()
 	var errs []error
-	for d, r := range w.open.dirs {
-		errs = append(errs, r.Close())
-		delete(w.open.dirs, d)
+	for name, d := range w.open.dirs {
+		errs = append(errs, d.close())
+		delete(w.open.dirs, name)
 	}
 	return errors.Join(errs...)
 }
@@ -66,13 +83,13 @@ func local(name string) (string, error) {
 	return p, nil
 }
 
-// dir returns the folder d (a local path under Root, not ".") opened as a Root, creating it
-// when create is set, and keeps it open.
-func (w Writer) dir(d string, create bool) (*os.Root, error) {
+// dir returns the folder d (a local path under Root, not "."), opened, creating it when
+// create is set, and keeps it open.
+func (w Writer) dir(d string, create bool) (*openDir, error) {
 	w.open.mu.Lock()
 	defer w.open.mu.Unlock()
-	if r, ok := w.open.dirs[d]; ok {
-		return r, nil
+	if od, ok := w.open.dirs[d]; ok {
+		return od, nil
 	}
 	if create {
 		if err := w.Root.MkdirAll(d, 0o755); err != nil {
@@ -83,8 +100,16 @@ func (w Writer) dir(d string, create bool) (*os.Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.open.dirs[d] = r
-	return r, nil
+	od := &openDir{root: r}
+	if useWriteIn {
+		// Opened through Root, so it is d itself, whatever links the tree holds.
+		if od.file, err = r.Open("."); err != nil {
+			_ = r.Close()
+			return nil, err
+		}
+	}
+	w.open.dirs[d] = od
+	return od, nil
 }
 
 // WriteFile writes data to name (a slash path relative to Root), creating its folders.
@@ -103,11 +128,14 @@ func (w Writer) WriteFile(name string, data []byte) error {
 		}
 		return w.Root.WriteFile(p, data, 0o644)
 	}
-	r, err := w.dir(d, true)
+	od, err := w.dir(d, true)
 	if err != nil {
 		return err
 	}
-	return r.WriteFile(filepath.Base(p), data, 0o644)
+	if od.file != nil {
+		return writeIn(od.file, filepath.Base(p), data)
+	}
+	return od.root.WriteFile(filepath.Base(p), data, 0o644)
 }
 
 // Remove removes name.
@@ -120,11 +148,14 @@ func (w Writer) Remove(name string) error {
 	if w.open == nil || d == "." {
 		return w.Root.Remove(p)
 	}
-	r, err := w.dir(d, false)
+	od, err := w.dir(d, false)
 	if err != nil {
 		return err
 	}
-	return r.Remove(filepath.Base(p))
+	if od.file != nil {
+		return removeIn(od.file, filepath.Base(p))
+	}
+	return od.root.Remove(filepath.Base(p))
 }
 
 // Outputs are the folders of a fabric that ingest reads and writes.

@@ -16,8 +16,12 @@ type Facts struct {
 	n      int
 }
 
-// factsChunk is the size of the chunks Facts allocates (a larger record gets its own).
-const factsChunk = 1 << 20
+// Facts allocates chunks of twice the size of the one before, from factsFirstChunk to
+// factsChunk (a larger record gets its own), so that a small fabric allocates little.
+const (
+	factsFirstChunk = 4 << 10
+	factsChunk      = 1 << 20
+)
 
 // Len is the number of Resources added.
 func (f *Facts) Len() int { return f.n }
@@ -54,7 +58,11 @@ func (f *Facts) Add(r *Resource) {
 	if last := len(f.chunks) - 1; last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= size {
 		b = f.chunks[last]
 	} else {
-		b = make([]byte, 0, max(factsChunk, size))
+		next := factsFirstChunk
+		if last >= 0 {
+			next = min(2*cap(f.chunks[last]), factsChunk)
+		}
+		b = make([]byte, 0, max(next, size))
 		f.chunks = append(f.chunks, b)
 	}
 	w := &Resource{packed: b}
