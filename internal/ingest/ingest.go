@@ -101,7 +101,7 @@ type Scratch interface {
 
 // MemoryBudget is how many bytes of normalized documents Ingest keeps in
 // memory between its passes before it uses Options.Scratch.
-const MemoryBudget = 8 << 20
+const MemoryBudget = 4 << 20
 
 // Phases reported to Options.Progress.
 const (
@@ -269,9 +269,9 @@ type ingester struct {
 	v        *validate.Validator
 	facts    validate.Facts // the Resources the validator found, for CheckFacts
 	res      Result
-	plan     []planned // the documents that define or delete a resource, in order
-	inMemory int       // bytes of planned output held in memory
-	spilled  int64     // bytes of planned output written to Options.Scratch
+	plan     planList // the documents that define or delete a resource, in order
+	inMemory int      // bytes of planned output held in memory
+	spilled  int64    // bytes of planned output written to Options.Scratch
 	logFiles []logFile
 	intern   map[string]string   // kinds, apiVersions and namespaces, stored once
 	docs     int                 // documents the first pass found
@@ -313,6 +313,35 @@ type planned struct {
 	Line    int32  // of metadata.name, in the raw file
 	Managed bool
 	Delete  bool
+}
+
+// planList is the plan: planned documents in order, in blocks of planBlock
+// that never move once full, so that a plan of 100,000 documents grows
+// without copying itself (and holding twice its size while it does). The
+// first block grows by doubling, so a small fabric allocates little.
+// Pointers from at are valid until the next add.
+type planList struct {
+	blocks [][]planned
+	n      int
+}
+
+const planBlock = 4096
+
+func (l *planList) len() int { return l.n }
+
+func (l *planList) at(i int) *planned { return &l.blocks[i/planBlock][i%planBlock] }
+
+func (l *planList) add(p planned) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == planBlock {
+		size := planBlock
+		if len(l.blocks) == 0 {
+			size = 16
+		}
+		l.blocks = append(l.blocks, make([]planned, 0, size))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, p) // the first block doubles up to planBlock
+	l.n++
 }
 
 // identity names p's resource for messages (see identityString).
@@ -695,8 +724,8 @@ func scalarString(n *yaml.Node) (string, bool) {
 // problem, and the resources it defines in seen.
 func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[string]int32) error {
 	f := &in.files[fileIdx]
-	f.Plan[0] = len(in.plan)
-	defer func() { f.Plan[1] = len(in.plan) }()
+	f.Plan[0] = in.plan.len()
+	defer func() { f.Plan[1] = in.plan.len() }()
 	data, err := in.readRaw(f)
 	if err != nil {
 		return err
@@ -750,7 +779,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 		}
 		in.docs++
 		if first, dup := seen[r.Path]; dup {
-			fp := &in.plan[first]
+			fp := in.plan.at(int(first))
 			id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 			where := fmt.Sprintf("%s document %d (line %d)", in.files[fp.File].Path, fp.Document, fp.Line)
 			msg := fmt.Sprintf("duplicate resource %s: also defined in %s", id, where)
@@ -772,8 +801,8 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 				return false
 			}
 		}
-		seen[r.Path] = int32(len(in.plan))
-		in.plan = append(in.plan, p)
+		seen[r.Path] = int32(in.plan.len())
+		in.plan.add(p)
 		_, msg, err := in.t.writable(r.Path)
 		if err != nil {
 			werr = err
@@ -882,7 +911,7 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 		if i == f.Plan[1] || werr != nil {
 			return resourceWrite{}, false
 		}
-		p := &in.plan[i]
+		p := in.plan.at(i)
 		i++
 		if p.Delete {
 			return resourceWrite{p: p}, true
@@ -1082,10 +1111,10 @@ func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	// The entries of this run are in the plan, written by the second pass.
-	entries := make([]*entry, 0, len(in.plan)+len(others))
-	for i := range in.plan {
-		if !in.plan[i].Delete {
-			entries = append(entries, &in.plan[i].entry)
+	entries := make([]*entry, 0, in.plan.len()+len(others))
+	for i := range in.plan.len() {
+		if p := in.plan.at(i); !p.Delete {
+			entries = append(entries, &p.entry)
 		}
 	}
 	for i := range others {

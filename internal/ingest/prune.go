@@ -56,7 +56,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) 
 			Rule: RuleIngest, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	if first, ok := seen[r.Path]; ok {
-		at(SeverityError, "%s is deleted here and defined in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(in.plan[first].place()))
+		at(SeverityError, "%s is deleted here and defined in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(in.plan.at(int(first)).place()))
 		return nil
 	}
 	if first, ok := in.deletes[r.Path]; ok {
@@ -91,7 +91,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) 
 		in.deletes = map[string]deletion{}
 	}
 	in.deletes[r.Path] = d
-	in.plan = append(in.plan, in.planned(fileIdx, r))
+	in.plan.add(in.planned(fileIdx, r))
 	return nil
 }
 
