@@ -340,7 +340,7 @@ func printable(v []byte, i int) bool {
 		b > 0xC2 && b < 0xED ||
 		b == 0xED && at(v, i+1) < 0xA0 ||
 		b == 0xEE ||
-		b == 0xEF && !(at(v, i+1) == 0xBB && at(v, i+2) == 0xBF) && !(at(v, i+1) == 0xBF && (at(v, i+2) == 0xBE || at(v, i+2) == 0xBF))
+		b == 0xEF && (at(v, i+1) != 0xBB || at(v, i+2) != 0xBF) && (at(v, i+1) != 0xBF || at(v, i+2) != 0xBE && at(v, i+2) != 0xBF)
 }
 
 // put writes one ASCII byte.
