@@ -335,8 +335,11 @@ func timed(i int, a, b func()) (time.Duration, time.Duration) {
 
 // BenchmarkClone: first clone, shallow (RecommendedDepth) and full, our
 // Client (go-git) against `git clone --single-branch --no-tags [--depth N]`.
-// Memory: peak-heap-MiB is the Go heap peak during the go-git clone;
-// cli-maxrss-MiB the largest RSS in git's process tree.
+// Memory: peak-heap-MiB is the Go heap peak during the go-git clone,
+// peak-rss-MiB the peak resident set of the whole benchmark process during
+// it (VmHWM, reset first; the test binary's own baseline included, git's
+// server processes not); cli-maxrss-MiB the largest RSS in git's process
+// tree.
 func BenchmarkClone(b *testing.B) {
 	for _, r := range benchRemotes(b) {
 		for _, depth := range []int{benchDepth, 0} {
@@ -353,12 +356,17 @@ func BenchmarkClone(b *testing.B) {
 						args = append(args, "--depth", fmt.Sprint(depth))
 					}
 					var rss int64
-					dg, dc := timed(i, func() {
-						stop := heapPeak()
-						if _, err := c.Sync(context.Background(), nil); err != nil {
-							b.Fatal(err)
-						}
-						p.addExtra("peak-heap-MiB", float64(stop())/(1<<20))
+					var dg time.Duration // the Sync alone, not the GC before it that measuring memory needs
+					_, dc := timed(i, func() {
+						rssMiB, heapMiB := peakOf(b, func() {
+							start := time.Now()
+							if _, err := c.Sync(context.Background(), nil); err != nil {
+								b.Fatal(err)
+							}
+							dg = time.Since(start)
+						})
+						p.addExtra("peak-heap-MiB", heapMiB)
+						p.addExtra("peak-rss-MiB", rssMiB)
 					}, func() {
 						rss = cli(b, true, dir, append(args, r.url, "cli")...)
 					})
@@ -425,4 +433,89 @@ func clonedPair(b *testing.B, url string) (*gitops.Client, string) {
 	sync(b, c)
 	cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), url, "cli")
 	return c, filepath.Join(dir, "cli")
+}
+
+// BenchmarkCommitPush1000: an ingest's commit of 1,000 new files in the
+// fabric folder, pushed. go-git: CommitPaths naming the 1,000 files
+// (mode=paths) or Commit of the whole folder (mode=folder), then Push. CLI:
+// `git add -A fabric-1 && git commit && git push`. Each side pushes to its
+// own copy of the repository, so that neither is rejected. Besides the pair
+// (ratio), the commit and the push of each side are reported on their own.
+func BenchmarkCommitPush1000(b *testing.B) {
+	const n = 1000
+	for _, r := range benchRemotes(b) {
+		for _, mode := range []string{"paths", "folder"} {
+			b.Run(r.name+"/mode="+mode, func(b *testing.B) {
+				cliURL := secondRemote(b, r)
+				gittest.Git(b, r.bare, "config", "http.receivepack", "true")
+				dir := cloneDir(b)
+				c := newClient(b, gitops.Config{URL: r.url, Depth: benchDepth, Dir: filepath.Join(dir, "gogit"), Path: "fabric-1"})
+				sync(b, c)
+				cli(b, false, dir, "clone", "-q", "--single-branch", "--branch", "main", "--no-tags", "--depth", fmt.Sprint(benchDepth), cliURL, "cli")
+				work := filepath.Join(dir, "cli")
+				var p pairs
+				b.ResetTimer()
+				seq := time.Now().UnixNano() // earlier runs pushed to the same remote
+				for i := 0; i < b.N; i++ {
+					paths := make([]string, n)
+					for j := range paths {
+						paths[j] = fmt.Sprintf("managed/batch-%d-%d/obj-%04d.yaml", seq, i, j)
+						content := benchContent(j, 1_000_000+i)
+						writeFile(b, c.Dir(), "fabric-1/"+paths[j], content)
+						writeFile(b, work, "fabric-1/"+paths[j], content)
+					}
+					msg := fmt.Sprintf("ingest %d\n\nFabsync-Job: bench-%d\n", i, i)
+					dg, dc := timed(i, func() {
+						var changed bool
+						var err error
+						start := time.Now()
+						if mode == "paths" {
+							_, changed, err = c.CommitPaths(context.Background(), "fabric-1", msg, paths)
+						} else {
+							_, changed, err = c.Commit(context.Background(), "fabric-1", msg)
+						}
+						if err != nil || !changed {
+							b.Fatalf("commit = %v, %v", changed, err)
+						}
+						p.addExtra("gogit-commit-ms", float64(time.Since(start))/1e6)
+						start = time.Now()
+						if err := c.Push(context.Background(), nil); err != nil {
+							b.Fatal(err)
+						}
+						p.addExtra("gogit-push-ms", float64(time.Since(start))/1e6)
+					}, func() {
+						start := time.Now()
+						cli(b, false, work, "add", "-A", "fabric-1")
+						cli(b, false, work, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", msg)
+						p.addExtra("cli-commit-ms", float64(time.Since(start))/1e6)
+						start = time.Now()
+						cli(b, false, work, "push", "-q", "origin", "main")
+						p.addExtra("cli-push-ms", float64(time.Since(start))/1e6)
+					})
+					p.add(dg, dc)
+				}
+				p.report(b)
+			})
+		}
+	}
+}
+
+// secondRemote serves another copy of r's repository the same way as r and
+// returns its URL.
+func secondRemote(b *testing.B, r benchRemote) string {
+	b.Helper()
+	bare := strings.TrimSuffix(r.bare, ".git") + "-cli.git"
+	if _, err := os.Stat(bare); err == nil {
+		if err := os.RemoveAll(bare); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("cp", "-a", benchRepo(b), bare).CombinedOutput(); err != nil {
+		b.Fatalf("copy bench repo: %v\n%s", err, out)
+	}
+	gittest.Git(b, bare, "config", "http.receivepack", "true")
+	if r.name == "file" {
+		return "file://" + bare
+	}
+	return strings.TrimSuffix(r.url, "bench.git") + filepath.Base(bare)
 }

@@ -40,7 +40,7 @@ func (m *midway) Err() error {
 
 func (m *midway) Done() <-chan struct{} { return m.done }
 
-// TestCancelMidOperation cancels a commit of 2,000 files and the clean-up of an interrupted
+// TestCancelMidOperation cancels a commit of 2,000 files (whole folder and named paths) and the clean-up of an interrupted
 // ingest half way through their own work: each returns an error wrapping context.Canceled, the
 // clone keeps the remote head (no half commit), and the next Sync brings it back exactly.
 func TestCancelMidOperation(t *testing.T) {
@@ -57,6 +57,18 @@ func TestCancelMidOperation(t *testing.T) {
 			}
 		}, func(ctx context.Context, c *gitops.Client) error {
 			_, _, err := c.Commit(ctx, "fab", "half\n")
+			return err
+		}},
+		{"commit paths", func(t *testing.T, c *gitops.Client) {
+			for i := range 2000 {
+				writeFile(t, c.Dir(), fmt.Sprintf("fab/managed/vpcs/n%04d.yaml", i), fmt.Sprintf("name: n-%d\n", i))
+			}
+		}, func(ctx context.Context, c *gitops.Client) error {
+			paths := make([]string, 2000)
+			for i := range paths {
+				paths[i] = fmt.Sprintf("managed/vpcs/n%04d.yaml", i)
+			}
+			_, _, err := c.CommitPaths(ctx, "fab", "half\n", paths)
 			return err
 		}},
 		{"discard", func(t *testing.T, c *gitops.Client) { ingestLeftovers(t, c.Dir(), 5000) },

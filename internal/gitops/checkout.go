@@ -33,19 +33,22 @@ const maxSymlink = 4096
 
 // reset points the branch at target and HEAD at the branch, and makes the
 // index and the working tree exactly target's tree as this clone checks it
-// out (see list). A *TreeError comes back before anything changes.
-func (c *Client) reset(ctx context.Context, repo *git.Repository, target plumbing.Hash) error {
+// out (see list). A *TreeError comes back before anything changes. It
+// returns the fingerprint of the working tree it left (see fingerprint), or
+// "" when it could not tell it without a walk.
+func (c *Client) reset(ctx context.Context, repo *git.Repository, target plumbing.Hash) (string, error) {
 	l, err := c.list(repo, target)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := c.checkout(ctx, repo, l); err != nil {
-		return err
+	fp, err := c.checkout(ctx, repo, l)
+	if err != nil {
+		return "", err
 	}
 	if err := repo.Storer.SetReference(plumbing.NewHashReference(c.branch, target)); err != nil {
-		return err
+		return "", err
 	}
-	return repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch))
+	return fp, repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch))
 }
 
 // checkout makes the working tree and the index exactly l. It removes every
@@ -53,8 +56,10 @@ func (c *Client) reset(ctx context.Context, repo *git.Repository, target plumbin
 // `git clean -ffdx` does), writes each file of l that is missing or differs
 // from the index's record of it, and leaves the others alone. It never
 // writes through a symbolic link: a link where a folder or file belongs is
-// removed, and files are created, never opened for writing.
-func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing) error {
+// removed, and files are created, never opened for writing. It returns the
+// fingerprint of the tree it left, from what it saw and wrote (a walk of the
+// tree would cost as much again), or "" when it cannot tell.
+func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing) (string, error) {
 	root := c.cfg.Dir
 	sc := c.loadStatCache(repo)
 	want := make(map[string]*file, len(l.files))
@@ -103,12 +108,15 @@ func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing)
 		return os.Remove(p)
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	// 2. Write what is missing or differs. Every folder on the way is now a
 	// real folder or absent.
 	entries := make([]*index.Entry, 0, len(want)+len(l.skipped))
+	made := map[string]bool{} // folders known to exist
+	buf := make([]byte, 32<<10)
+	seen := make([]statLine, 0, len(want)+len(l.dirs)) // what the tree holds now
 	for i := range l.files {
 		f := &l.files[i]
 		if want[f.path] != f {
@@ -116,7 +124,7 @@ func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing)
 		}
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return "", err
 			}
 		}
 		p := filepath.Join(root, filepath.FromSlash(f.path))
@@ -124,17 +132,23 @@ func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing)
 			e, racy := sc.lookup(f.path, fi, f.mode)
 			if e != nil && e.Hash == f.hash && (!racy || sameContent(p, fi, f.hash)) {
 				entries = append(entries, e)
+				if f.mode != filemode.Submodule {
+					seen = append(seen, statLine{f.path, fi})
+				}
 				continue
 			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
+				return "", err
 			}
 		}
-		e, err := writeFile(repo, f, p)
+		e, fi, err := writeFile(repo, f, p, made, buf)
 		if err != nil {
-			return fmt.Errorf("check out %s: %w", f.path, err)
+			return "", fmt.Errorf("check out %s: %w", f.path, err)
 		}
 		entries = append(entries, e)
+		if f.mode != filemode.Submodule {
+			seen = append(seen, statLine{f.path, fi})
+		}
 	}
 
 	// 3. The index: what was checked out, with its stat data, and what was
@@ -149,7 +163,18 @@ func (c *Client) checkout(ctx context.Context, repo *git.Repository, l *listing)
 		entries = append(entries, &index.Entry{Name: f.path, Hash: f.hash, Mode: f.mode, SkipWorktree: true})
 		version = 3 // extended flags
 	}
-	return repo.Storer.SetIndex(&index.Index{Version: version, Entries: entries})
+	if err := repo.Storer.SetIndex(&index.Index{Version: version, Entries: entries}); err != nil {
+		return "", err
+	}
+	// The folders last: writing into them changed their times.
+	for d := range l.dirs {
+		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(d)))
+		if err != nil {
+			return "", nil // the walk will tell
+		}
+		seen = append(seen, statLine{d, fi})
+	}
+	return fingerprintOf(seen), nil
 }
 
 // indexable reports whether a path can be an index entry that reads back as
@@ -164,69 +189,82 @@ func indexable(p string) bool {
 }
 
 // writeFile creates the file f at p (absent) from the object store and
-// returns its index entry.
-func writeFile(repo *git.Repository, f *file, p string) (*index.Entry, error) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, err
+// returns its index entry and what lstat says of it. made records the
+// folders known to exist; buf is for copying.
+func writeFile(repo *git.Repository, f *file, p string, made map[string]bool, buf []byte) (*index.Entry, os.FileInfo, error) {
+	if dir := filepath.Dir(p); !made[dir] {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, err
+		}
+		made[dir] = true
 	}
+	var fi os.FileInfo
+	var err error
 	switch f.mode {
 	case filemode.Submodule:
 		// Submodules are not cloned: an empty folder, as git leaves one.
 		if err := os.MkdirAll(p, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	case filemode.Symlink:
 		target, err := readBlob(repo, f.hash, maxSymlink)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := os.Symlink(string(target), p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	default:
 		perm := os.FileMode(0o644)
 		if f.mode == filemode.Executable {
 			perm = 0o755
 		}
-		if err := copyBlob(repo, f.hash, p, perm); err != nil {
-			return nil, err
+		if fi, err = copyBlob(repo, f.hash, p, perm, buf); err != nil {
+			return nil, nil, err
 		}
 	}
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return nil, err
+	if fi == nil {
+		if fi, err = os.Lstat(p); err != nil {
+			return nil, nil, err
+		}
 	}
 	e := &index.Entry{Name: f.path, Hash: f.hash, Mode: f.mode}
 	fillStat(e, fi)
-	return e, nil
+	return e, fi, nil
 }
 
 // copyBlob creates p with the content of blob h, streamed: a blob over
-// streamThreshold is never held in memory whole.
-func copyBlob(repo *git.Repository, h plumbing.Hash, p string, perm os.FileMode) (err error) {
+// streamThreshold is never held in memory whole. It returns what fstat says
+// of the file once written (the stat data the index records). buf is for
+// copying.
+func copyBlob(repo *git.Repository, h plumbing.Hash, p string, perm os.FileMode, buf []byte) (fi os.FileInfo, err error) {
 	o, err := repo.Storer.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := o.Reader()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
-		if cerr := r.Close(); err == nil {
-			err = cerr
+		if cerr := r.Close(); err == nil && cerr != nil {
+			fi, err = nil, cerr
 		}
 	}()
 	// O_EXCL: create, never open what is there (a link planted since).
 	w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := io.CopyBuffer(w, r, make([]byte, 32<<10)); err != nil {
+	if _, err := io.CopyBuffer(w, r, buf); err != nil {
 		_ = w.Close()
-		return err
+		return nil, err
 	}
-	return w.Close()
+	if fi, err = w.Stat(); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	return fi, w.Close()
 }
 
 // readBlob reads blob h, which must not be larger than limit.

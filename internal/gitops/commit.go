@@ -36,7 +36,16 @@ import (
 // everything else, what Sync left out of the working tree included (see
 // Config.Path), stays exactly as it was. Commit does no network I/O; ctx is
 // checked between its local steps. It needs a clone made by Sync.
+//
+// Commit looks at every file under dir (an lstat each). A caller that knows
+// which paths it wrote or removed should call CommitPaths instead.
 func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool, error) {
+	return c.commit(ctx, dir, message, nil, false)
+}
+
+// commit is Commit (named false: the whole folder dir is staged) and
+// CommitPaths (named true: only paths, relative to dir, are staged).
+func (c *Client) commit(ctx context.Context, dir, message string, paths []string, named bool) (string, bool, error) {
 	op := "commit " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
@@ -44,6 +53,15 @@ func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool,
 	dir, err := cleanSubdir(dir)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
+	}
+	var pt *pathTrie
+	if named {
+		if pt, err = newPathTrie(dir, paths); err != nil {
+			return "", false, fmt.Errorf("%s: %w", op, err)
+		}
+		if pt.empty() {
+			return "", false, nil
+		}
 	}
 	repo, closeRepo, err := c.openLocal()
 	if err != nil {
@@ -64,13 +82,20 @@ func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool,
 	}
 
 	b := &builder{c: c, ctx: ctx, repo: repo, sc: c.loadStatCache(repo)}
-	old, err := subtree(repo, root, dir)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
-	}
-	sub, err := b.build(dir, old, b.ignoresAbove(dir))
-	if err == nil {
-		sub, err = b.splice(root, dir, sub)
+	var sub plumbing.Hash
+	if named {
+		sub, err = b.edit(root, ".", pt.root, b.ignoresAbove("."), true)
+		if err == nil && sub.IsZero() {
+			sub, err = b.storeTree(nil) // everything is gone: the empty tree
+		}
+	} else {
+		var old *object.Tree
+		if old, err = subtree(repo, root, dir); err == nil {
+			sub, err = b.build(dir, old, b.ignoresAbove(dir), true)
+		}
+		if err == nil {
+			sub, err = b.splice(root, dir, sub)
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -103,7 +128,13 @@ func (c *Client) Commit(ctx context.Context, dir, message string) (string, bool,
 	}
 	// The commit is made: an index left stale costs the next checkout some
 	// rewrites, nothing more.
-	_ = b.writeIndex(dir)
+	under := func(name string) bool {
+		return dir == "." || name == dir || strings.HasPrefix(name, dir+"/")
+	}
+	if named {
+		under = pt.covers
+	}
+	_ = b.writeIndex(under)
 	return h.String(), true, nil
 }
 
@@ -121,19 +152,25 @@ type builder struct {
 // whose tree at HEAD is old (nil when it has none), or the zero hash when
 // the folder is empty or gone. What Sync left out of the working tree is
 // taken from old as it is; so are submodules. ign holds the ignore patterns
-// that apply above rel.
-func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern) (plumbing.Hash, error) {
+// that apply above rel. Without onDisk the folder is known to be gone (a
+// folder above it is not a real folder): nothing is read from disk there,
+// so no symbolic link is followed.
+func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern, onDisk bool) (plumbing.Hash, error) {
 	abs := filepath.Join(b.c.cfg.Dir, filepath.FromSlash(rel))
-	ents, err := os.ReadDir(abs)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err) {
-		return plumbing.ZeroHash, err
-	}
 	domain := components(rel)
-	ps, err := readIgnore(filepath.Join(abs, ".gitignore"), domain)
-	if err != nil {
-		return plumbing.ZeroHash, err
+	var ents []fs.DirEntry
+	if onDisk {
+		var err error
+		ents, err = os.ReadDir(abs)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err) {
+			return plumbing.ZeroHash, err
+		}
+		ps, err := readIgnore(filepath.Join(abs, ".gitignore"), domain)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		ign = append(ign[:len(ign):len(ign)], ps...)
 	}
-	ign = append(ign[:len(ign):len(ign)], ps...)
 	match := gitignore.NewMatcher(ign)
 
 	var out []object.TreeEntry
@@ -176,7 +213,7 @@ func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern) (
 			if sub == nil && match.Match(append(domain, name), true) {
 				continue
 			}
-			h, err := b.build(p, sub, ign)
+			h, err := b.build(p, sub, ign, true)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
@@ -206,7 +243,7 @@ func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern) (
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		h, err := b.build(join(rel, name), sub, ign)
+		h, err := b.build(join(rel, name), sub, ign, false)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -411,12 +448,10 @@ func (b *builder) spliceIn(t *object.Tree, parts []string, sub plumbing.Hash) (p
 	return b.storeTree(entries)
 }
 
-// writeIndex records in the index what Commit committed under dir, so that
-// the next checkout trusts the files it already has.
-func (b *builder) writeIndex(dir string) error {
-	under := func(name string) bool {
-		return dir == "." || name == dir || strings.HasPrefix(name, dir+"/")
-	}
+// writeIndex records in the index what Commit committed of the paths under
+// reports as staged, so that the next checkout trusts the files it already
+// has. Entries of other paths stay as they are.
+func (b *builder) writeIndex(under func(name string) bool) error {
 	recorded := make(map[string]bool, len(b.recorded))
 	for _, e := range b.recorded {
 		recorded[e.Name] = true

@@ -25,18 +25,25 @@ const (
 	DefaultTimeout     = 2 * time.Minute
 	DefaultAuthorName  = "fabsync"
 	DefaultAuthorEmail = "fabsync@localhost"
+	// DefaultMaxObjects is the Config.MaxObjects of a zero Config: with
+	// ≈300 bytes of memory an object while a fetched pack is indexed and
+	// the tree checked out (docs/benchmarks-gitops.md), 150,000 objects stay
+	// under 64 MiB. A full-history clone of the benchmark repository (5,000
+	// commits over 2,000 files) is 42,000 objects; a depth-50 clone of it,
+	// 2,300.
+	DefaultMaxObjects = 150_000
 	// DefaultHTTPUser is the basic-auth user sent with a token when
 	// Auth.Username is empty; GitHub accepts any user with a token.
 	DefaultHTTPUser = "x-access-token"
 )
 
 // RecommendedDepth is the Config.Depth the worker should use. A shallow
-// single-branch clone keeps the first clone close to the git CLI in time and
-// memory (a full go-git clone holds the whole history in memory: ≈260 MiB
-// for a 5,000-commit repository, see docs/benchmarks-gitops.md), while 50
-// commits are plenty to push a commit on top and to find a job's trailer with
-// FindTrailer(…, RecommendedDepth). Later fetches add the new commits to the
-// local history, so it only grows from there.
+// single-branch clone is the fastest first clone (a depth-50 clone of the
+// 5,000-commit benchmark repository takes a third of the time of a full
+// one, with 6 MiB of heap against 13-16 MiB; see docs/benchmarks-gitops.md),
+// while 50 commits are plenty to push a commit on top and to find a job's
+// trailer with FindTrailer(…, RecommendedDepth). Later fetches add the new
+// commits to the local history, so it only grows from there.
 const RecommendedDepth = 50
 
 // Auth holds resolved credentials. The caller reads environment variables
@@ -64,7 +71,9 @@ type Config struct {
 	Dir    string // local clone directory, created if missing; required
 	Auth   Auth
 	// Depth of history to fetch: 0 is the whole history of the branch, N > 0
-	// a shallow clone of the last N commits. Use RecommendedDepth.
+	// a shallow clone of the last N commits. Use RecommendedDepth. Whatever
+	// the depth, a clone or fetch of more than MaxObjects objects is
+	// refused (ErrRepoTooLarge).
 	Depth   int
 	Author  Signature     // [fabsync <fabsync@localhost>]
 	Timeout time.Duration // per network operation (clone, fetch, push) [2m]
@@ -88,6 +97,13 @@ type Config struct {
 	// at once, naming it, instead of being downloaded into the working tree
 	// and rejected later.
 	MaxFileSize int64
+	// MaxObjects is the most objects one clone or fetch may bring
+	// [DefaultMaxObjects]. A pack over it is refused from its header, before
+	// it is downloaded, with an error wrapping ErrRepoTooLarge: a
+	// full-history clone (Depth 0) of a large repository fails this way
+	// instead of growing without bound. Memory grows with it, ≈300 bytes an
+	// object.
+	MaxObjects int
 }
 
 // normalize validates cfg and fills in its defaults. It returns the URL to
@@ -116,6 +132,12 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 	cfg.Dir = dir
 	if cfg.Depth < 0 {
 		return bad("negative depth %d", cfg.Depth)
+	}
+	if cfg.MaxObjects < 0 {
+		return bad("negative MaxObjects %d", cfg.MaxObjects)
+	}
+	if cfg.MaxObjects == 0 {
+		cfg.MaxObjects = DefaultMaxObjects
 	}
 	if cfg.MaxFileSize < 0 {
 		return bad("negative MaxFileSize %d", cfg.MaxFileSize)

@@ -56,11 +56,18 @@ var (
 	// the file, its size and the limit. It is permanent until someone
 	// pushes a commit that removes or splits the file.
 	ErrFileTooLarge = errors.New("file too large")
+	// ErrRepoTooLarge reports a clone or fetch that would bring more
+	// objects (commits, trees, files, each version counted) than
+	// Config.MaxObjects, the bound that keeps the memory of indexing them
+	// under 64 MiB. It comes before the download, from the pack's header. It
+	// is permanent until the configuration changes: clone shallower
+	// (Config.Depth, RecommendedDepth) or raise MaxObjects.
+	ErrRepoTooLarge = errors.New("repository too large to fetch")
 )
 
 // IsPermanent reports whether err wraps one of the errors that no retry can
 // fix: ErrAuth, ErrRemoteNotFound, ErrBranchNotFound, ErrInvalidConfig,
-// ErrBadPath or ErrFileTooLarge. Anything else (network, timeout, server
+// ErrBadPath, ErrFileTooLarge or ErrRepoTooLarge. Anything else (network, timeout, server
 // 5xx, I/O, ErrPushRejected) is transient.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrAuth) ||
@@ -68,7 +75,8 @@ func IsPermanent(err error) bool {
 		errors.Is(err, ErrBranchNotFound) ||
 		errors.Is(err, ErrInvalidConfig) ||
 		errors.Is(err, ErrBadPath) ||
-		errors.Is(err, ErrFileTooLarge)
+		errors.Is(err, ErrFileTooLarge) ||
+		errors.Is(err, ErrRepoTooLarge)
 }
 
 // TreeError reports what Sync refused to check out from the remote head:
@@ -154,7 +162,10 @@ func (c *Client) translate(op string, err error) error {
 	detail := c.scrub(err.Error())
 	var keyErr *knownhosts.KeyError
 	var revoked *knownhosts.RevokedError
+	var tooLarge *packLimitError
 	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%s: %w", op, tooLarge)
 	case errors.As(err, &keyErr):
 		if len(keyErr.Want) == 0 {
 			return fmt.Errorf("%s: %w: host key of %s is not in known_hosts", op, ErrAuth, c.host())

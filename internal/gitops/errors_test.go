@@ -132,6 +132,7 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"no host", gitops.Config{URL: "https:///r.git", Dir: dir}},
 		{"bad branch", gitops.Config{URL: "https://example.com/r.git", Dir: dir, Branch: "a..b"}},
 		{"negative depth", gitops.Config{URL: "https://example.com/r.git", Dir: dir, Depth: -1}},
+		{"negative MaxObjects", gitops.Config{URL: "https://example.com/r.git", Dir: dir, MaxObjects: -1}},
 		{"ssh without key", gitops.Config{URL: "git@example.com:org/r.git", Dir: dir}},
 		{"ssh missing key file", gitops.Config{URL: "ssh://git@example.com/org/r.git", Dir: dir,
 			Auth: gitops.Auth{SSHKeyFile: filepath.Join(dir, "nope"), InsecureIgnoreHostKey: true}}},

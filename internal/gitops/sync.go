@@ -9,10 +9,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // stateFile, inside .git, records the commit Sync last checked out, a
@@ -82,7 +87,15 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	defer done()
 	// The checkout is ours (see checkout.go), with our rules for bad paths
 	// and large files.
-	_, err = git.PlainCloneContext(opCtx, c.cfg.Dir, false, &git.CloneOptions{
+	// The object store is ours to index the pack (see pack.go); the rest is
+	// what git.PlainCloneContext does.
+	wt := osfs.New(c.cfg.Dir)
+	dot, err := wt.Chroot(git.GitDirName)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s", op, opaque(err))
+	}
+	st := filesystem.NewStorageWithOptions(dot, cache.NewObjectLRU(objectCacheSize), filesystem.Options{})
+	_, err = git.CloneContext(opCtx, packStorage{st, c.cfg.MaxObjects}, wt, &git.CloneOptions{
 		URL:           c.cfg.URL,
 		Auth:          auth,
 		ProxyOptions:  proxyOpts,
@@ -94,8 +107,9 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 		NoCheckout:    true,
 		Progress:      newProgress(progress),
 	})
+	_ = st.Close() // releases file descriptors; nothing to flush
 	if err != nil {
-		// go-git removes what it wrote; make sure nothing half-done stays.
+		// Make sure nothing half-done stays.
 		_ = emptyDir(c.cfg.Dir)
 		return "", c.netErr(opCtx, op, err)
 	}
@@ -110,10 +124,11 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	}
 	// A refused or interrupted checkout keeps the clone: the next Sync
 	// fetches only what is new and checks out again.
-	if err := c.resetErr(ctx, op, c.reset(ctx, repo, ref.Hash())); err != nil {
+	fp, err := c.reset(ctx, repo, ref.Hash())
+	if err := c.resetErr(ctx, op, err); err != nil {
 		return "", err
 	}
-	if err := c.saveState(ref.Hash()); err != nil {
+	if err := c.saveState(ref.Hash(), fp); err != nil {
 		return "", fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return ref.Hash().String(), nil
@@ -225,14 +240,15 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	if fpErr == nil && c.unchanged(repo, target, fp) {
 		return target.String(), nil
 	}
-	if err := c.reset(ctx, repo, target); err != nil {
+	newFP, err := c.reset(ctx, repo, target)
+	if err != nil {
 		var te *TreeError
 		if errors.As(err, &te) || ctx.Err() != nil {
 			return "", c.resetErr(ctx, "sync "+c.cfg.Branch, err)
 		}
 		return "", &localError{c.resetErr(ctx, "reset "+c.cfg.Branch, err)}
 	}
-	if err := c.saveState(target); err != nil {
+	if err := c.saveState(target, newFP); err != nil {
 		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
 	}
 	return target.String(), nil
@@ -261,10 +277,14 @@ func (c *Client) unchanged(repo *git.Repository, target plumbing.Hash, fp string
 	return string(saved) == c.state(target, fp)
 }
 
-func (c *Client) saveState(target plumbing.Hash) error {
-	fp, err := fingerprint(c.cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("fingerprint tree: %s", opaque(err))
+// saveState records a checkout of target that left the tree with
+// fingerprint fp ("": walk the tree to take it).
+func (c *Client) saveState(target plumbing.Hash, fp string) error {
+	if fp == "" {
+		var err error
+		if fp, err = fingerprint(c.cfg.Dir); err != nil {
+			return fmt.Errorf("fingerprint tree: %s", opaque(err))
+		}
 	}
 	return os.WriteFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile), []byte(c.state(target, fp)), 0o644)
 }
@@ -281,8 +301,7 @@ func (c *Client) state(target plumbing.Hash, fp string) string {
 // entry of the working tree (not .git). Any edit, creation or deletion
 // changes it; it reads no file contents.
 func fingerprint(root string) (string, error) {
-	h := sha256.New()
-	var line []byte
+	var seen []statLine
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -298,14 +317,43 @@ func fingerprint(root string) (string, error) {
 		if err != nil {
 			return err
 		}
-		line = fmt.Appendf(line[:0], "%s\x00%o\x00%d\x00%d\n", rel, info.Mode(), info.Size(), info.ModTime().UnixNano())
-		h.Write(line) // a hash.Hash never returns an error
+		seen = append(seen, statLine{filepath.ToSlash(rel), info})
 		return nil
 	})
 	if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return fingerprintOf(seen), nil
+}
+
+// statLine is one entry of the working tree: its slash path and what lstat
+// says of it.
+type statLine struct {
+	path string
+	fi   os.FileInfo
+}
+
+// fingerprintOf hashes the entries of a working tree in the order a walk
+// visits them (each folder's names sorted, a folder before what it holds),
+// whatever order they come in, so that a checkout can tell the fingerprint
+// of the tree it wrote without walking it again.
+func fingerprintOf(seen []statLine) string {
+	// A walk's order is the paths' order with "/" sorting before every
+	// other byte.
+	keys := make([]string, len(seen))
+	order := make([]int, len(seen))
+	for i, s := range seen {
+		keys[i], order[i] = strings.ReplaceAll(s.path, "/", "\x00"), i
+	}
+	sort.Slice(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
+	h := sha256.New()
+	var line []byte
+	for _, i := range order {
+		s := seen[i]
+		line = fmt.Appendf(line[:0], "%s\x00%o\x00%d\x00%d\n", filepath.FromSlash(s.path), s.fi.Mode(), s.fi.Size(), s.fi.ModTime().UnixNano())
+		h.Write(line) // a hash.Hash never returns an error
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // emptyDir makes dir an existing, empty directory. It removes dir's entries
@@ -356,10 +404,11 @@ func (c *Client) Discard(ctx context.Context) error {
 	if err != nil {
 		return nil // not synced yet: Sync will
 	}
-	if err := c.resetErr(ctx, op, c.reset(ctx, repo, ref.Hash())); err != nil {
+	fp, err := c.reset(ctx, repo, ref.Hash())
+	if err := c.resetErr(ctx, op, err); err != nil {
 		return err
 	}
-	if err := c.saveState(ref.Hash()); err != nil {
+	if err := c.saveState(ref.Hash(), fp); err != nil {
 		return fmt.Errorf("%s: %s", op, opaque(err))
 	}
 	return nil
