@@ -62,27 +62,44 @@ const recordTimeout = 15 * time.Second
 // task that arrives for a job that moved on), watch for cancellation, run body, and turn its
 // error into the job's next state and asynq's retry decision.
 func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func(context.Context, *attempt) error) error {
-	var p Payload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.JobID == "" || p.Fabric == "" {
-		return fmt.Errorf("%s: bad payload %q: %w", t.Type(), t.Payload(), asynq.SkipRetry)
+	p, err := decodePayload(t)
+	if err != nil {
+		return err
 	}
 	retry, maxRetry := h.retryInfo(ctx)
+	_, err = h.runAttempt(ctx, t.Type(), p, stage, retry, maxRetry, body)
+	return err
+}
+
+// decodePayload decodes the payload of a task of either type; a bad one is a permanent error.
+func decodePayload(t *asynq.Task) (Payload, error) {
+	var p Payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.JobID == "" || p.Fabric == "" {
+		return p, fmt.Errorf("%s: bad payload %q: %w", t.Type(), t.Payload(), asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// runAttempt is run for attempt retry+1 (of at most maxRetry+1) of stage of the job p names, as
+// a task of type typ. It returns the verdict of the attempt (verdictOK when it did not start
+// because the job moved on) and what asynq is told.
+func (h *Handler) runAttempt(ctx context.Context, typ string, p Payload, stage Stage, retry, maxRetry int, body func(context.Context, *attempt) error) (verdict, error) {
 	a := &attempt{p: p, number: retry + 1, final: retry >= maxRetry}
 
 	started, err := h.svc.update(ctx, p.JobID, func(j *Job) error { return j.start(stage, a.number, h.svc.clock()) })
 	var te *TransitionError
 	switch {
 	case errors.Is(err, ErrJobNotFound):
-		return fmt.Errorf("%s: %w: %w", t.Type(), err, asynq.SkipRetry)
+		return verdictFinal, fmt.Errorf("%s: %w: %w", typ, err, asynq.SkipRetry)
 	case errors.As(err, &te):
 		// A re-delivery for a job that ended or moved past this stage: nothing to do, but a
 		// slot an ended job still holds is released.
 		if te.From.Terminal() {
-			return h.svc.release(ctx, p.Fabric, p.JobID)
+			return verdictOK, h.svc.release(ctx, p.Fabric, p.JobID)
 		}
-		return nil
+		return verdictOK, nil
 	case err != nil:
-		return err
+		return verdictInterrupted, err // the attempt never started: it runs again
 	}
 	fab, ok := h.cfg.Fabrics.Fabric(started.Fabric)
 	a.dryRun = started.DryRun
@@ -110,15 +127,15 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task, stage Stage, body func
 	h.svc.observe(ctx, histJobDuration, h.svc.clock().Sub(begin), string(stage), outcome)
 	cancel(nil)
 	wg.Wait()
-	return h.conclude(ctx, context.Cause(runCtx), a, stage, err)
+	v := classify(err, ctx.Err(), context.Cause(runCtx), a.final)
+	return v, h.conclude(ctx, v, a, stage, err)
 }
 
-// conclude records the outcome of an attempt that returned err and returns what asynq is told.
-func (h *Handler) conclude(ctx context.Context, cause error, a *attempt, stage Stage, err error) error {
+// conclude records the outcome v of an attempt that returned err and returns what asynq is told.
+func (h *Handler) conclude(ctx context.Context, v verdict, a *attempt, stage Stage, err error) error {
 	id := a.p.JobID
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer rcancel()
-	v := classify(err, ctx.Err(), cause, a.final)
 	switch v {
 	case verdictOK:
 		return nil

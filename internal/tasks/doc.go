@@ -1,6 +1,10 @@
 // Package tasks runs fabsync's sync jobs on asynq. A job is two chained tasks: repo:sync brings
 // the worker's clone of the fabric's repository up to the remote head (package gitops), then
-// repo:ingest turns raw/ into managed/ (package ingest), commits and pushes one commit. Each sync
+// repo:ingest turns raw/ into managed/ (package ingest), commits and pushes one commit. The
+// worker that ran the git sync runs the ingest stage's first attempt itself, at once, and the
+// ingest task, enqueued all the same, reports that attempt's outcome to asynq, or runs the stage
+// when that worker could not (handoff.go): no job waits for an idle poll between its two tasks,
+// and the chain, its retries and its crash safety are the ingest task's as before. Each sync
 // also looks for resource files changed by hand (drift) and adopts, reports or reverts them as
 // the fabric's drift: says; the last check per fabric is kept (DriftCheck).
 //

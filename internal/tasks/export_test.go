@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,3 +43,16 @@ func (s *Service) Redis() redis.UniversalClient { return s.store.rdb }
 func (s *Service) ForgetEnqueued(ctx context.Context, id string) error {
 	return s.store.rdb.HDel(ctx, jobKey(id), fieldEnqueued).Err()
 }
+
+// HoldHandoff takes the job's ingest stage for an in-process run and starts its attempt 1, as the
+// worker that ran the job's git sync does before it dies without ever renewing its lease.
+func (s *Service) HoldHandoff(ctx context.Context, id, fabric string) error {
+	if s.claimHandoff(ctx, Payload{JobID: id, Fabric: fabric}) == nil {
+		return errors.New("handoff not claimed")
+	}
+	_, err := s.Start(ctx, id, StageIngest)
+	return err
+}
+
+// HandoffLease is how long an in-process run of the ingest stage holds it without renewing.
+const HandoffLease = handoffLease

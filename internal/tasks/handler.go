@@ -37,7 +37,10 @@ type HandlerConfig struct {
 	PushAttempts int                 // rounds of re-sync + re-ingest + push when a push is rejected [3]
 	Limits       ingest.Limits       // ingest limits [ingest defaults]
 	CancelPoll   time.Duration       // how often a running task checks for cancellation [500ms]
-	Logger       *slog.Logger        // [discards]
+	// NoHandoff runs every ingest stage from its own task only, never in-process in the worker
+	// that just ran the job's git sync (handoff.go) [false: hand off].
+	NoHandoff bool
+	Logger    *slog.Logger // [discards]
 }
 
 // Handler runs the task types. It is safe for concurrent use; tasks of one fabric are

@@ -46,6 +46,7 @@ type rig struct {
 	repo    string
 	cfgPath string
 	dataDir string
+	src     *config.Source
 	logs    *bytes.Buffer
 	retry   int // the retry count the next attempt sees
 	max     int // the task's retry limit
@@ -70,19 +71,29 @@ func newRig(t *testing.T, files map[string]string, fabricYAML string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.src = src
+	// The tests drive each task by hand, as asynq delivers them; handoff_test.go runs the
+	// ingest stage in-process, as the worker does.
+	r.h = r.handler(true)
+	return r
+}
+
+// handler returns a Handler on the rig's Redis, clones and fabrics, with the rig's retry count.
+func (r *rig) handler(noHandoff bool) *tasks.Handler {
+	r.t.Helper()
 	h, err := tasks.NewHandler(r.svc, tasks.HandlerConfig{
-		DataDir: filepath.Join(dir, "data"), Fabrics: src,
+		DataDir: r.dataDir, Fabrics: r.src,
 		Getenv:     func(k string) string { return map[string]string{"TOKEN": "secret"}[k] },
 		Author:     gitops.Signature{Name: "fabsync test", Email: "test@fabsync.localhost"},
 		GitTimeout: 20 * time.Second, GitDepth: gitops.RecommendedDepth, CancelPoll: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewJSONHandler(r.logs, nil)),
+		NoHandoff: noHandoff,
+		Logger:    slog.New(slog.NewJSONHandler(r.logs, nil)),
 	})
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	h.SetRetryInfo(func(context.Context) (int, int) { return r.retry, r.max })
-	r.h = h
-	return r
+	return h
 }
 
 func (r *rig) writeConfig(y string) {
@@ -436,6 +447,19 @@ func TestThroughAsynq(t *testing.T) {
 	if got.State != tasks.StateSucceeded || got.Ingest.Commit == "" || got.GitSync.Attempts < 2 || got.Ingest.Attempts != 1 {
 		t.Fatalf("job = %s, git sync attempts %d (%q), ingest attempts %d; want succeeded after a retried git sync",
 			got.State, got.GitSync.Attempts, got.GitSync.AttemptErrors, got.Ingest.Attempts)
+	}
+	// Both tasks of the chain end completed in asynq, whichever worker ran the ingest stage.
+	for _, tk := range [][2]string{{tasks.QueueSync, "sync:" + j.ID}, {tasks.QueueIngest, "ingest:" + j.ID}} {
+		for {
+			info, err := r.svc.Inspector().GetTaskInfo(tk[0], tk[1])
+			if err == nil && info.State == asynq.TaskStateCompleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s = %v, %v; want completed", tk[1], info, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 

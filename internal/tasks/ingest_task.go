@@ -21,20 +21,33 @@ import (
 // raw/ (and adopt or revert hand edits, as the fabric's drift: says), commit with the job
 // trailer and push; on a rejected push, start over on the new head, up to PushAttempts rounds.
 // A dry run does all of that up to the commit, records what it would change (its Plan) and
-// discards the clone instead.
+// discards the clone instead. When the worker that ran the job's git sync ran the stage's first
+// attempt in-process (handoff.go), the task's first delivery reports that attempt's outcome
+// instead of running one.
 func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
+	if carried, err := h.takeOver(ctx, t); carried {
+		return err
+	}
 	return h.run(ctx, t, StageIngest, h.ingestBody)
 }
 
 func (h *Handler) ingestBody(ctx context.Context, a *attempt) error {
+	unlock := h.lock(a.fab.Name)
+	defer unlock()
+	return h.ingestStage(ctx, a, "")
+}
+
+// ingestStage is the ingest stage, under the fabric's lock. head, when not "", is the remote
+// head this process's clone was synced to under that same lock: the first round starts from it
+// instead of fetching again.
+func (h *Handler) ingestStage(ctx context.Context, a *attempt, head string) error {
 	c, err := h.client(ctx, a.fab)
 	if err != nil {
 		return err
 	}
-	unlock := h.lock(a.fab.Name)
-	defer unlock()
 	for round := 1; ; round++ {
-		done, err := h.ingestRound(ctx, c, a)
+		done, err := h.ingestRound(ctx, c, a, head)
+		head = "" // a rejected push means the remote moved: fetch
 		if errors.Is(err, gitops.ErrPushRejected) && round < h.cfg.PushAttempts {
 			h.note(ctx, a.p.JobID, 90, fmt.Sprintf("push rejected: the remote moved; fetching and ingesting again (round %d of %d)", round+1, h.cfg.PushAttempts))
 			continue
@@ -63,13 +76,17 @@ func (h *Handler) discard(ctx context.Context, c *gitops.Client, id string) {
 	}
 }
 
-// ingestRound is one round of the ingest stage on the remote's current head. It returns done
-// when the job ended (or ErrPushRejected in its error when the remote moved meanwhile).
-func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt) (bool, error) {
+// ingestRound is one round of the ingest stage on the remote's current head (synced already
+// to head, when not ""). It returns done when the job ended (or ErrPushRejected in its error
+// when the remote moved meanwhile).
+func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt, head string) (bool, error) {
 	id := a.p.JobID
-	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, nil) })
-	if err != nil {
-		return false, fmt.Errorf("git sync before ingest: %w", err)
+	if head == "" {
+		var err error
+		head, err = h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, nil) })
+		if err != nil {
+			return false, fmt.Errorf("git sync before ingest: %w", err)
+		}
 	}
 	if !a.dryRun { // a dry run never pushes: there is no commit of it to find
 		if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {

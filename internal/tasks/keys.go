@@ -11,7 +11,12 @@ import (
 // them. Scripts receive every key they touch as KEYS, never build one from ARGV, and each
 // documents its KEYS and ARGV.
 //
-//	fabsync:job:<id>                    hash: data (the Job as JSON), state, cancel, enqueued
+//	fabsync:job:<id>                    hash: data (the Job as JSON), state, cancel, enqueued,
+//	                                    format (who wrote data: record.go)
+//	fabsync:job:<id>:handoff            string: who runs the job's ingest stage, when the worker
+//	                                    that ran its git sync runs it in-process (handoff.go):
+//	                                    "run <token> <lease deadline, unix ms>", "done <outcome>"
+//	                                    or "task" (its ingest task took the stage); expires
 //	fabsync:fabrics                     set of fabric names that ever had a job
 //	fabsync:fabric:<f>:active           string: the ID of the job that holds the fabric's slot
 //	fabsync:fabric:<f>:waiting          string: the ID of the one job waiting for it
@@ -41,6 +46,7 @@ const (
 )
 
 func jobKey(id string) string              { return keyPrefix + "job:" + id }
+func handoffKey(id string) string          { return keyPrefix + "job:" + id + ":handoff" }
 func fabricsKey() string                   { return keyPrefix + "fabrics" }
 func fabricKey(fabric, what string) string { return keyPrefix + "fabric:" + fabric + ":" + what }
 func activeKey(fabric string) string       { return fabricKey(fabric, "active") }
@@ -76,6 +82,7 @@ const (
 	fieldState    = "state"
 	fieldCancel   = "cancel"
 	fieldEnqueued = "enqueued"
+	fieldFormat   = "format"
 )
 
 // triggerScript creates a job unless the fabric already has one waiting, so that at most one
@@ -90,6 +97,7 @@ const (
 //	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
 //	ARGV[4] fabric name         ARGV[5] the active job ID the caller read ("" for none)
 //	ARGV[6] the state in which an active job still counts as waiting
+//	ARGV[7] the new job's format field (record.go)
 //
 // Returns {job ID, "existing" | "active" | "waiting" | "retry"}.
 var triggerScript = redis.NewScript(`
@@ -102,7 +110,7 @@ if a then
   if st == ARGV[6] then return {a, 'existing'} end
   if st == false then a = false end
 end
-redis.call('HSET', KEYS[5], 'data', ARGV[2], 'state', ARGV[3])
+redis.call('HSET', KEYS[5], 'data', ARGV[2], 'state', ARGV[3], 'format', ARGV[7])
 -- a per-fabric sequence orders the history exactly, even for jobs created in one millisecond
 redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
 redis.call('SADD', KEYS[6], ARGV[4])
@@ -139,13 +147,14 @@ return #KEYS - 1
 //	        unused key when the slot was empty)
 //	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
 //	ARGV[4] fabric name         ARGV[5] the dry run ID the caller read ("" for none)
+//	ARGV[6] the new job's format field (record.go)
 //
 // Returns {job ID, "existing" | "active" | "retry"}.
 var dryRunScript = redis.NewScript(`
 local d = redis.call('GET', KEYS[1])
 if (d or '') ~= ARGV[5] then return {'', 'retry'} end
 if d and redis.call('EXISTS', KEYS[6]) == 1 then return {d, 'existing'} end
-redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', ARGV[3])
+redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', ARGV[3], 'format', ARGV[6])
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1])
@@ -210,4 +219,60 @@ return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
 var releaseLeaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+`)
+
+// The handoff of a job's ingest stage (handoff.go). The worker that ran the git sync takes the
+// stage with a plain SET NX of "run <token> <deadline>"; the scripts below renew, finish and take
+// it. A lease deadline is a time in unix milliseconds from the callers' clock.
+
+// renewHandoffScript moves the lease deadline of the in-process run that holds the stage.
+//
+//	KEYS[1] the handoff
+//	ARGV[1] the run's token   ARGV[2] its new lease deadline
+//
+// Returns 1 when ARGV[1] still holds the stage, 0 when it lost it.
+var renewHandoffScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v or string.match(v, '^run (%S+) ') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], 'run ' .. ARGV[1] .. ' ' .. ARGV[2], 'KEEPTTL')
+return 1
+`)
+
+// finishHandoffScript ends the in-process run that holds the stage: it leaves its outcome for
+// the ingest task, or (ARGV[2] empty) frees the stage for the ingest task to run it.
+//
+//	KEYS[1] the handoff
+//	ARGV[1] the run's token   ARGV[2] the new value ("done …"), or "" to delete the key
+//
+// Returns 1 when ARGV[1] held the stage, 0 when it had lost it.
+var finishHandoffScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v or string.match(v, '^run (%S+) ') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+`)
+
+// takeHandoffScript is the ingest task's look at the stage. A stage nobody holds, or whose
+// in-process run's lease ran out, or whose run left its outcome, becomes the task's ("task").
+//
+//	KEYS[1] the handoff
+//	ARGV[1] now (unix ms)     ARGV[2] how long the key is kept, in milliseconds
+//
+// Returns "free" (the task runs the stage), "busy" (an in-process run holds a live lease),
+// "lost" (the lease of the run ran out: its worker died) or the outcome the run left ("done …").
+var takeHandoffScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == 'task' then return 'free' end
+local res = 'free'
+if v then
+  local deadline = string.match(v, '^run %S+ (%d+)$')
+  if deadline and tonumber(deadline) > tonumber(ARGV[1]) then return 'busy' end
+  if deadline then res = 'lost' else res = v end
+end
+redis.call('SET', KEYS[1], 'task', 'PX', ARGV[2])
+return res
 `)

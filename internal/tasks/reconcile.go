@@ -201,7 +201,7 @@ func (s *Service) resume(ctx context.Context, j *Job) error {
 		return err
 	}
 	if j.State == StateIngesting {
-		return s.enqueueIngest(ctx, j.ID, j.Fabric)
+		return s.enqueueIngest(ctx, j.ID, j.Fabric, false)
 	}
 	return s.enqueueSync(ctx, j.ID, j.Fabric)
 }

@@ -48,6 +48,13 @@ func (s *Service) Inspector() *asynq.Inspector { return s.inspector }
 // Get returns the job with id, or an error wrapping ErrJobNotFound.
 func (s *Service) Get(ctx context.Context, id string) (*Job, error) { return s.store.get(ctx, id) }
 
+// JobJSON returns the job with id as JSON: byte for byte json.Marshal of the Job that Get
+// returns, read in one Redis round trip and, for a record written by this version of fabsync,
+// without decoding or encoding it. It wraps ErrJobNotFound for an unknown job.
+func (s *Service) JobJSON(ctx context.Context, id string) ([]byte, error) {
+	return s.store.getJSON(ctx, id)
+}
+
 // List returns up to limit of fabric's jobs, newest first.
 func (s *Service) List(ctx context.Context, fabric string, limit int) ([]*Job, error) {
 	return s.store.list(ctx, fabric, limit)
@@ -110,19 +117,23 @@ func (s *Service) enqueueSync(ctx context.Context, id, fabric string) error {
 	return s.store.markEnqueued(ctx, id)
 }
 
-// enqueueIngest enqueues the second task of job id; a task already there is fine.
-func (s *Service) enqueueIngest(ctx context.Context, id, fabric string) error {
+// enqueueIngest enqueues the second task of job id; a task already there is fine. A task whose
+// stage was handed off to an in-process run is its fallback: it is due handoffDelay from now.
+func (s *Service) enqueueIngest(ctx context.Context, id, fabric string, handedOff bool) error {
+	if handedOff {
+		return s.enqueue(ctx, NewIngestTask, id, fabric, asynq.ProcessIn(handoffDelay))
+	}
 	return s.enqueue(ctx, NewIngestTask, id, fabric)
 }
 
-// enqueue enqueues the task newTask builds for job id; a task with its ID already there is
-// fine (a re-delivery, or a race with the reconciler).
-func (s *Service) enqueue(ctx context.Context, newTask func(id, fabric string) (*asynq.Task, error), id, fabric string) error {
+// enqueue enqueues the task newTask builds for job id, with opts; a task with its ID already
+// there is fine (a re-delivery, or a race with the reconciler).
+func (s *Service) enqueue(ctx context.Context, newTask func(id, fabric string) (*asynq.Task, error), id, fabric string, opts ...asynq.Option) error {
 	t, err := newTask(id, fabric)
 	if err != nil {
 		return err
 	}
-	if _, err := s.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if _, err := s.client.EnqueueContext(ctx, t, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("enqueue %s of %s: %w", t.Type(), fabric, err)
 	}
 	return nil
@@ -136,7 +147,12 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return j, err
 	}
+	// While one of the job's tasks runs, its handler sees the flag and ends the job; the other
+	// task is left in place: a sync task that runs the ingest stage in-process (handoff.go)
+	// still needs the ingest task, its fallback should the worker die before the cancel takes
+	// effect. A task that runs for a job that ended does nothing.
 	running := false
+	var queued [][2]string
 	for _, t := range [][2]string{{QueueSync, syncTaskID(id)}, {QueueIngest, ingestTaskID(id)}} {
 		info, known := s.lookup(ctx, t[0], t[1])
 		if !known {
@@ -150,9 +166,15 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Job, error) {
 		case asynq.TaskStateActive:
 			running = true
 		case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry:
-			if err := s.inspector.DeleteTask(t[0], t[1]); err != nil {
-				running = true // it started meanwhile; its handler sees the flag
-			}
+			queued = append(queued, t)
+		}
+	}
+	for _, t := range queued {
+		if running {
+			break
+		}
+		if err := s.inspector.DeleteTask(t[0], t[1]); err != nil {
+			running = true // it started meanwhile; its handler sees the flag
 		}
 	}
 	if !running {

@@ -71,7 +71,7 @@ func (s *store) trigger(ctx context.Context, fabric, trigger string) (*Job, Slot
 		res, err := triggerScript.Run(ctx, s.rdb,
 			[]string{activeKey(fabric), waitingKey(fabric), historyKey(fabric), historySeqKey(fabric),
 				jobKey(j.ID), fabricsKey(), jobKey(active)},
-			j.ID, data, string(j.State), fabric, active, string(StateQueued)).StringSlice()
+			j.ID, data, string(j.State), fabric, active, string(StateQueued), stamp(data)).StringSlice()
 		if err != nil {
 			return nil, 0, fmt.Errorf("trigger %s: %w", fabric, err)
 		}
@@ -108,7 +108,7 @@ func (s *store) triggerDryRun(ctx context.Context, fabric, trigger string) (*Job
 		}
 		res, err := dryRunScript.Run(ctx, s.rdb,
 			[]string{dryRunKey(fabric), historyKey(fabric), historySeqKey(fabric), jobKey(j.ID), fabricsKey(), jobKey(active)},
-			j.ID, data, string(j.State), fabric, active).StringSlice()
+			j.ID, data, string(j.State), fabric, active, stamp(data)).StringSlice()
 		if err != nil {
 			return nil, 0, fmt.Errorf("dry run of %s: %w", fabric, err)
 		}
@@ -177,6 +177,30 @@ func (s *store) get(ctx context.Context, id string) (*Job, error) {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
 	return &j, nil
+}
+
+// getJSON returns the JSON encoding of the job with id, as json.Marshal of what get returns
+// would be, in one round trip; a record this binary's format wrote (record.go) is returned as
+// stored, without decoding it. It wraps ErrJobNotFound for an unknown job.
+func (s *store) getJSON(ctx context.Context, id string) ([]byte, error) {
+	vals, err := s.rdb.HMGet(ctx, jobKey(id), fieldData, fieldFormat).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get job: %w", err)
+	}
+	str, ok := vals[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("job %q: %w", id, ErrJobNotFound)
+	}
+	data := []byte(str)
+	if f, _ := vals[1].(string); f == stamp(data) {
+		return data, nil
+	}
+	// Written by another version of fabsync, whose Job may lack fields this one has.
+	var j Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return json.Marshal(&j)
 }
 
 // list returns up to limit of fabric's jobs, newest first.
@@ -274,7 +298,7 @@ func (s *store) update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, key, fieldData, data, fieldState, string(j.State))
+			p.HSet(ctx, key, fieldData, data, fieldState, string(j.State), fieldFormat, stamp(data))
 			if j.State.Terminal() {
 				p.Expire(ctx, key, jobRetained)
 			}

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -12,39 +13,68 @@ import (
 
 // HandleRepoSync runs a job's git sync stage and enqueues its ingest stage. A sync that finds
 // nothing in raw/ and no hand edits to adopt or revert (drift) ends the job there: no second
-// task, no second fetch.
+// task, no second fetch. Unless HandlerConfig.NoHandoff is set, the ingest stage's first attempt
+// then runs here, at once, and the ingest task reports its outcome (handoff.go).
 func (h *Handler) HandleRepoSync(ctx context.Context, t *asynq.Task) error {
-	return h.run(ctx, t, StageGitSync, h.syncBody)
-}
-
-func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
-	c, err := h.client(ctx, a.fab)
-	if err != nil {
+	var ho *handoff
+	err := h.run(ctx, t, StageGitSync, func(ctx context.Context, a *attempt) error {
+		var err error
+		ho, err = h.syncBody(ctx, a)
+		return err
+	})
+	if ho == nil {
 		return err
 	}
+	defer ho.unlock()
+	if err != nil { // not reached: a body that handed off returned nil
+		return errors.Join(err, h.svc.finishHandoff(ctx, ho, ""))
+	}
+	h.ingestNow(ctx, ho)
+	return nil // the git sync stage succeeded; the ingest task reports the ingest attempt
+}
+
+// syncBody is the git sync stage; it returns the ingest stage when this worker is to run it.
+func (h *Handler) syncBody(ctx context.Context, a *attempt) (*handoff, error) {
+	ho, err := h.gitSync(ctx, a)
+	if err != nil && ho != nil {
+		err = errors.Join(err, h.svc.finishHandoff(ctx, ho, "")) // the ingest task runs the stage
+		ho = nil
+	}
+	return ho, err
+}
+
+func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
+	c, err := h.client(ctx, a.fab)
+	if err != nil {
+		return nil, err
+	}
 	unlock := h.lock(a.fab.Name)
-	defer unlock()
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	id := a.p.JobID
 	h.note(ctx, id, 2, "fetching "+c.URL())
 	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, h.gitProgress(ctx, id)) })
 	if err != nil {
-		return fmt.Errorf("git sync: %w", err)
+		return nil, fmt.Errorf("git sync: %w", err)
 	}
 	if _, err := h.svc.update(ctx, id, func(j *Job) error {
 		return j.stageDone(StageGitSync, head, a.fab.Branch, h.svc.clock())
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	pending, err := pending(c.Dir(), a.fab.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !pending {
 		// No raw files: look for hand edits. Drift that the fabric adopts or reverts goes on to
 		// the ingest stage, which writes (and commits) the manifest or the restored files.
 		drift, err := drifted(c.Dir(), a.fab.Path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		mode := driftMode(a.fab.Drift)
 		if !actOnDrift(mode, drift) {
@@ -54,12 +84,12 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 				}
 			}
 			if err := h.recordDrift(ctx, a, drift); err != nil {
-				return err
+				return nil, err
 			}
 			if a.dryRun {
-				return h.succeedDryRun(ctx, id, plan.Build(nil, plan.DefaultMaxDiff))
+				return nil, h.succeedDryRun(ctx, id, plan.Build(nil, plan.DefaultMaxDiff))
 			}
-			return h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
+			return nil, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 		}
 		h.note(ctx, id, 41, fmt.Sprintf("raw/ holds no YAML, but %d resource files were changed by hand: going on to %s them (drift: %s)",
 			len(drift), mode, mode))
@@ -67,15 +97,23 @@ func (h *Handler) syncBody(ctx context.Context, a *attempt) error {
 	// A cancel asked for while the git sync ran ends the job here rather than after the ingest
 	// task it would start (which Cancel may already have looked for and not found).
 	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
-		return errUserCanceled
+		return nil, errUserCanceled
 	}
-	if err := h.svc.enqueueIngest(ctx, id, a.p.Fabric); err != nil {
-		return err
+	var ho *handoff
+	if !h.cfg.NoHandoff {
+		ho = h.svc.claimHandoff(ctx, a.p)
+	}
+	if err := h.svc.enqueueIngest(ctx, id, a.p.Fabric, ho != nil); err != nil {
+		return ho, err
 	}
 	if yes, err := h.svc.cancelRequested(ctx, id); err == nil && yes {
-		return errUserCanceled // the ingest task, if it runs, finds the job ended
+		return ho, errUserCanceled // the ingest task, if it runs, finds the job ended
 	}
-	return nil
+	if ho != nil {
+		// The in-process ingest goes on from this clone as it is: it keeps the fabric's lock.
+		ho.head, ho.unlock, unlock = head, unlock, nil
+	}
+	return ho, nil
 }
 
 // actOnDrift reports whether the fabric's drift mode does something about drift that only the

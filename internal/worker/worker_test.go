@@ -92,3 +92,15 @@ func TestRunLogs(t *testing.T) {
 		t.Errorf("last line = %v; want \"worker stopped\"", last)
 	}
 }
+
+// TestConfigDefaults: an idle worker looks for new tasks every 20 ms (BenchmarkIdlePoll), not
+// every 100 ms: a job no longer waits about 70 ms before its first task starts.
+func TestConfigDefaults(t *testing.T) {
+	got := Config{}.withDefaults()
+	if got.PollInterval != 20*time.Millisecond || got.DelayedInterval != time.Second || got.Concurrency != 4 {
+		t.Fatalf("defaults: poll %s, delayed %s, concurrency %d; want 20ms, 1s, 4", got.PollInterval, got.DelayedInterval, got.Concurrency)
+	}
+	if got := (Config{PollInterval: time.Second}).withDefaults(); got.PollInterval != time.Second {
+		t.Fatalf("PollInterval 1s became %s; want it kept", got.PollInterval)
+	}
+}
