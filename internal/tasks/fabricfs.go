@@ -117,9 +117,11 @@ func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options,
 	}
 	// Without raw/ ingest finds no raw files, but it still looks for drift in managed/ and
 	// unmanaged/ (and adopts or reverts it, as opts.Drift says).
-	var w ingest.Writer = fabricdir.Writer{Root: root}
+	fw := fabricdir.NewWriter(root)
+	defer func() { _ = fw.Close() }() // only folders opened to write in: nothing to flush
+	var w ingest.Writer = fw
 	if rec != nil {
-		w = recordingWriter{w: fabricdir.Writer{Root: root}, rec: rec}
+		w = recordingWriter{w: fw, rec: rec}
 	}
 	res, err := ingest.Ingest(ctx, root.FS(), opts, w)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/fabricdir"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/plan"
@@ -107,8 +108,13 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 	if a.dryRun {
 		rec = &recorder{}
 	}
+	scratch, done, err := fabricdir.Scratch(h.cfg.DataDir)
+	if err != nil {
+		return false, err
+	}
+	defer done()
 	res, err := runIngest(ctx, c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
-		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id), Drift: a.fab.Drift}, rec)
+		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id), Drift: a.fab.Drift, Scratch: scratch}, rec)
 	if err != nil {
 		return false, err
 	}
@@ -146,7 +152,9 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	sha, changed, err := c.Commit(ctx, a.fab.Path, commitMessage(a.fab.Name, id, res))
+	// Only what ingest wrote or removed is staged (res.Written, relative to the fabric folder):
+	// a walk of the whole folder would cost an lstat per file of the fabric.
+	sha, changed, err := c.CommitPaths(ctx, a.fab.Path, commitMessage(a.fab.Name, id, res), res.Written)
 	if err != nil {
 		return false, fmt.Errorf("commit: %w", err)
 	}
