@@ -165,11 +165,9 @@ func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern, o
 		if err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err) {
 			return plumbing.ZeroHash, err
 		}
-		ps, err := readIgnore(filepath.Join(abs, ".gitignore"), domain)
-		if err != nil {
+		if ign, err = withIgnores(ign, abs, domain); err != nil {
 			return plumbing.ZeroHash, err
 		}
-		ign = append(ign[:len(ign):len(ign)], ps...)
 	}
 	match := gitignore.NewMatcher(ign)
 
@@ -481,6 +479,16 @@ func (b *builder) ignoresAbove(dir string) []gitignore.Pattern {
 		ps = append(ps, more...)
 	}
 	return ps
+}
+
+// withIgnores returns ign followed by the patterns of the .gitignore of the folder abs, whose
+// path in the repository is domain (ign itself is not changed).
+func withIgnores(ign []gitignore.Pattern, abs string, domain []string) ([]gitignore.Pattern, error) {
+	ps, err := readIgnore(filepath.Join(abs, ".gitignore"), domain)
+	if err != nil {
+		return nil, err
+	}
+	return append(ign[:len(ign):len(ign)], ps...), nil
 }
 
 // readIgnore parses the ignore file name (absent: no patterns), whose

@@ -147,11 +147,10 @@ func (b *builder) edit(t *object.Tree, rel string, node *pathNode, ign []gitigno
 	abs := filepath.Join(b.c.cfg.Dir, filepath.FromSlash(rel))
 	domain := components(rel)
 	if onDisk {
-		ps, err := readIgnore(filepath.Join(abs, ".gitignore"), domain)
-		if err != nil {
+		var err error
+		if ign, err = withIgnores(ign, abs, domain); err != nil {
 			return plumbing.ZeroHash, err
 		}
-		ign = append(ign[:len(ign):len(ign)], ps...)
 	}
 	match := gitignore.NewMatcher(ign)
 
