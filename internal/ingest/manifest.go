@@ -146,10 +146,14 @@ func readManifest(data []byte, keep func(path string) bool) (entries map[string]
 		case len(t) == 0, t[0] == '#', string(t) == "resources:":
 			continue
 		case bytes.HasPrefix(t, []byte("- {")):
-			var e manifestLine
-			if _, err := safeUnmarshal(t[2:], &e); err != nil {
-				lineByLine = false
-			} else if keep(e.Path) {
+			e, ok := parseManifestLine(t)
+			if !ok {
+				if _, err := safeUnmarshal(t[2:], &e); err != nil {
+					lineByLine = false
+					break
+				}
+			}
+			if keep(e.Path) {
 				entries[e.Path] = e
 			}
 		default:
@@ -175,6 +179,118 @@ func readManifest(data []byte, keep func(path string) bool) (entries map[string]
 		}
 	}
 	return entries, true
+}
+
+// parseManifestLine reads a line exactly as appendManifestEntry writes it, without a YAML
+// parser (a manifest has a line per resource file, and every ingest reads it): its keys, each
+// once, each value plain or double-quoted as appendScalar writes it. Anything else (a line
+// edited by hand, an unknown key, other quoting, escapes) reports false, and the line is read
+// as YAML instead.
+func parseManifestLine(t []byte) (manifestLine, bool) {
+	var e manifestLine
+	s := string(t)
+	if !strings.HasPrefix(s, "- {") || !strings.HasSuffix(s, "}}") {
+		return e, false
+	}
+	s = s[len("- {") : len(s)-1] // "path: …, source: {…}"
+	inSource, needSep := false, false
+	for s != "" {
+		if needSep {
+			if !strings.HasPrefix(s, ", ") {
+				return e, false
+			}
+			s = s[2:]
+		}
+		needSep = true
+		key, rest, ok := strings.Cut(s, ": ")
+		if !ok {
+			return e, false
+		}
+		if key == "source" {
+			if inSource || !strings.HasPrefix(rest, "{") || !strings.HasSuffix(rest, "}") {
+				return e, false
+			}
+			inSource, s, needSep = true, rest[1:len(rest)-1], false
+			continue
+		}
+		if inSource && key == "document" {
+			end := strings.Index(rest, ", ")
+			if end < 0 {
+				end = len(rest)
+			}
+			n, err := strconv.Atoi(rest[:end])
+			if err != nil || n <= 0 || e.Source.Document != 0 || rest[0] < '1' || rest[0] > '9' {
+				return e, false
+			}
+			e.Source.Document, s = n, rest[end:]
+			continue
+		}
+		v, rest, ok := manifestValue(rest)
+		if !ok {
+			return e, false
+		}
+		s = rest
+		var dst *string
+		switch {
+		case !inSource && key == "path":
+			dst = &e.Path
+		case !inSource && key == "kind":
+			dst = &e.Kind
+		case !inSource && key == "apiVersion":
+			dst = &e.APIVersion
+		case !inSource && key == "namespace":
+			dst = &e.Namespace
+		case !inSource && key == "name":
+			dst = &e.Name
+		case !inSource && key == "sha256":
+			dst = &e.SHA256
+		case inSource && key == "file":
+			dst = &e.Source.File
+		case inSource && key == "commit":
+			dst = &e.Source.Commit
+		case inSource && key == "job":
+			dst = &e.Source.Job
+		default:
+			return e, false
+		}
+		if *dst != "" {
+			return e, false // a key twice
+		}
+		*dst = v
+	}
+	return e, inSource && e.Path != ""
+}
+
+// manifestValue reads one value of a manifest line from the start of s: a plain scalar
+// (plainSafe) up to the next ", " or the end, or a double-quoted one as strconv.Quote writes
+// it. It returns the rest of s after the value.
+func manifestValue(s string) (v, rest string, ok bool) {
+	if strings.HasPrefix(s, `"`) {
+		end := 1
+		for end < len(s) && s[end] != '"' {
+			if s[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(s) {
+			return "", "", false
+		}
+		q, err := strconv.Unquote(s[:end+1])
+		// Only what appendScalar would have quoted, and only escapes YAML reads the same way.
+		if err != nil || plainSafe(q) || strings.ContainsAny(s[:end+1], "\\") {
+			return "", "", false
+		}
+		return q, s[end+1:], true
+	}
+	end := strings.Index(s, ", ")
+	if end < 0 {
+		end = len(s)
+	}
+	if !plainSafe(s[:end]) {
+		return "", "", false
+	}
+	return s[:end], s[end:], true
 }
 
 // safeUnmarshal is yaml.Unmarshal with panics turned into errors.

@@ -22,3 +22,46 @@ func TestPlanList(t *testing.T) {
 		}
 	}
 }
+
+// TestParseManifestLine: every line appendManifestEntry writes is read back without YAML, to
+// what YAML reads from it; lines written otherwise are left to YAML.
+func TestParseManifestLine(t *testing.T) {
+	files := []rawFile{{Path: "raw/a.yaml"}, {Path: "raw/sub dir/b.yaml"}}
+	entries := []entry{
+		{Path: "managed/switches/leaf-01.yaml", Kind: "Switch", APIVersion: "wiring.githedgehog.com/v1beta1", Name: "leaf-01", File: 0, Document: 3},
+		{Path: "managed/vpcs/team-a/vpc-1.yaml", Kind: "VPC", APIVersion: "vpc.githedgehog.com/v1beta1", Namespace: "team-a", Name: "vpc-1", File: 1, Document: 12},
+		{Path: "unmanaged/x/y/true.yaml", Kind: "X", APIVersion: "v1", Name: "true", File: -1, Source: &source{File: "raw/old.yaml", Commit: "0123abc", Job: "job-7"}},
+		{Path: "unmanaged/x/y/1.yaml", Kind: "X", APIVersion: "v1", Name: "1.2", File: -1},
+		{Path: "managed/weird/a, b: {c}.yaml", Kind: "X", APIVersion: "example.com/v1", Name: "a, b: {c}", File: -1, Source: &source{Document: 1}},
+	}
+	for i := range entries {
+		entries[i].Sum[0], entries[i].Sum[31] = byte(i*37), byte(i*91)
+	}
+	for _, e := range entries {
+		line := appendManifestEntry(nil, &e, files, "c0ffee", "job-1")
+		line = line[:len(line)-1]
+		var want manifestLine
+		if _, err := safeUnmarshal(line[2:], &want); err != nil {
+			t.Fatalf("YAML cannot read %s: %v", line, err)
+		}
+		got, ok := parseManifestLine(line)
+		if !ok {
+			t.Errorf("parseManifestLine(%s) left to YAML; it is a line as appendManifestEntry writes it", line)
+		}
+		if ok && got != want {
+			t.Errorf("parseManifestLine(%s) = %+v; YAML reads %+v", line, got, want)
+		}
+	}
+	for _, line := range []string{
+		"- {path: managed/a.yaml, path: managed/b.yaml, source: {}}",
+		"- {path: managed/a.yaml, name: 'x', source: {}}",
+		"- {path: managed/a.yaml, name: \"x\\ty\", source: {}}",
+		"- {path: managed/a.yaml, source: {document: 01}}",
+		"- {path: managed/a.yaml, source: {document: 2}",
+		"- {path: managed/a.yaml}",
+	} {
+		if e, ok := parseManifestLine([]byte(line)); ok {
+			t.Errorf("parseManifestLine(%s) = %+v; want it left to YAML", line, e)
+		}
+	}
+}
