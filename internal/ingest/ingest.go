@@ -71,6 +71,10 @@ type Options struct {
 	// validate.Default(), Hedgehog's built-in rules).
 	Validator *validate.Validator
 
+	// Memo, when set, remembers across ingests what Validator found in the
+	// resource files of managed/ that an ingest does not replace (see Memo).
+	Memo *Memo
+
 	// Drift says what to do with resource files under managed/ and
 	// unmanaged/ that differ from the manifest (changed by hand):
 	// DriftAdopt, DriftReport or DriftRevert; "" means DriftAdopt. Each
@@ -656,6 +660,7 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) er
 		sum    [32]byte // of the file, for scanDrift
 		checks []validate.Problem
 		res    *validate.Resource
+		record []byte // res as validate.Record encodes it, from the memo
 		err    error
 	}
 	var werr error
@@ -667,6 +672,11 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) er
 		}
 		e := existing{path: p, sum: sha256.Sum256(data)}
 		if int64(len(data)) > in.lim.MaxFileBytes {
+			return e
+		}
+		key := memoKey{v: in.v, path: p, sum: e.sum}
+		if m, ok := in.opts.Memo.get(key); ok {
+			e.checks, e.record = m.checks, m.record
 			return e
 		}
 		doc, err := parseDoc(data)
@@ -686,6 +696,14 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) er
 			d.Namespace, _ = scalarString(lookup(md, "namespace"))
 		}
 		e.checks, e.res = in.v.Check(d)
+		if in.opts.Memo != nil {
+			m := memoEntry{checks: e.checks}
+			if e.res != nil {
+				m.record = validate.Record(e.res)
+				e.res, e.record = nil, m.record
+			}
+			in.opts.Memo.put(key, m)
+		}
 		return e
 	}, func(e existing) bool {
 		if handled++; handled%checkEvery == 0 {
@@ -704,7 +722,10 @@ func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) er
 		for _, c := range e.checks {
 			in.check(fromCheck(c))
 		}
-		if e.res != nil {
+		switch {
+		case e.record != nil:
+			in.facts.AddRecord(e.record)
+		case e.res != nil:
 			in.facts.Add(e.res)
 		}
 		return true

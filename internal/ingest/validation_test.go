@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,9 +109,28 @@ func TestValidation(t *testing.T) {
 			opts: testOpts,
 		},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
+		// Each case three times: without a Memo, with a new one, and with that one again,
+		// which then answers for the managed/ files (the results must not change).
+		memo := &ingest.Memo{}
+		for i, m := range []*ingest.Memo{nil, memo, memo} {
+			t.Run(fmt.Sprintf("%s/memo-%d", tt.name, i), func(t *testing.T) {
+				opts := tt.opts
+				opts.Memo = m
+				testValidationCase(t, tt.fsys, opts, tt.errors, tt.warnings, tt.excerptOf)
+			})
+		}
+	}
+}
+
+func testValidationCase(t *testing.T, fsys fstest.MapFS, opts ingest.Options, wantErrors, wantWarnings []string, excerptOf string) {
+	tt := struct {
+		errors, warnings []string
+		excerptOf        string
+	}{wantErrors, wantWarnings, excerptOf}
+	{
+		{
 			w := newMemWriter()
-			res, err := ingest.Ingest(t.Context(), tt.fsys, tt.opts, w)
+			res, err := ingest.Ingest(t.Context(), fsys, opts, w)
 			var got, warns []ingest.Problem
 			var ve *ingest.ValidationError
 			switch {
@@ -141,7 +161,40 @@ func TestValidation(t *testing.T) {
 			if res != nil && len(res.Problems) > 0 && len(res.Warnings) < len(res.Problems) {
 				t.Errorf("Result.Warnings %q does not list the %d warnings", res.Warnings, len(res.Problems))
 			}
-		})
+		}
+	}
+}
+
+// TestMemo: a Memo answers only for a file of the same path and content, checked by the same
+// Validator; a managed/ file changed by hand since is checked again.
+func TestMemo(t *testing.T) {
+	vpc := func(name string) *fstest.MapFile {
+		return file("apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: " + name + "\nspec:\n  subnets:\n    default: {subnet: 10.0.1.0/24, vlan: 1001}\n")
+	}
+	opts := testOpts
+	opts.Validator = validate.Default()
+	opts.Memo = &ingest.Memo{}
+	fsys := fstest.MapFS{"managed/vpcs/v.yaml": vpc("vpc-with-long-name"), "raw/a.yaml": file(vSwitch)}
+	want := "managed/vpcs/v.yaml:4:9 document 1: VPC vpc-with-long-name: name is 18 characters, at most 11 are allowed"
+	for range 2 {
+		res, err := ingest.Ingest(t.Context(), fsys, opts, newMemWriter())
+		if err != nil || len(res.Problems) != 1 || res.Problems[0].String() != want {
+			t.Fatalf("Ingest = %v, %v; want the one warning %q", res, err, want)
+		}
+	}
+	fsys["managed/vpcs/v.yaml"] = vpc("vpc-1")
+	if res, err := ingest.Ingest(t.Context(), fsys, opts, newMemWriter()); err != nil || len(res.Problems) != 0 {
+		t.Fatalf("after the file changed: %v, %v; want no warnings (vpc-1 is a valid name)", res.Problems, err)
+	}
+	// Another Validator (rules turned off) does not use what the first one found.
+	v, err := validate.New(validate.Config{Disable: []string{"vpc-name-length"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Validator = v
+	fsys["managed/vpcs/v.yaml"] = vpc("vpc-with-long-name")
+	if res, err := ingest.Ingest(t.Context(), fsys, opts, newMemWriter()); err != nil || len(res.Problems) != 0 {
+		t.Fatalf("with vpc-name-length off: %v, %v; want no warnings", res.Problems, err)
 	}
 }
 

@@ -61,6 +61,7 @@ type Handler struct {
 	locks map[string]*sync.Mutex
 
 	validators validate.Cache // compiled CRDs, by content
+	memo       ingest.Memo    // what the validator found in untouched managed/ files, across jobs
 }
 
 // NewHandler returns a Handler that records jobs through svc.

@@ -114,7 +114,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 	}
 	defer done()
 	res, err := runIngest(ctx, c.Dir(), a.fab.Path, ingest.Options{JobID: id, Commit: head, Time: h.svc.clock().UTC(),
-		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id), Drift: a.fab.Drift, Scratch: scratch}, rec)
+		Limits: h.cfg.Limits, Validator: v, Progress: h.ingestProgress(ctx, id), Drift: a.fab.Drift, Scratch: scratch, Memo: &h.memo}, rec)
 	if err != nil {
 		return false, err
 	}

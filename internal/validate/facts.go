@@ -31,6 +31,29 @@ func (f *Facts) Add(r *Resource) {
 	if r == nil {
 		return
 	}
+	f.AddRecord(Record(r))
+}
+
+// AddRecord records a Resource encoded by Record.
+func (f *Facts) AddRecord(rec []byte) {
+	var b []byte
+	if last := len(f.chunks) - 1; last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= len(rec) {
+		b = f.chunks[last]
+	} else {
+		next := factsFirstChunk
+		if last >= 0 {
+			next = min(2*cap(f.chunks[last]), factsChunk)
+		}
+		b = make([]byte, 0, max(next, len(rec)))
+		f.chunks = append(f.chunks, b)
+	}
+	f.chunks[len(f.chunks)-1] = append(b, rec...)
+	f.n++
+}
+
+// Record encodes r, facts and all, as Facts keeps it: a caller may keep the bytes (to add the
+// same resource again to the Facts of a later run, say) and hand them to AddRecord.
+func Record(r *Resource) []byte {
 	// The hand-made facts of r's slices go after its packed ones, all in the packed form.
 	facts := r.packed
 	if len(r.Refs)+len(r.Claims)+len(r.Prefixes)+len(r.Withins) > 0 {
@@ -54,18 +77,7 @@ func (f *Facts) Add(r *Resource) {
 		size += len(p) + binary.MaxVarintLen64
 	}
 	size += len(r.VLANRanges)*2*binary.MaxVarintLen64 + len(r.Subnets)*24
-	var b []byte
-	if last := len(f.chunks) - 1; last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= size {
-		b = f.chunks[last]
-	} else {
-		next := factsFirstChunk
-		if last >= 0 {
-			next = min(2*cap(f.chunks[last]), factsChunk)
-		}
-		b = make([]byte, 0, max(next, size))
-		f.chunks = append(f.chunks, b)
-	}
-	w := &Resource{packed: b}
+	w := &Resource{packed: make([]byte, 0, size)}
 	w.str(r.Kind)
 	w.str(r.Namespace)
 	w.str(r.Name)
@@ -95,9 +107,7 @@ func (f *Facts) Add(r *Resource) {
 		w.prefix(p)
 	}
 	w.packed = binary.AppendUvarint(w.packed, uint64(len(facts)))
-	w.packed = append(w.packed, facts...)
-	f.chunks[len(f.chunks)-1] = w.packed
-	f.n++
+	return append(w.packed, facts...)
 }
 
 // resources decodes the Resources of f. Their strings and packed facts share f's bytes, so f

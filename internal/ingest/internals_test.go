@@ -1,6 +1,12 @@
 package ingest
 
-import "testing"
+import (
+	"crypto/sha256"
+	"testing"
+	"testing/fstest"
+
+	"github.com/fabsync/fabsync/internal/validate"
+)
 
 // TestPlanList: entries come back by index, across the first block's growth and later blocks.
 func TestPlanList(t *testing.T) {
@@ -65,3 +71,26 @@ func TestParseManifestLine(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoIsUsed: what a Memo holds for a file of that path, content and Validator is what the
+// ingest reports for it, without checking the file again.
+func TestMemoIsUsed(t *testing.T) {
+	data := []byte("apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata:\n  name: leaf-01\n")
+	fsys := fstest.MapFS{
+		"managed/switches/leaf-01.yaml": &fstest.MapFile{Data: data},
+		"raw/a.yaml":                    &fstest.MapFile{Data: []byte("apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s\n")},
+	}
+	v := validate.Default()
+	var m Memo
+	m.put(memoKey{v: v, path: "managed/switches/leaf-01.yaml", sum: sha256.Sum256(data)}, memoEntry{checks: []validate.Problem{{
+		Pos: validate.Pos{File: "managed/switches/leaf-01.yaml", Document: 1, Line: 1, Column: 1}, Rule: "switch-role", Severity: validate.Warning, Message: "remembered"}}})
+	res, err := Ingest(t.Context(), fsys, Options{JobID: "j", Validator: v, Memo: &m}, memoTestWriter{})
+	if err != nil || len(res.Problems) != 1 || res.Problems[0].Message != "remembered" {
+		t.Fatalf("Ingest = %v, %v; want the remembered warning", res, err)
+	}
+}
+
+type memoTestWriter struct{}
+
+func (memoTestWriter) WriteFile(string, []byte) error { return nil }
+func (memoTestWriter) Remove(string) error            { return nil }
