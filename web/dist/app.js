@@ -539,7 +539,30 @@ async function loadDrift(fabric) {
   } catch (e) {
     state.drift[fabric] = { error: e.message, at: Date.now() };
   }
-  renderFabrics();
+  showDrift(fabric);
+}
+
+// showDrift brings a fabric's drift badge up to date once its drift was loaded: in place while
+// its list is closed (a hover loads it, and replacing the button under the pointer would swallow
+// a click that is under way), by rendering the table when the list is open.
+function showDrift(fabric) {
+  const f = state.fabrics.find(x => x.name === fabric);
+  const row = document.getElementById("fabric-" + fabric);
+  const b = row && row.querySelector("button.drift");
+  if (state.driftOpen === fabric || !f || !b) {
+    renderFabrics();
+    return;
+  }
+  const got = state.drift[fabric];
+  b.title = driftTitle(fabric, num(f.drift_files), got && (got.files || got.error) ? got : null);
+  row.querySelector(".name").dataset.html = nameCell(f); // now what the cell shows
+}
+
+// nameCell is the HTML of a fabric's name cell: the name, which opens its job history, and its
+// drift badge.
+function nameCell(f) {
+  return `<button type="button" class="link" data-fabric="${esc(f.name)}" aria-controls="detail"
+      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>` + driftBadge(f);
 }
 
 async function toggleDrift(fabric) {
@@ -574,8 +597,7 @@ function renderFabrics() {
     const row = document.getElementById("fabric-" + f.name);
     const j = f.latest_job;
     const cell = c => row.querySelector("." + c);
-    setHTML(cell("name"), `<button type="button" class="link" data-fabric="${esc(f.name)}" aria-controls="detail"
-      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>` + driftBadge(f));
+    setHTML(cell("name"), nameCell(f));
     setHTML(cell("repo"), esc(withoutCredentials(f.repo)));
     setHTML(cell("branch"), esc(f.branch));
     setHTML(cell("path"), f.path ? esc(f.path) : `<span class="muted">(root)</span>`);
