@@ -64,9 +64,17 @@
 // write, and returns an error wrapping the context's error when ctx ends.
 // It does no I/O of its own to bound.
 //
-// Memory grows with the largest raw file and the number of resource files,
-// not with the total size of raw/: raw files are read one at a time, twice
-// (validate, then write), and documents are normalized by a bounded pool of
-// workers whose results are consumed in order, so the output is
-// deterministic.
+// Every document is parsed once and encoded once: the first pass (read and
+// check everything) parses, validates, normalizes and encodes it, with
+// ingest's own YAML writer (emit.go: yaml.v3's encoder's bytes, without its
+// per-node events) where the tree is of the shape it writes; the second
+// pass writes what the first kept, in memory up to MemoryBudget and then in
+// Options.Scratch. Memory grows with the largest raw file and the number of
+// resource files, not with the total size of raw/: raw files are read one
+// at a time, twice (validate, then write, which also archives them), and
+// documents are normalized by a bounded pool of workers whose results are
+// consumed in order, so the output is deterministic. With a
+// ConcurrentWriter the resource files are written by such a pool too.
+// Options.Memo lets a caller that ingests the same fabric again and again
+// (the worker) skip checking the managed/ files it has checked before.
 package ingest
