@@ -12,6 +12,8 @@
 // runs on each document, on any goroutine, and returns its problems and a
 // compact Resource; CheckFabric runs once on all the Resources of the fabric
 // as it will be after the sync (new documents and the untouched ones).
+// Facts keeps many Resources in pointer-free chunks until then (CheckFacts),
+// and Record encodes one for a caller to keep across runs (AddRecord).
 //
 // Every problem names a rule (Rules lists them, with a one-line doc and a
 // severity). A problem located in a document that this sync does not bring
