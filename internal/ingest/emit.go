@@ -239,11 +239,10 @@ type scalarAnalysis struct {
 
 // analyzeScalar is yaml_emitter_analyze_scalar for a single-line value (no line breaks) in an
 // emitter that allows Unicode.
-func analyzeScalar(s string) scalarAnalysis {
-	if s == "" {
+func analyzeScalar(v string) scalarAnalysis {
+	if v == "" {
 		return scalarAnalysis{blockPlain: true, singleQuoted: true}
 	}
-	v := []byte(s) // does not escape: no allocation for short values
 	blockIndicators := len(v) >= 3 && (v[0] == '-' && v[1] == '-' && v[2] == '-' || v[0] == '.' && v[1] == '.' && v[2] == '.')
 	special, tabs := false, false
 	leadingSpace, trailingSpace := false, false
@@ -324,7 +323,7 @@ func charWidth(b byte) int {
 }
 
 // at returns v[i], or 0 past the end.
-func at(v []byte, i int) byte {
+func at(v string, i int) byte {
 	if i < len(v) {
 		return v[i]
 	}
@@ -332,7 +331,7 @@ func at(v []byte, i int) byte {
 }
 
 // printable is yaml.v3's is_printable: whether the character at v[i] may be written as it is.
-func printable(v []byte, i int) bool {
+func printable(v string, i int) bool {
 	b := v[i]
 	return b == 0x0A ||
 		b >= 0x20 && b <= 0x7E ||
@@ -419,9 +418,8 @@ func (e *emitter) writeSingleQuoted(s string) {
 
 // writeDoubleQuoted is yaml_emitter_write_double_quoted_scalar for a single-line value with
 // no line width.
-func (e *emitter) writeDoubleQuoted(s string) {
+func (e *emitter) writeDoubleQuoted(v string) {
 	e.writeIndicator("\"", true, false, false)
-	v := []byte(s)
 	// yaml.v3 looks for a byte order mark at the start of the value, not at each character:
 	// a value that starts with one has every character escaped.
 	bom := len(v) >= 3 && v[0] == 0xEF && v[1] == 0xBB && v[2] == 0xBF
@@ -429,7 +427,7 @@ func (e *emitter) writeDoubleQuoted(s string) {
 		c := v[i]
 		if !printable(v, i) || bom || c == '\n' || c == '\r' || c == '"' || c == '\\' ||
 			c == 0xC2 && at(v, i+1) == 0x85 || c == 0xE2 && at(v, i+1) == 0x80 && (at(v, i+2) == 0xA8 || at(v, i+2) == 0xA9) {
-			r, w := utf8.DecodeRune(v[i:])
+			r, w := utf8.DecodeRuneInString(v[i:])
 			i += w
 			e.put('\\')
 			switch r {
