@@ -26,58 +26,82 @@ const (
 // Len is the number of Resources added.
 func (f *Facts) Len() int { return f.n }
 
-// Add records r (nil is ignored). r is not used afterwards.
+// Add records r (nil is ignored). r is not used afterwards. It encodes r straight into f's
+// chunk, as Record would.
 func (f *Facts) Add(r *Resource) {
 	if r == nil {
 		return
 	}
-	f.AddRecord(Record(r))
+	facts := allFacts(r)
+	i := f.room(recordSize(r, facts))
+	f.chunks[i] = appendRecord(f.chunks[i], r, facts)
+	f.n++
 }
 
 // AddRecord records a Resource encoded by Record.
 func (f *Facts) AddRecord(rec []byte) {
-	var b []byte
-	if last := len(f.chunks) - 1; last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= len(rec) {
-		b = f.chunks[last]
-	} else {
-		next := factsFirstChunk
-		if last >= 0 {
-			next = min(2*cap(f.chunks[last]), factsChunk)
-		}
-		b = make([]byte, 0, max(next, len(rec)))
-		f.chunks = append(f.chunks, b)
-	}
-	f.chunks[len(f.chunks)-1] = append(b, rec...)
+	i := f.room(len(rec))
+	f.chunks[i] = append(f.chunks[i], rec...)
 	f.n++
+}
+
+// room returns the index of a chunk with room for size more bytes, allocating one when the
+// last has none.
+func (f *Facts) room(size int) int {
+	last := len(f.chunks) - 1
+	if last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= size {
+		return last
+	}
+	next := factsFirstChunk
+	if last >= 0 {
+		next = min(2*cap(f.chunks[last]), factsChunk)
+	}
+	f.chunks = append(f.chunks, make([]byte, 0, max(next, size)))
+	return last + 1
 }
 
 // Record encodes r, facts and all, as Facts keeps it: a caller may keep the bytes (to add the
 // same resource again to the Facts of a later run, say) and hand them to AddRecord.
 func Record(r *Resource) []byte {
-	// The hand-made facts of r's slices go after its packed ones, all in the packed form.
-	facts := r.packed
-	if len(r.Refs)+len(r.Claims)+len(r.Prefixes)+len(r.Withins) > 0 {
-		x := &Resource{packed: append([]byte(nil), r.packed...)}
-		for _, v := range r.Refs {
-			x.packRef(v)
-		}
-		for _, v := range r.Claims {
-			x.packClaim(v)
-		}
-		for _, v := range r.Prefixes {
-			x.packPrefix(v)
-		}
-		for _, v := range r.Withins {
-			x.packWithin(v)
-		}
-		facts = x.packed
+	facts := allFacts(r)
+	return appendRecord(make([]byte, 0, recordSize(r, facts)), r, facts)
+}
+
+// allFacts is r's facts in the packed form: its packed ones, then those of its slices.
+func allFacts(r *Resource) []byte {
+	if len(r.Refs)+len(r.Claims)+len(r.Prefixes)+len(r.Withins) == 0 {
+		return r.packed
 	}
-	size := 64 + len(r.Kind) + len(r.Namespace) + len(r.Name) + len(r.At.File) + len(facts)
+	x := &Resource{packed: append([]byte(nil), r.packed...)}
+	for _, v := range r.Refs {
+		x.packRef(v)
+	}
+	for _, v := range r.Claims {
+		x.packClaim(v)
+	}
+	for _, v := range r.Prefixes {
+		x.packPrefix(v)
+	}
+	for _, v := range r.Withins {
+		x.packWithin(v)
+	}
+	return x.packed
+}
+
+// recordSize bounds the length of r's record with facts: every uvarint counted at its
+// longest.
+func recordSize(r *Resource, facts []byte) int {
+	const u = binary.MaxVarintLen64
+	size := 12*u + 1 + len(r.Kind) + len(r.Namespace) + len(r.Name) + len(r.At.File) + len(facts)
 	for _, p := range r.Parts {
-		size += len(p) + binary.MaxVarintLen64
+		size += len(p) + u
 	}
-	size += len(r.VLANRanges)*2*binary.MaxVarintLen64 + len(r.Subnets)*24
-	w := &Resource{packed: make([]byte, 0, size)}
+	return size + len(r.VLANRanges)*2*u + len(r.Subnets)*(u+18)
+}
+
+// appendRecord appends r's record, with facts as its facts, to b.
+func appendRecord(b []byte, r *Resource, facts []byte) []byte {
+	w := &Resource{packed: b}
 	w.str(r.Kind)
 	w.str(r.Namespace)
 	w.str(r.Name)
