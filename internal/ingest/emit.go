@@ -153,7 +153,7 @@ func (e *emitter) mapping(n *yaml.Node, seqItem bool) {
 		e.writeIndent()
 		e.scalar(k, true)
 		e.writeIndicator(":", false, false, false)
-		e.node(v)
+		e.value(v, false)
 		e.lineComment(v.LineComment)
 	}
 	e.indent = saved
@@ -167,18 +167,13 @@ func (e *emitter) sequence(n *yaml.Node, seqItem bool) {
 		e.headComment(c.HeadComment)
 		e.writeIndent()
 		e.writeIndicator("-", true, false, true)
-		e.item(c)
+		e.value(c, true)
 		e.lineComment(c.LineComment)
 	}
 	e.indent = saved
 }
 
-// node writes the value of a mapping pair.
-func (e *emitter) node(n *yaml.Node) { e.value(n, false) }
-
-// item writes an item of a block sequence.
-func (e *emitter) item(n *yaml.Node) { e.value(n, true) }
-
+// value writes the value of a mapping pair, or (seqItem) an item of a block sequence.
 func (e *emitter) value(n *yaml.Node, seqItem bool) {
 	switch {
 	case n.Kind == yaml.ScalarNode:

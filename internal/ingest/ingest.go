@@ -888,13 +888,7 @@ func sizeString(n int64) string {
 // write hands one file to the Writer after a last check that the path stays
 // where it belongs.
 func (in *ingester) write(ctx context.Context, name, prefix string, data []byte) error {
-	if !safePath(name, prefix) {
-		return fmt.Errorf("write %q: %w: unsafe path", name, errPanic)
-	}
-	if longElement(name) != "" {
-		return fmt.Errorf("write %q: %w: file name over %d bytes", name, errPanic, maxNameBytes)
-	}
-	if err := stopped(ctx, "write", name); err != nil {
+	if err := beforeWrite(ctx, name, prefix); err != nil {
 		return err
 	}
 	in.wrote = true
@@ -903,6 +897,19 @@ func (in *ingester) write(ctx context.Context, name, prefix string, data []byte)
 	}
 	in.res.Written = append(in.res.Written, name)
 	return nil
+}
+
+// beforeWrite is the last check before name is handed to the Writer: the
+// path stays where it belongs (under prefix, each element within the file
+// systems' limit), and ctx has not ended.
+func beforeWrite(ctx context.Context, name, prefix string) error {
+	if !safePath(name, prefix) {
+		return fmt.Errorf("write %q: %w: unsafe path", name, errPanic)
+	}
+	if longElement(name) != "" {
+		return fmt.Errorf("write %q: %w: file name over %d bytes", name, errPanic, maxNameBytes)
+	}
+	return stopped(ctx, "write", name)
 }
 
 // writeFile is the second pass over one raw file: it writes its resource
@@ -1011,15 +1018,8 @@ type ConcurrentWriter interface {
 // of the first pass.
 func (in *ingester) prepareWrite(ctx context.Context, p *planned) (resourceWrite, error) {
 	rw := resourceWrite{p: p}
-	if !safePath(p.Path, p.prefix()) {
-		return rw, fmt.Errorf("write %q: %w: unsafe path", p.Path, errPanic)
-	}
-	if longElement(p.Path) != "" {
-		return rw, fmt.Errorf("write %q: %w: file name over %d bytes", p.Path, errPanic, maxNameBytes)
-	}
-	// Also here, for the files that are not written because they would
-	// not change.
-	if err := stopped(ctx, "write", p.Path); err != nil {
+	// Also for the files that are not written because they would not change.
+	if err := beforeWrite(ctx, p.Path, p.prefix()); err != nil {
 		return rw, err
 	}
 	out, err := in.output(p)
