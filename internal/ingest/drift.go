@@ -339,6 +339,11 @@ func (in *ingester) writeReverts(ctx context.Context) error {
 		if err := in.write(ctx, d.Path, prefix, d.restore); err != nil {
 			return err
 		}
+		c := FileChange{Path: d.Path, Action: ChangeUpdated, Sum: sha256.Sum256(d.restore)}
+		if d.Kind == DriftRemoved {
+			c.Action = ChangeCreated
+		}
+		in.res.Changes = append(in.res.Changes, c)
 		d.restore = nil
 	}
 	return nil
@@ -465,6 +470,7 @@ func (in *ingester) driftOnly(ctx context.Context) (*Result, error) {
 		}
 	}
 	slices.Sort(in.res.Written)
+	sortChanges(in.res.Changes)
 	res := in.res
 	return &res, nil
 }

@@ -155,6 +155,30 @@ type Result struct {
 	// by path, with the Action taken (see Options.Drift). Each is also a
 	// RuleDrift warning in Problems.
 	Drift []Drift
+	// Changes are the resource files this ingest created, updated or
+	// deleted (raw files, archive copies and the manifest are not
+	// resource files), sorted by path: one per file, also for a file it
+	// reverted (see Options.Drift).
+	Changes []FileChange
+}
+
+// Actions of a FileChange.
+const (
+	ChangeCreated = "created"
+	ChangeUpdated = "updated"
+	ChangeDeleted = "deleted"
+)
+
+// FileChange is one resource file an ingest created, updated or deleted.
+type FileChange struct {
+	Path   string
+	Action string   // ChangeCreated, ChangeUpdated or ChangeDeleted
+	Sum    [32]byte // sha256 of the bytes written; zero for ChangeDeleted
+}
+
+// sortChanges sorts Result.Changes by path.
+func sortChanges(cs []FileChange) {
+	slices.SortFunc(cs, func(a, b FileChange) int { return strings.Compare(a.Path, b.Path) })
 }
 
 var errPanic = errors.New("internal error")
@@ -410,6 +434,7 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	if err := in.attachExcerpts(); err != nil {
 		return nil, err
 	}
+	in.attachObjects()
 	finishProblems(in.problems, SeverityError)
 	finishProblems(in.warnings, SeverityWarning)
 	if len(in.problems) > 0 {
@@ -445,6 +470,7 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	}
 	slices.Sort(in.res.Written)
 	slices.Sort(in.res.Kept)
+	sortChanges(in.res.Changes)
 	res := in.res
 	return &res, nil
 }
@@ -1091,8 +1117,10 @@ func (in *ingester) finishWrite(rw resourceWrite) error {
 		in.res.Kept = append(in.res.Kept, p.Path)
 	case outUpdated:
 		in.res.Updated++
+		in.res.Changes = append(in.res.Changes, FileChange{Path: p.Path, Action: ChangeUpdated, Sum: p.Sum})
 	default:
 		in.res.Created++
+		in.res.Changes = append(in.res.Changes, FileChange{Path: p.Path, Action: ChangeCreated, Sum: p.Sum})
 	}
 	return nil
 }

@@ -191,9 +191,9 @@ func TestInvalid(t *testing.T) {
 			},
 			want: []ingest.Problem{
 				{File: ".hnp", Message: ".hnp is a symbolic link, not a folder, so .hnp/manifest.yaml cannot be written"},
-				{File: "raw/a.yaml", Document: 1, Line: 4, Column: 9, Message: "managed/switches/leaf-1.yaml is a symbolic link, not a regular file, so it cannot be written"},
-				{File: "raw/a.yaml", Document: 2, Line: 9, Column: 9, Message: "managed/switches/leaf-2.yaml is a folder, not a regular file, so it cannot be written"},
-				{File: "raw/a.yaml", Document: 3, Line: 14, Column: 9, Message: "managed/vpcs is a symbolic link, not a folder, so managed/vpcs/v.yaml cannot be written"},
+				{File: "raw/a.yaml", Document: 1, Line: 4, Column: 9, Message: "managed/switches/leaf-1.yaml is a symbolic link, not a regular file, so it cannot be written", Kind: "Switch", Name: "leaf-1"},
+				{File: "raw/a.yaml", Document: 2, Line: 9, Column: 9, Message: "managed/switches/leaf-2.yaml is a folder, not a regular file, so it cannot be written", Kind: "Switch", Name: "leaf-2"},
+				{File: "raw/a.yaml", Document: 3, Line: 14, Column: 9, Message: "managed/vpcs is a symbolic link, not a folder, so managed/vpcs/v.yaml cannot be written", Kind: "VPC", Name: "v"},
 			},
 		},
 		{

@@ -3,6 +3,9 @@ package ingest
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -377,4 +380,37 @@ func identityOf(data []byte) (e manifestLine) {
 		}
 	}
 	return e
+}
+
+// ErrBadManifest is wrapped by ReadManifest for a manifest it cannot understand.
+var ErrBadManifest = errors.New("manifest cannot be read")
+
+// ManifestEntry is one entry of .hnp/manifest.yaml: a resource file, the
+// resource it holds and where it came from.
+type ManifestEntry struct {
+	Path       string // "managed/switches/leaf-01.yaml", relative to the fabric root
+	Kind       string
+	APIVersion string
+	Namespace  string
+	Name       string
+	SHA256     string // hex sha256 of the file's bytes as ingest wrote or adopted them
+	Job        string // the job that last wrote the file (or adopted its hand edit)
+	Commit     string // the commit that job ingested from
+}
+
+// ReadManifest returns the entries of a manifest (the bytes of
+// ManifestPath), sorted by path. It reads what Ingest writes, and any
+// manifest Ingest itself would accept; anything else wraps ErrBadManifest.
+func ReadManifest(data []byte) ([]ManifestEntry, error) {
+	entries, ok := readManifest(data, func(string) bool { return true })
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", ManifestPath, ErrBadManifest)
+	}
+	out := make([]ManifestEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, ManifestEntry{Path: e.Path, Kind: e.Kind, APIVersion: e.APIVersion, Namespace: e.Namespace,
+			Name: e.Name, SHA256: e.SHA256, Job: e.Source.Job, Commit: e.Source.Commit})
+	}
+	slices.SortFunc(out, func(a, b ManifestEntry) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
 }

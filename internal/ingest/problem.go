@@ -33,6 +33,9 @@ type Problem struct {
 	// three lines of that file (the line before, the line, the line after),
 	// each prefixed with its number, and a caret under the column.
 	Excerpt string
+	// Kind and Name are the resource the document defines (or deletes),
+	// for a problem in a raw document that has both; empty otherwise.
+	Kind, Name string
 }
 
 // Rules of ingest's own problems (validate's rules have their own IDs).
@@ -103,6 +106,30 @@ func (e *ValidationError) Error() string {
 		b.WriteString(p.String())
 	}
 	return b.String()
+}
+
+// attachObjects gives each problem in a raw document the kind and name of
+// the resource that document defines, when it has both.
+func (in *ingester) attachObjects() {
+	byPath := make(map[string]*rawFile, len(in.files))
+	for i := range in.files {
+		byPath[in.files[i].Path] = &in.files[i]
+	}
+	for _, ps := range [][]Problem{in.problems, in.warnings} {
+		for i := range ps {
+			p := &ps[i]
+			f := byPath[p.File]
+			if f == nil || p.Document <= 0 || p.Kind != "" {
+				continue
+			}
+			for j := f.Plan[0]; j < f.Plan[1]; j++ {
+				if d := in.plan.at(j); int(d.Document) == p.Document {
+					p.Kind, p.Name = d.Kind, d.Name
+					break
+				}
+			}
+		}
+	}
 }
 
 // maxExcerpts bounds the excerpts one ingest attaches, so that a file with

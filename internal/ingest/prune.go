@@ -125,6 +125,7 @@ func (in *ingester) removeResource(ctx context.Context, fileIdx int, p *planned,
 		return err
 	}
 	in.res.Deleted++
+	in.res.Changes = append(in.res.Changes, FileChange{Path: p.Path, Action: ChangeDeleted})
 	lf.Deleted = append(lf.Deleted, p.Path)
 	return nil
 }

@@ -10,6 +10,8 @@ package plan
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 )
 
@@ -40,6 +42,10 @@ type File struct {
 	Diff    string `json:"diff,omitempty"` // unified diff ("--- a/…", "+++ b/…", hunks); empty for Unchanged or past the bound
 	Added   int    `json:"added"`          // lines
 	Removed int    `json:"removed"`        // lines
+	// SHA256 is the hex sha256 of the file's new bytes, for a Created or
+	// Updated file (set by Build from Change.New; a caller that lists a
+	// file without its bytes may set it).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Plan is what a sync would do to the resource files.
@@ -86,6 +92,10 @@ func Build(changes []Change, maxDiff int) *Plan {
 			p.Updated++
 		default:
 			p.Unchanged++
+		}
+		if f.Action == Created || f.Action == Updated {
+			sum := sha256.Sum256(c.New)
+			f.SHA256 = hex.EncodeToString(sum[:])
 		}
 		if f.Action != Unchanged {
 			text, ok := "", false

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -525,6 +527,25 @@ func BenchmarkBuild(b *testing.B) {
 		p := Build(changes, 0)
 		if p.Updated != 1000 {
 			b.Fatal(p.Updated)
+		}
+	}
+}
+
+// TestBuildSHA256: a created or updated file carries the sha256 of its new bytes; a deleted or
+// unchanged one none.
+func TestBuildSHA256(t *testing.T) {
+	newBytes := []byte("kind: Switch\n")
+	sum := sha256.Sum256(newBytes)
+	want := hex.EncodeToString(sum[:])
+	p := Build([]Change{
+		{Path: "managed/a.yaml", New: newBytes},
+		{Path: "managed/b.yaml", Old: []byte("x: 1\n"), New: newBytes},
+		{Path: "managed/c.yaml", Old: []byte("x: 1\n")},
+		{Path: "managed/d.yaml", Old: newBytes, New: newBytes},
+	}, 0)
+	for i, w := range []string{want, want, "", ""} {
+		if got := p.Files[i].SHA256; got != w {
+			t.Errorf("%s (%s): SHA256 = %q; want %q", p.Files[i].Path, p.Files[i].Action, got, w)
 		}
 	}
 }

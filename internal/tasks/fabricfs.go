@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
 	"github.com/fabsync/fabsync/internal/ingest"
@@ -149,11 +150,18 @@ func drifted(dir, fabricPath string) ([]ingest.Drift, error) {
 	return d, nil
 }
 
-// recorder collects, for a dry run, each resource file (under managed/ or unmanaged/) that
-// ingest wrote or removed: its bytes before the first change (nil when it did not exist) and
-// after the last (nil when removed). Ingest calls its Writer from one goroutine at a time.
+// recorder collects each resource file (under managed/ or unmanaged/) that ingest wrote or
+// removed: its bytes before the first change (nil when it did not exist) and after the last
+// (nil when removed), for a dry run's plan and a job's changes. With a limit it stops keeping
+// files once their bytes reach it (full is then set): the job's changes list the rest from
+// ingest's Result, without a diff. Safe for ingest's concurrent writes (of distinct files).
 type recorder struct {
+	limit int // bytes of old and new content kept at most; 0: no limit
+
+	mu      sync.Mutex
 	changes map[string]*plan.Change
+	kept    int  // bytes kept
+	full    bool // a file was left out to stay within limit
 }
 
 // resourceFile reports whether name is a resource file: one under managed/ or unmanaged/.
@@ -161,36 +169,60 @@ func resourceFile(name string) bool {
 	return strings.HasPrefix(name, "managed/") || strings.HasPrefix(name, "unmanaged/")
 }
 
-// before records the bytes name holds before ingest changes it, once per file.
-func (r *recorder) before(root *os.Root, name string) error {
-	if _, ok := r.changes[name]; ok {
-		return nil
+// before records the bytes name holds before ingest changes it, once per file. It reports
+// false when the recorder is full and does not follow name.
+func (r *recorder) before(root *os.Root, name string) (bool, error) {
+	r.mu.Lock()
+	_, ok := r.changes[name]
+	full := r.limit > 0 && r.kept >= r.limit
+	if full && !ok {
+		r.full = true
 	}
-	if r.changes == nil {
-		r.changes = map[string]*plan.Change{}
+	r.mu.Unlock()
+	if ok || full {
+		return ok, nil
 	}
 	c := &plan.Change{Path: name}
 	p := filepath.FromSlash(name)
 	if !filepath.IsLocal(p) {
-		return permanent("refusing to read %q outside the fabric folder", name)
+		return false, permanent("refusing to read %q outside the fabric folder", name)
 	}
 	old, err := root.ReadFile(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("read %s before it is written: %w", name, err)
+		return false, fmt.Errorf("read %s before it is written: %w", name, err)
 	default:
 		c.Old = old
 		if c.Old == nil {
 			c.Old = []byte{} // an empty file exists: it is not created
 		}
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.changes == nil {
+		r.changes = map[string]*plan.Change{}
+	}
 	r.changes[name] = c
-	return nil
+	r.kept += len(c.Old)
+	return true, nil
+}
+
+// after records name's new bytes (nil: removed); before said it follows name.
+func (r *recorder) after(name string, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if data != nil {
+		data = append([]byte{}, data...)
+		r.kept += len(data)
+	}
+	r.changes[name].New = data
 }
 
 // list returns the recorded changes, sorted by path.
 func (r *recorder) list() []plan.Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make([]plan.Change, 0, len(r.changes))
 	for _, c := range r.changes {
 		if c.Old == nil && c.New == nil {
@@ -202,25 +234,32 @@ func (r *recorder) list() []plan.Change {
 	return out
 }
 
-// recordingWriter is the Writer of a dry run: it writes through w, as a real run does, and
-// records each resource file's old and new bytes in rec.
+// recordingWriter writes through w, as a run without it does, and records each resource
+// file's old and new bytes in rec.
 type recordingWriter struct {
 	w   fabricdir.Writer
 	rec *recorder
 }
+
+// ConcurrentWrites says that ingest may write distinct files from several goroutines, as it
+// may through w.
+func (recordingWriter) ConcurrentWrites() {}
 
 // WriteFile records name's old bytes, writes data to it and records data.
 func (w recordingWriter) WriteFile(name string, data []byte) error {
 	if !resourceFile(name) {
 		return w.w.WriteFile(name, data)
 	}
-	if err := w.rec.before(w.w.Root, name); err != nil {
+	follow, err := w.rec.before(w.w.Root, name)
+	if err != nil {
 		return err
 	}
 	if err := w.w.WriteFile(name, data); err != nil {
 		return err
 	}
-	w.rec.changes[name].New = append([]byte{}, data...)
+	if follow {
+		w.rec.after(name, data)
+	}
 	return nil
 }
 
@@ -229,13 +268,16 @@ func (w recordingWriter) Remove(name string) error {
 	if !resourceFile(name) {
 		return w.w.Remove(name)
 	}
-	if err := w.rec.before(w.w.Root, name); err != nil {
+	follow, err := w.rec.before(w.w.Root, name)
+	if err != nil {
 		return err
 	}
 	if err := w.w.Remove(name); err != nil {
 		return err
 	}
-	w.rec.changes[name].New = nil
+	if follow {
+		w.rec.after(name, nil)
+	}
 	return nil
 }
 
@@ -252,7 +294,7 @@ func docErrors(ps ...[]ingest.Problem) []DocError {
 				return out
 			}
 			out = append(out, DocError{File: p.File, Document: p.Document, Line: p.Line, Column: p.Column, Message: p.Message,
-				Rule: p.Rule, Severity: p.Severity, Excerpt: p.Excerpt})
+				Rule: p.Rule, Severity: p.Severity, Excerpt: p.Excerpt, Kind: p.Kind, Name: p.Name})
 		}
 	}
 	return out
@@ -325,4 +367,67 @@ func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, errors.New("cannot be read")
 	}
 	return data, nil
+}
+
+// maxInventoryFile bounds one resource file read for the inventory (ingest writes far smaller
+// ones; a larger file, edited by hand, is listed without its content).
+const maxInventoryFile = 1 << 20
+
+// readInventory reads the manifest of the fabric folder of the working tree dir, and the bytes
+// of each resource file it lists that want asks for, in manifest order, until budget bytes are
+// read (the files after that are not read). No fabric folder or no manifest: no entries. A
+// listed file that is gone, is not a regular file or is too large is left out of contents.
+func readInventory(dir, fabricPath string, want func(ingest.ManifestEntry) bool, budget int) ([]ingest.ManifestEntry, map[string][]byte, error) {
+	root, err := openFabric(dir, fabricPath)
+	if err != nil || root == nil {
+		return nil, nil, err
+	}
+	defer func() { _ = root.Close() }()
+	if err := checkOutputDirs(root, fabricPath); err != nil {
+		return nil, nil, err
+	}
+	data, err := readRegular(root, ingest.ManifestPath, 256<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", ingest.ManifestPath, err)
+	}
+	entries, err := ingest.ReadManifest(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	contents := map[string][]byte{}
+	for _, e := range entries {
+		if budget <= 0 {
+			break
+		}
+		if !resourceFile(e.Path) || !filepath.IsLocal(filepath.FromSlash(e.Path)) || !want(e) {
+			continue
+		}
+		b, err := readRegular(root, e.Path, maxInventoryFile)
+		if err != nil {
+			continue // gone (drift: reported), or not a file fabsync writes: listed without content
+		}
+		contents[e.Path] = b
+		budget -= len(b)
+	}
+	return entries, contents, nil
+}
+
+// readRegular reads name from root if it is a regular file of at most limit bytes; the root
+// refuses symbolic links that leave it, and this refuses one that stays inside too.
+func readRegular(root *os.Root, name string, limit int64) ([]byte, error) {
+	p := filepath.FromSlash(name)
+	fi, err := root.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s is over %d bytes", name, limit)
+	}
+	return root.ReadFile(p)
 }

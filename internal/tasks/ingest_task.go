@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -93,6 +94,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {
 			return false, fmt.Errorf("look for this job's commit: %w", err)
 		} else if found {
+			h.publish(ctx, c, a, head, nil)
 			return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
 		}
 	}
@@ -104,7 +106,9 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return false, err
 	}
 	h.note(ctx, id, 45, "ingesting raw files at "+short(head))
-	var rec *recorder
+	// A dry run records every file for its plan; a real run only as much as its changes show
+	// the diff of (changesKept), and lists the rest from ingest's Result.
+	rec := &recorder{limit: changesKept}
 	if a.dryRun {
 		rec = &recorder{}
 	}
@@ -135,6 +139,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return true, h.succeedDryRun(ctx, id, p)
 	}
 	if len(res.Written) == 0 {
+		h.publish(ctx, c, a, head, res)
 		if res.Files == 0 {
 			return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 		}
@@ -159,13 +164,87 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return false, fmt.Errorf("commit: %w", err)
 	}
 	if !changed {
+		h.publish(ctx, c, a, head, res)
 		return true, h.succeed(ctx, id, "", "nothing changed in the repository")
 	}
 	h.note(ctx, id, 90, "pushing "+short(sha))
 	if _, err := h.timed(ctx, "push", func() (string, error) { return "", c.Push(ctx, nil) }); err != nil {
 		return false, fmt.Errorf("push: %w", err)
 	}
-	return true, h.succeed(ctx, id, sha, "pushed "+short(sha))
+	changes := buildChanges(rec, res)
+	h.publish(ctx, c, a, sha, res)
+	return true, h.succeedWith(ctx, id, sha, "pushed "+short(sha), func(j *Job) { j.Changes = changes })
+}
+
+// Bounds of a job's changes (Job.Changes): the bytes of old and new content recorded for
+// their diffs, the diff text, and the files listed.
+const (
+	changesKept     = 512 << 10
+	changesMaxDiff  = 64 << 10
+	changesMaxFiles = 1000
+)
+
+// buildChanges is what a job that pushed changed: the resource files of res.Changes, with the
+// diff of those rec recorded (within changesMaxDiff), at most changesMaxFiles of them listed.
+// Nil when it changed no resource file. A panic of package plan leaves the changes out, never
+// the job.
+func buildChanges(rec *recorder, res *ingest.Result) (p *plan.Plan) {
+	if len(res.Changes) == 0 {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p = nil
+		}
+	}()
+	p = plan.Build(rec.list(), changesMaxDiff)
+	listed := make(map[string]bool, len(p.Files))
+	files := p.Files[:0]
+	for _, f := range p.Files {
+		if f.Action != plan.Unchanged {
+			listed[f.Path] = true
+			files = append(files, f)
+		}
+	}
+	p.Files = files
+	p.Created, p.Updated, p.Deleted, p.Unchanged = 0, 0, 0, res.Unchanged
+	for _, c := range res.Changes {
+		switch c.Action {
+		case ingest.ChangeCreated:
+			p.Created++
+		case ingest.ChangeUpdated:
+			p.Updated++
+		case ingest.ChangeDeleted:
+			p.Deleted++
+		}
+		if listed[c.Path] {
+			continue
+		}
+		f := plan.File{Path: c.Path, Action: c.Action}
+		if c.Action != ingest.ChangeDeleted {
+			f.SHA256 = hex.EncodeToString(c.Sum[:])
+		}
+		p.Files = append(p.Files, f)
+		p.Truncated = true // listed without its diff
+	}
+	slices.SortFunc(p.Files, func(a, b plan.File) int { return strings.Compare(a.Path, b.Path) })
+	if len(p.Files) > changesMaxFiles {
+		p.Files, p.Truncated = p.Files[:changesMaxFiles], true
+	}
+	if rec.full || len(listed) < len(res.Changes) {
+		// The summary of plan.Build saw only the recorded files.
+		p.Summary = fmt.Sprintf("%s created, %d updated, %d deleted", plural(p.Created, "resource file"), p.Updated, p.Deleted)
+	}
+	return p
+}
+
+// publish publishes the fabric's inventory at commit (inventory.go). A failure is the
+// inventory's, not the job's: it is logged and noted in the job, and the next job publishes.
+func (h *Handler) publish(ctx context.Context, c *gitops.Client, a *attempt, commit string, res *ingest.Result) {
+	if err := h.publishInventory(ctx, c.Dir(), a, commit, res); err != nil {
+		h.log.WarnContext(ctx, "publish the inventory", "fabric", a.fab.Name, "job_id", a.p.JobID, "err", err)
+		h.note(ctx, a.p.JobID, 95, "the fabric's inventory was not updated (the worker log says why); the next job updates it")
+	}
 }
 
 // recordIngest records ingest's counts in the job.

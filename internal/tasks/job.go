@@ -30,6 +30,10 @@ type Job struct {
 	// Plan is what a sync would change in the resource files: set when a dry run succeeded,
 	// absent otherwise.
 	Plan *plan.Plan `json:"plan,omitempty"`
+	// Changes is what a job that pushed a commit changed: its created, updated and deleted
+	// resource files (Unchanged files only counted), each with its sha256 and, within a bound,
+	// its diff. Absent for a job that changed no file, and for a dry run (see Plan).
+	Changes *plan.Plan `json:"changes,omitempty"`
 	// CancelRequested is set when someone asked to cancel the job and stays set; until the job
 	// ends, the cancel has not taken effect yet.
 	CancelRequested bool       `json:"cancel_requested,omitempty"`
@@ -45,6 +49,14 @@ type Progress struct {
 	Stage   string `json:"stage"`
 	Percent int    `json:"percent"`
 	Message string `json:"message"`
+	// UpdatedAt is when stage, percent or message last changed (absent in records written
+	// before it was added). With Timeout it tells a stalled job from a slow one: a job whose
+	// progress has not moved for longer than its stage's timeout is stalled (its task is
+	// past its deadline, and the reconciler ends it).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Timeout is the running stage's timeout in seconds (SyncTimeout, IngestTimeout); 0 when no
+	// stage runs.
+	Timeout int `json:"timeout_seconds"`
 }
 
 // GitSync is the state of the git sync stage.
@@ -87,6 +99,8 @@ type DocError struct {
 	Rule     string `json:"rule,omitempty"`     // the check that found it, e.g. "connection-unknown-switch"
 	Severity string `json:"severity,omitempty"` // "error" or "warning"
 	Excerpt  string `json:"excerpt,omitempty"`  // source lines with a caret under the column
+	Kind     string `json:"kind,omitempty"`     // the resource of the document it is in ("Switch"), when known
+	Name     string `json:"name,omitempty"`     // and its name ("leaf-01")
 }
 
 // LogLine is one timestamped line of the job log.
@@ -114,13 +128,24 @@ func (j *Job) setProgress(stage string, percent int, msg string) {
 	if percent > 100 {
 		percent = 100
 	}
-	j.Progress = Progress{Stage: stage, Percent: percent, Message: msg}
+	j.Progress = Progress{Stage: stage, Percent: percent, Message: msg, UpdatedAt: j.Progress.UpdatedAt, Timeout: stageTimeout(stage)}
+}
+
+// stageTimeout is the timeout of the stage a job's progress is in, in seconds.
+func stageTimeout(stage string) int {
+	switch stage {
+	case ProgressGitSync:
+		return int(SyncTimeout / time.Second)
+	case ProgressIngest:
+		return int(IngestTimeout / time.Second)
+	}
+	return 0
 }
 
 func newJob(id, fabric, trigger string, now time.Time) *Job {
 	return &Job{
 		ID: id, Fabric: fabric, Trigger: trigger, State: StateQueued,
-		Progress:  Progress{Stage: ProgressGitSync, Percent: 0, Message: "queued"},
+		Progress:  Progress{Stage: ProgressGitSync, Percent: 0, Message: "queued", UpdatedAt: now.UTC()},
 		GitSync:   GitSync{State: StagePending, AttemptErrors: []string{}},
 		Ingest:    Ingest{State: StagePending, Warnings: []string{}, Errors: []DocError{}, Problems: []DocError{}, AttemptErrors: []string{}},
 		Log:       []LogLine{{Time: now.UTC(), Message: "job queued (trigger " + trigger + ")"}},

@@ -23,6 +23,11 @@ import (
 //	fabsync:fabric:<f>:dry-run          string: the ID of the fabric's one active dry run (its own
 //	                                    slot: a dry run never holds or waits for the two above)
 //	fabsync:fabric:<f>:drift            string: the fabric's last drift check as JSON (DriftCheck)
+//	fabsync:fabric:<f>:inventory        hash: data (the fabric's Inventory as JSON), commit (its
+//	                                    commit), recent (JSON list of the sha256s recent jobs
+//	                                    wrote), sizes (JSON map sha256 -> bytes) (inventory.go)
+//	fabsync:fabric:<f>:content          hash: sha256 (hex) -> the bytes of a resource file, for
+//	                                    the inventory's files and recent jobs' versions
 //	fabsync:fabric:<f>:jobs             zset: the fabric's job IDs by sequence (its history)
 //	fabsync:fabric:<f>:jobs:seq         counter behind that sequence
 //	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
@@ -53,6 +58,8 @@ func activeKey(fabric string) string       { return fabricKey(fabric, "active") 
 func waitingKey(fabric string) string      { return fabricKey(fabric, "waiting") }
 func dryRunKey(fabric string) string       { return fabricKey(fabric, "dry-run") }
 func driftKey(fabric string) string        { return fabricKey(fabric, "drift") }
+func inventoryKey(fabric string) string    { return fabricKey(fabric, "inventory") }
+func contentKey(fabric string) string      { return fabricKey(fabric, "content") }
 func historyKey(fabric string) string      { return fabricKey(fabric, "jobs") }
 func historySeqKey(fabric string) string   { return fabricKey(fabric, "jobs:seq") }
 func resyncClaimKey(fabric string) string {

@@ -1,11 +1,14 @@
 package tasks
 
 import (
-	"github.com/fabsync/fabsync/internal/fabricdir"
-
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/fabsync/fabsync/internal/fabricdir"
+	"github.com/fabsync/fabsync/internal/ingest"
 )
 
 // TestRecordingWriter: the dry run's writer records each resource file's bytes before and
@@ -92,5 +95,41 @@ func TestRecordingWriter(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "managed/vpcs/gone.yaml")); !os.IsNotExist(err) {
 		t.Errorf("removed file still there: %v", err)
+	}
+}
+
+// TestChangesPastTheLimit: a real run's recorder stops keeping bytes at its limit; the job's
+// changes list every file of ingest's Result all the same, the recorded ones with a diff and
+// the others without (truncated), with counts and a summary from the Result.
+func TestChangesPastTheLimit(t *testing.T) {
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	rec := &recorder{limit: 10}
+	w := recordingWriter{w: fabricdir.Writer{Root: root}, rec: rec}
+	res := &ingest.Result{Unchanged: 4}
+	for _, name := range []string{"managed/vpcs/a.yaml", "managed/vpcs/b.yaml", "managed/vpcs/c.yaml"} {
+		data := []byte("kind: VPC\nmetadata: {name: x}\n")
+		if err := w.WriteFile(name, data); err != nil {
+			t.Fatal(err)
+		}
+		res.Changes = append(res.Changes, ingest.FileChange{Path: name, Action: ingest.ChangeCreated, Sum: sha256.Sum256(data)})
+	}
+	if !rec.full || len(rec.list()) != 1 {
+		t.Fatalf("recorder kept %d files (full %v); want 1, then full", len(rec.list()), rec.full)
+	}
+	p := buildChanges(rec, res)
+	if len(p.Files) != 3 || p.Created != 3 || p.Unchanged != 4 || !p.Truncated || p.Summary != "3 resource files created, 0 updated, 0 deleted" {
+		t.Fatalf("changes = %+v; want 3 created files listed, truncated, with counts", p)
+	}
+	for i, f := range p.Files {
+		if f.SHA256 != hex.EncodeToString(res.Changes[i].Sum[:]) || (f.Diff != "") != (i == 0) {
+			t.Errorf("file %d = %+v; want its sha256, and a diff only for the first", i, f)
+		}
+	}
+	if buildChanges(rec, &ingest.Result{}) != nil {
+		t.Error("buildChanges of no changes is not nil")
 	}
 }

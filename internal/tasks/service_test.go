@@ -192,6 +192,38 @@ func TestProgressNeverGoesDown(t *testing.T) {
 	}
 }
 
+// TestProgressTime: the progress records when it last moved and its stage's timeout, so that
+// a stalled job can be told from a slow one; an update that leaves the progress as it was keeps
+// the time.
+func TestProgressTime(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	svc.SetClock(func() time.Time { return now })
+	j, _, _ := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if !j.Progress.UpdatedAt.Equal(now) || j.Progress.Timeout != 0 {
+		t.Fatalf("queued progress = %+v; want updated now, no timeout", j.Progress)
+	}
+	now = now.Add(time.Minute)
+	got, err := svc.Start(ctx, j.ID, tasks.StageGitSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Progress.UpdatedAt.Equal(now) || got.Progress.Timeout != int(tasks.SyncTimeout/time.Second) {
+		t.Fatalf("progress in git sync = %+v; want updated at %v with the sync timeout", got.Progress, now)
+	}
+	started := now
+	now = now.Add(time.Minute)
+	got, _ = svc.Update(ctx, j.ID, func(j *tasks.Job) error { j.Reason = "unrelated"; return nil })
+	if !got.Progress.UpdatedAt.Equal(started) || !got.UpdatedAt.Equal(now) {
+		t.Fatalf("after an update that leaves the progress: progress at %v, job at %v; want %v and %v", got.Progress.UpdatedAt, got.UpdatedAt, started, now)
+	}
+	got, _ = svc.Update(ctx, j.ID, func(j *tasks.Job) error { tasks.SetProgress(j, tasks.ProgressIngest, 50, "x"); return nil })
+	if !got.Progress.UpdatedAt.Equal(now) || got.Progress.Timeout != int(tasks.IngestTimeout/time.Second) {
+		t.Fatalf("progress in ingest = %+v; want updated at %v with the ingest timeout", got.Progress, now)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	f := tasks.Backoff(time.Second, 10*time.Second)
 	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {

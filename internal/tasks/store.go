@@ -289,10 +289,14 @@ func (s *store) update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 		if err := json.Unmarshal(data, &j); err != nil {
 			return fmt.Errorf("decode job %s: %w", id, err)
 		}
+		before := j.Progress
 		if err := fn(&j); err != nil {
 			return err
 		}
 		j.UpdatedAt = s.now().UTC()
+		if p := j.Progress; p.Stage != before.Stage || p.Percent != before.Percent || p.Message != before.Message {
+			j.Progress.UpdatedAt = j.UpdatedAt
+		}
 		data, err = json.Marshal(&j)
 		if err != nil {
 			return err

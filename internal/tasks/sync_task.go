@@ -89,6 +89,7 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 			if a.dryRun {
 				return nil, h.succeedDryRun(ctx, id, plan.Build(nil, plan.DefaultMaxDiff))
 			}
+			h.publish(ctx, c, a, head, &ingest.Result{Drift: drift})
 			return nil, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 		}
 		h.note(ctx, id, 41, fmt.Sprintf("raw/ holds no YAML, but %d resource files were changed by hand: going on to %s them (drift: %s)",
