@@ -36,6 +36,9 @@ func (s *server) routes(e *echo.Echo, cfg Config, mon http.Handler) {
 	e.POST("/api/v1/fabrics/:fabric/sync", s.triggerSync, auth)
 	e.GET("/api/v1/fabrics/:fabric/jobs", s.listJobs, auth)
 	e.GET("/api/v1/fabrics/:fabric/drift", s.getDrift, auth)
+	e.GET("/api/v1/fabrics/:fabric/resources", s.listResources, auth)
+	e.GET("/api/v1/fabrics/:fabric/file", s.getFile, auth)
+	e.GET("/api/v1/fabrics/:fabric/topology.svg", s.getTopology, auth)
 	e.GET("/api/v1/jobs/:id", s.getJob, auth)
 	e.POST("/api/v1/jobs/:id/cancel", s.cancelJob, auth)
 	e.POST(webhookPath, s.githubWebhook(cfg.WebhookSecret)) // authenticated by its HMAC signature
