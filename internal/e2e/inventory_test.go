@@ -74,7 +74,7 @@ func TestInventoryAPI(t *testing.T) {
 	wantCounts, switches := kindsOf(t, wiring)
 	gs := gittest.NewServer(t)
 	repo := gs.NewRepo(t, "gitops", map[string]string{"fab/raw/wiring.yaml": wiring})
-	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q, path: fab}\n", repo), options{})
+	sys := start(t, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q, path: fab, drift: report}\n", repo), options{})
 
 	// Before the first sync: an empty inventory, no picture.
 	var page inventoryPage
@@ -197,5 +197,17 @@ func TestInventoryAPI(t *testing.T) {
 		if f.Action != "created" || f.SHA256 != sums[f.Path] {
 			t.Errorf("change %s %s sha256 %s; want created with the inventory's %s", f.Action, f.Path, f.SHA256, sums[f.Path])
 		}
+	}
+
+	// A hand edit of the switch's file is a drift warning of the next job, marked on its node.
+	gittest.Commit(t, repo, map[string]string{"fab/" + swPath: pushed + "# edited by hand\n"}, "hand edit")
+	j2, _ := sys.trigger("fab")
+	if j2 = sys.wait(j2.ID); j2.State != tasks.StateSucceeded || len(j2.Ingest.Problems) == 0 {
+		t.Fatalf("job after a hand edit = %s with problems %+v; want succeeded with a drift warning", j2.State, j2.Ingest.Problems)
+	}
+	r = sys.do("GET", "/api/v1/fabrics/fab/topology.svg", "")
+	i := bytes.Index(r.body, []byte(`id="node-`+switches[0]+`"`))
+	if i < 0 || !bytes.Contains(r.body[i:i+bytes.IndexByte(r.body[i:], '>')], []byte(" problem")) {
+		t.Errorf("topology after the drift warning: node %s is not marked with a problem", switches[0])
 	}
 }
