@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fabsync/fabsync/internal/benchdata"
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
@@ -210,4 +211,40 @@ func TestInventoryAPI(t *testing.T) {
 	if i < 0 || !bytes.Contains(r.body[i:i+bytes.IndexByte(r.body[i:], '>')], []byte(" problem")) {
 		t.Errorf("topology after the drift warning: node %s is not marked with a problem", switches[0])
 	}
+}
+
+// BenchmarkTopologyLarge measures GET /api/v1/fabrics/{fabric}/topology.svg, as a browser
+// calls it, for the generated fabric of 2 spines, 32 leaves and 500 servers synced through the
+// whole system (target: under 200 ms). cold draws anew each time (each call asks for another
+// width): it reads the inventory and the documents from Redis, parses them, lays the fabric out
+// and draws it; cached is a page polling the picture, answered from the API's last drawings.
+func BenchmarkTopologyLarge(b *testing.B) {
+	gs := gittest.NewServer(b)
+	repo := gs.NewRepo(b, "gitops", map[string]string{"fab/raw/wiring.yaml": string(benchdata.Fabric(2, 16, 500))})
+	sys := start(b, fmt.Sprintf("fabrics:\n  - {name: fab, repo: %q, path: fab}\n", repo), options{})
+	j, _ := sys.trigger("fab")
+	if j = sys.wait(j.ID); j.State != tasks.StateSucceeded {
+		b.Fatalf("sync of the large fabric = %s (%s)", j.State, j.Reason)
+	}
+	get := func(b *testing.B, width int) int {
+		r := sys.do("GET", fmt.Sprintf("/api/v1/fabrics/fab/topology.svg?width=%d", width), "")
+		if r.status != 200 {
+			b.Fatalf("topology = %d %s", r.status, r.body)
+		}
+		return len(r.body)
+	}
+	b.Run("cold", func(b *testing.B) {
+		width, size := 1800, 0
+		for b.Loop() {
+			width++
+			size = get(b, width)
+		}
+		b.ReportMetric(float64(size), "bytes/svg")
+	})
+	b.Run("cached", func(b *testing.B) {
+		get(b, 1800)
+		for b.Loop() {
+			get(b, 1800)
+		}
+	})
 }

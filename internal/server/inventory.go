@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
@@ -163,6 +164,14 @@ func (s *server) getTopology(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	problems, err := s.lastProblems(c, f.Name, inv)
+	if err != nil {
+		return err
+	}
+	key := topologyKey(f.Name, inv.Commit, width, problems)
+	if svg, ok := s.topo.get(key); ok {
+		return sendSVG(c, svg)
+	}
 	var sums []string
 	for _, r := range inv.Resources {
 		if slices.Contains(drawnKinds, r.Kind) {
@@ -188,13 +197,65 @@ func (s *server) getTopology(c echo.Context) error {
 	if err != nil {
 		return &apiError{http.StatusNotFound, "no_topology", "fabric " + strconv.Quote(f.Name) + " has no switches, servers or connections to draw"}
 	}
-	problems, err := s.lastProblems(c, f.Name, inv)
-	if err != nil {
-		return err
-	}
 	svg := g.SVG(topology.Options{MaxWidth: width, Problems: problems})
+	s.topo.put(key, svg)
+	return sendSVG(c, svg)
+}
+
+func sendSVG(c echo.Context, svg []byte) error {
 	c.Response().Header().Set("Cache-Control", "no-cache")
 	return c.Blob(http.StatusOK, "image/svg+xml", svg)
+}
+
+// topologyKey names a drawing: the same fabric, commit, width and problems draw the same.
+func topologyKey(fabric, commit string, width int, problems map[string]int) string {
+	names := make([]string, 0, len(problems))
+	for n := range problems {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(fabric + "\x00" + commit + "\x00" + strconv.Itoa(width))
+	for _, n := range names {
+		b.WriteString("\x00" + n + "=" + strconv.Itoa(problems[n]))
+	}
+	return b.String()
+}
+
+// svgCache keeps the last drawings, so that a page that polls the picture of a large fabric
+// does not parse and lay out its documents each time. Drawings are keyed by what they are drawn
+// from (topologyKey), so an entry is never stale; the oldest goes first.
+type svgCache struct {
+	mu    sync.Mutex
+	keys  []string
+	byKey map[string][]byte
+}
+
+// svgCacheSize bounds the drawings kept (each is up to a few hundred KiB).
+const svgCacheSize = 16
+
+func (c *svgCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.byKey[key]
+	return b, ok
+}
+
+func (c *svgCache) put(key string, svg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = map[string][]byte{}
+	}
+	if _, ok := c.byKey[key]; ok {
+		return
+	}
+	if len(c.keys) == svgCacheSize {
+		delete(c.byKey, c.keys[0])
+		c.keys = c.keys[1:]
+	}
+	c.keys = append(c.keys, key)
+	c.byKey[key] = svg
 }
 
 // neverSynced explains an empty inventory.
@@ -208,7 +269,7 @@ func neverSynced(inv *tasks.Inventory) string {
 // lastProblems counts the problems of the fabric's last finished job per device or connection
 // name: those in a raw document name its resource; those in a resource file, the file's.
 func (s *server) lastProblems(c echo.Context, fabric string, inv *tasks.Inventory) (map[string]int, error) {
-	jobs, err := s.svc.List(c.Request().Context(), fabric, 20)
+	jobs, err := s.svc.List(c.Request().Context(), fabric, 5)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ type server struct {
 	svc     *tasks.Service
 	fabrics *config.Source
 	log     *slog.Logger
+	topo    svgCache // the last topology drawings (inventory.go)
 }
 
 // New builds the whole HTTP server: middleware, routes and the error mapping.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fabsync/fabsync/internal/benchdata"
 	"github.com/fabsync/fabsync/internal/topology"
 )
 
@@ -14,7 +15,7 @@ func FuzzTopology(f *testing.F) {
 	if src, err := os.ReadFile(filepath.Join("testdata", "small.yaml")); err == nil {
 		f.Add(src)
 	}
-	f.Add(fabric(1, 2, 5))
+	f.Add(benchdata.Fabric(1, 2, 5))
 	f.Add([]byte("kind: Switch\nmetadata: {name: \"a\\x01<b\"}\nspec: {role: \"sp ine\", redundancy: {group: \"g g\", type: x}}\n"))
 	f.Add([]byte("kind: Connection\nmetadata: {name: c}\nspec: {mclagDomain: {peerLinks: [{switch1: {port: a/1}, switch2: {port: b/1}}]}}\n---\nkind: Switch\nmetadata: {name: a}\n"))
 	f.Add([]byte("kind: Connection\nmetadata: {name: c}\nspec: {x: {link: {a: {port: \"\\xff/\\x00\"}, b: {port: z/1}, c: {port: z/2}}}}\n"))

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fabsync/fabsync/internal/benchdata"
 	"github.com/fabsync/fabsync/internal/goldentest"
 	"github.com/fabsync/fabsync/internal/topology"
 )
@@ -174,7 +175,7 @@ func TestBuildNoDevices(t *testing.T) {
 // servers: well-formed, every node in it, within the width, of a
 // reasonable size.
 func TestSVGLarge(t *testing.T) {
-	g, err := topology.Build(parse(t, fabric(2, 16, 500)))
+	g, err := topology.Build(parse(t, benchdata.Fabric(2, 16, 500)))
 	if err != nil {
 		t.Fatalf("Build = %v", err)
 	}
