@@ -18,6 +18,8 @@ deps=(
   "chromium|chromium|the browser tests"
   "gcc|gcc|the race detector, which needs cgo"
   "make|make|the make targets"
+  "gpg|gnupg|the signed-commit tests (gpg makes and verifies OpenPGP signatures)"
+  "ssh-keygen|openssh-client|the signed-commit tests (ssh-keygen makes SSH keys; git verifies SSH signatures with it)"
 )
 
 missing=() # Debian packages to install

@@ -40,6 +40,15 @@ type Auth struct {
 	SSHPassphraseEnv    string `yaml:"ssh_passphrase_env,omitempty" json:"-"`
 	KnownHostsFile      string `yaml:"known_hosts_file,omitempty" json:"-"`
 	InsecureIgnoreHosts bool   `yaml:"insecure_ignore_host_key,omitempty" json:"-"`
+
+	// SigningKeyFile is a private key that signs the fabric's commits (docs/SIGNING.md): an
+	// OpenPGP secret key (gpg --export-secret-keys, armored or binary) for OpenPGP signatures,
+	// an SSH private key for SSH signatures. Unset, commits are not signed.
+	SigningKeyFile string `yaml:"signing_key_file,omitempty" json:"-"`
+	// SigningPassphraseEnv or SigningPassphraseFile holds the passphrase of an encrypted
+	// SigningKeyFile; at most one is set, and only with SigningKeyFile.
+	SigningPassphraseEnv  string `yaml:"signing_passphrase_env,omitempty" json:"-"`
+	SigningPassphraseFile string `yaml:"signing_passphrase_file,omitempty" json:"-"`
 }
 
 // Fabric is one fabric: a folder in one branch of one repository.
@@ -280,6 +289,16 @@ func parse(data []byte) (*File, []string) {
 		}
 		if (a.PasswordEnv != "" || a.PasswordFile != "") && a.Username == "" {
 			bad("auth", "auth: password_env/password_file need username")
+		}
+		if strings.ContainsAny(a.SigningKeyFile, "\n\r") || strings.Contains(a.SigningKeyFile, "-----BEGIN") {
+			// Never quoted: it is the key itself, pasted where its file belongs.
+			bad("auth", "auth: signing_key_file must name a file holding the key, not be the key")
+		}
+		if a.SigningPassphraseEnv != "" && a.SigningPassphraseFile != "" {
+			bad("auth", "auth: set signing_passphrase_env or signing_passphrase_file, not both")
+		}
+		if (a.SigningPassphraseEnv != "" || a.SigningPassphraseFile != "") && a.SigningKeyFile == "" {
+			bad("auth", "auth: signing_passphrase_env/signing_passphrase_file need signing_key_file")
 		}
 	}
 	if len(problems) > 0 {

@@ -81,6 +81,19 @@ func TestParseInvalid(t *testing.T) {
 		{"bad drift", "fabrics:\n  - name: a\n    repo: /r\n    drift: ignore\n", `line 4: fabrics[0] (a): drift "ignore" is not one of adopt, report, revert (default adopt)`},
 		{"bad default drift", "drift: Revert\nfabrics:\n  - {name: a, repo: /r}\n", `line 1: drift "Revert" is not one of adopt, report, revert (default adopt)`},
 		{"misplaced secret", "fabrics:\n  - name: a\n    repo: /r\n    auth: hunter2hunter2\n", "line 4: cannot unmarshal !!str into config.Auth"},
+		{"both signing passphrase sources", "fabrics:\n  - name: a\n    repo: /r\n    auth: {signing_key_file: k.asc, signing_passphrase_env: P, signing_passphrase_file: /run/p}\n",
+			"line 4: fabrics[0] (a): auth: set signing_passphrase_env or signing_passphrase_file, not both"},
+		{"signing passphrase env without a key", "fabrics:\n  - name: a\n    repo: /r\n    auth: {signing_passphrase_env: P}\n",
+			"line 4: fabrics[0] (a): auth: signing_passphrase_env/signing_passphrase_file need signing_key_file"},
+		{"signing passphrase file without a key", "fabrics:\n  - {name: a, repo: /r, auth: {ssh_key_file: id, signing_passphrase_file: /run/p}}\n",
+			"signing_passphrase_env/signing_passphrase_file need signing_key_file"},
+		{"signing key pasted as its file", "fabrics:\n  - name: a\n    repo: /r\n    auth:\n      signing_key_file: |\n        -----BEGIN OPENSSH PRIVATE KEY-----\n        hunter2hunter2\n        -----END OPENSSH PRIVATE KEY-----\n",
+			"line 5: fabrics[0] (a): auth: signing_key_file must name a file holding the key, not be the key"},
+		{"signing key on one line", "fabrics:\n  - {name: a, repo: /r, auth: {signing_key_file: '-----BEGIN PGP PRIVATE KEY BLOCK----- hunter2'}}\n",
+			"signing_key_file must name a file holding the key"},
+		{"signing key inline", "fabrics:\n  - name: a\n    repo: /r\n    auth: {signing_key: hunter2hunter2}\n", "line 4: field signing_key not found"},
+		{"signing passphrase inline", "fabrics:\n  - name: a\n    repo: /r\n    auth: {signing_key_file: k, signing_passphrase: hunter2}\n", "line 4: field signing_passphrase not found"},
+		{"signing key file of the wrong type", "fabrics:\n  - name: a\n    repo: /r\n    auth: {signing_key_file: [hunter2]}\n", "line 4: cannot unmarshal !!seq into string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +103,33 @@ func TestParseInvalid(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q leaks the password", err)
+			}
+		})
+	}
+}
+
+// TestParseSigning: the signing key and its passphrase are named, never read, by Parse.
+func TestParseSigning(t *testing.T) {
+	for _, tt := range []struct {
+		name, auth string
+		want       config.Auth
+	}{
+		{"key only", "{signing_key_file: keys/signing.asc}", config.Auth{SigningKeyFile: "keys/signing.asc"}},
+		{"passphrase from the environment", "{signing_key_file: /run/secrets/sign/id_ed25519, signing_passphrase_env: SIGN_PASS}",
+			config.Auth{SigningKeyFile: "/run/secrets/sign/id_ed25519", SigningPassphraseEnv: "SIGN_PASS"}},
+		{"passphrase from a file", "{signing_key_file: k.gpg, signing_passphrase_file: /run/secrets/sign/passphrase}",
+			config.Auth{SigningKeyFile: "k.gpg", SigningPassphraseFile: "/run/secrets/sign/passphrase"}},
+		{"with a token and an SSH key", "{token_env: T, signing_key_file: k.asc, signing_passphrase_env: P}",
+			config.Auth{TokenEnv: "T", SigningKeyFile: "k.asc", SigningPassphraseEnv: "P"}},
+		{"a missing file is the worker's to report", "{signing_key_file: /no/such/key}", config.Auth{SigningKeyFile: "/no/such/key"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := config.Parse([]byte("fabrics:\n  - name: a\n    repo: /r\n    auth: " + tt.auth + "\n"))
+			if err != nil {
+				t.Fatalf("Parse = %v", err)
+			}
+			if fb, _ := f.Fabric("a"); fb.Auth != tt.want {
+				t.Errorf("auth = %+v; want %+v", fb.Auth, tt.want)
 			}
 		})
 	}

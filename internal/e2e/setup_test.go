@@ -24,7 +24,7 @@ func TestSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []string{"redis-server", "git", "chromium", "gcc", "make"}
+	all := []string{"redis-server", "git", "chromium", "gcc", "make", "gpg", "ssh-keygen"}
 	// The install command the script prints: a root user needs no sudo.
 	install := "sudo apt-get install -y"
 	if os.Geteuid() == 0 {
@@ -47,15 +47,15 @@ func TestSetup(t *testing.T) {
 			name:    "nothing installed, installing not allowed",
 			apt:     "record",
 			env:     noInstall,
-			wantOut: []string{"testdeps: missing redis-server, git, chromium, gcc, make; install them with: " + install + " redis-server git chromium gcc make"},
+			wantOut: []string{"testdeps: missing redis-server, git, chromium, gcc, make, gnupg, openssh-client; install them with: " + install + " redis-server git chromium gcc make gnupg openssh-client"},
 		},
 		{
 			name:    "nothing installed, no apt-get",
-			wantOut: []string{"testdeps: missing redis-server, git, chromium, gcc, make; install them with: " + install + " redis-server git chromium gcc make (Debian package names)"},
+			wantOut: []string{"testdeps: missing redis-server, git, chromium, gcc, make, gnupg, openssh-client; install them with: " + install + " redis-server git chromium gcc make gnupg openssh-client (Debian package names)"},
 		},
 		{
 			name:    "some missing",
-			tools:   []string{"git", "gcc", "make"},
+			tools:   []string{"git", "gcc", "make", "gpg", "ssh-keygen"},
 			apt:     "record",
 			env:     noInstall,
 			wantOut: []string{"testdeps: missing redis-server, chromium; install them with: " + install + " redis-server chromium"},
@@ -82,7 +82,7 @@ func TestSetup(t *testing.T) {
 		},
 		{
 			name:   "installs what is missing",
-			tools:  []string{"git", "gcc", "make"},
+			tools:  []string{"git", "gcc", "make", "gpg", "ssh-keygen"},
 			apt:    "install",
 			wantOK: true,
 			wantOut: []string{

@@ -112,6 +112,11 @@ func (c *Client) commit(ctx context.Context, dir, message string, paths []string
 
 	sig := c.signature()
 	commit := &object.Commit{Author: *sig, Committer: *sig, Message: message, TreeHash: sub, ParentHashes: []plumbing.Hash{head.Hash}}
+	if k := c.cfg.Auth.SigningKey; k != nil {
+		if err := k.signCommit(commit); err != nil {
+			return "", false, fmt.Errorf("%s: sign: %s", op, opaque(err))
+		}
+	}
 	obj := repo.Storer.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
 		return "", false, fmt.Errorf("%s: %s", op, opaque(err))

@@ -56,6 +56,11 @@ type Auth struct {
 	SSHKeyPassphrase      string // passphrase of SSHKeyFile, if it is encrypted
 	KnownHostsFile        string // known_hosts file; required for SSH unless InsecureIgnoreHostKey
 	InsecureIgnoreHostKey bool   // explicit opt-out of host key checking; the caller logs it
+
+	// SigningKey signs every commit the Client makes (an OpenPGP or SSH
+	// signature in the gpgsig header; see SigningKey) [nil: unsigned].
+	// Read it once with ReadSigningKey and share it between Clients.
+	SigningKey *SigningKey
 }
 
 // Signature is a commit author.

@@ -14,8 +14,8 @@
 // policy, job state and logging belong to the callers. Callers branch on the
 // sentinel errors (ErrAuth, ErrRemoteNotFound, ErrBranchNotFound,
 // ErrPushRejected, ErrInvalidConfig, ErrBadPath, ErrFileTooLarge,
-// ErrRepoTooLarge) with
-// errors.Is, on *TreeError with errors.As, and on IsPermanent; no go-git type
+// ErrRepoTooLarge, and ErrPassphrase and ErrKeyType of a signing key) with
+// errors.Is, on *TreeError and *KeyError with errors.As, and on IsPermanent; no go-git type
 // or error crosses this package's boundary, and no error or returned value
 // ever holds a credential.
 //
@@ -55,6 +55,17 @@
 // an object (13-16 MiB of heap for that clone). A fetch of more than
 // Config.MaxObjects objects is refused before the download (ErrRepoTooLarge),
 // which bounds the memory of a clone of any depth.
+//
+// # Signed commits
+//
+// With Auth.SigningKey set, every commit is signed the way git signs it:
+// over the commit object without its gpgsig header, the signature stored in
+// that header. ReadSigningKey decides the kind from the key file: an OpenPGP
+// secret key gives an OpenPGP signature (git commit -S with gpg), an SSH
+// private key an SSH signature in namespace "git" (git with gpg.format=ssh,
+// OpenSSH's PROTOCOL.sshsig). Commit builds commit objects itself, so the
+// signing is done here and not through go-git's CommitOptions; SigningKey
+// implements go-git's Signer all the same. docs/SIGNING.md has the details.
 //
 // gitops never reads the environment or the user's git and ssh
 // configuration files: credentials arrive resolved in Auth.

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -10,6 +11,12 @@ import (
 
 // ResolveAuth reads the secrets a fabric's auth block names. A missing secret is a permanent
 // error naming the field and the variable or file (never the value).
+//
+// It also reads and decrypts the commit signing key (auth.signing_key_file), once for the
+// client it is called for: a key that is missing, unreadable, of an unsupported type, or
+// encrypted with another passphrase than the one configured is a permanent error naming the
+// field and the file as written (errors.Is gitops.ErrPassphrase or gitops.ErrKeyType tells
+// which), never the key or the passphrase.
 func ResolveAuth(a config.Auth, getenv func(string) string) (gitops.Auth, error) {
 	var out gitops.Auth
 	var err error
@@ -26,6 +33,19 @@ func ResolveAuth(a config.Auth, getenv func(string) string) (gitops.Auth, error)
 	if a.SSHPassphraseEnv != "" {
 		if out.SSHKeyPassphrase, err = secret(getenv, "ssh_passphrase", a.SSHPassphraseEnv, ""); err != nil {
 			return out, err
+		}
+	}
+	if a.SigningKeyFile != "" {
+		pass, err := secret(getenv, "signing_passphrase", a.SigningPassphraseEnv, a.SigningPassphraseFile)
+		if err != nil {
+			return out, err
+		}
+		if out.SigningKey, err = gitops.ReadSigningKey(a.SigningKeyFile, []byte(pass)); err != nil {
+			hint := ""
+			if errors.Is(err, gitops.ErrPassphrase) {
+				hint = " (auth.signing_passphrase_env or auth.signing_passphrase_file)"
+			}
+			return out, permanent("auth.signing_key_file: %w%s", err, hint)
 		}
 	}
 	return out, nil
