@@ -189,6 +189,19 @@ func TestInventoryAPI(t *testing.T) {
 			t.Errorf("topology has no node for switch %s", sw)
 		}
 	}
+	// The UI inlines the picture under a policy that drops its <style>: web/dist/style.css
+	// carries each of its rules, scoped to .topology.
+	css, err := os.ReadFile(filepath.Join("..", "..", "web", "dist", "style.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := bytes.Cut(r.body, []byte("<style>"))
+	rules, _, _ := bytes.Cut(rest, []byte("</style>"))
+	for _, rule := range strings.Split(strings.TrimSpace(string(rules)), "\n") {
+		if rule != "" && !bytes.Contains(css, []byte(".topology "+rule)) {
+			t.Errorf("web/dist/style.css lacks the topology rule %q as .topology %s", rule, rule)
+		}
+	}
 
 	// The job's changes: every resource file created, with the inventory's sha256.
 	if j.Changes == nil || j.Changes.Created != total || len(j.Changes.Files) != min(total, 1000) {

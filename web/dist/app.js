@@ -17,14 +17,24 @@ const state = {
   pending: {},   // fabric -> "sync" or "preview" while its POST /sync is in flight
   drift: {},     // fabric -> its GET /drift answer, once asked for (hover or click on the badge)
   driftOpen: null, // fabric whose drift list is shown
-  selected: null, // fabric whose history is shown
+  selected: null, // fabric whose detail (history, inventory or topology) is shown
+  view: "history", // which of the three views of the selected fabric is shown
   logJob: null,  // job whose log is shown
+  historyTimer: 0, // the pending reload of the history while a job of it is active
+  inv: null,     // the inventory view: {fabric, kind, q, page, seq, data}
+  resource: null, // the resource file shown under the inventory: {fabric, path, sha, job}
   bannerKind: "",
   refreshing: false,
 };
 
 function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// now is the UI's clock, in milliseconds: the one place that reads it for what depends on the
+// time (durations, stalled jobs), so that a test can move it with window.fabsyncClockOffsetMs.
+function now() {
+  return Date.now() + num(window.fabsyncClockOffsetMs);
 }
 
 function num(n) {
@@ -48,6 +58,15 @@ function setHTML(el, html) {
 
 class Unauthorized extends Error {}
 
+// APIError is an error answer of the API: its HTTP status and its error.code.
+class APIError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
 // The token also goes into a session cookie of the same name, which the server accepts where
 // a page navigation cannot send an Authorization header (the Asynqmon link). SameSite=Strict:
 // no other site can make the browser send it.
@@ -61,12 +80,18 @@ function setToken(tok) {
   }
 }
 
+// api calls the API with the token; with opts.text the body of a success is returned as text
+// (the topology's SVG), else decoded from JSON. An error answer throws an APIError.
 async function api(path, opts = {}) {
-  const headers = Object.assign({ "Accept": "application/json" }, opts.headers || {});
+  const asText = Boolean(opts.text);
+  const headers = Object.assign({ "Accept": asText ? "image/svg+xml, application/json" : "application/json" }, opts.headers || {});
   const tok = sessionStorage.getItem(TOKEN_KEY);
   if (tok) headers["Authorization"] = "Bearer " + tok;
-  const res = await fetch(path, Object.assign({}, opts, { headers }));
+  const init = Object.assign({}, opts, { headers });
+  delete init.text;
+  const res = await fetch(path, init);
   let body = null;
+  if (asText && res.ok) return { status: res.status, body: await res.text() };
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401) {
     if (tok) setToken("");
@@ -74,8 +99,8 @@ async function api(path, opts = {}) {
     throw new Unauthorized("an API token is required");
   }
   if (!res.ok) {
-    const msg = body && body.error && body.error.message ? body.error.message : res.status + " " + res.statusText;
-    throw new Error(msg);
+    const err = body && body.error ? body.error : {};
+    throw new APIError(err.message ? String(err.message) : res.status + " " + res.statusText, res.status, String(err.code || ""));
   }
   return { status: res.status, body };
 }
@@ -153,7 +178,7 @@ function fmtTime(t) {
 
 function duration(j) {
   if (!j.started_at) return "";
-  const end = j.finished_at ? new Date(j.finished_at) : new Date();
+  const end = j.finished_at ? new Date(j.finished_at) : new Date(now());
   const s = Math.max(0, (end - new Date(j.started_at)) / 1000);
   if (isNaN(s)) return "";
   if (s < 0.05) return "< 0.1 s";
@@ -283,6 +308,7 @@ function renderDetail(j) {
   }
   if (!body) body = `<p class="muted">${ACTIVE.has(j.state) ? "No problems found so far." : "No problems were found in the raw files."}</p>`;
   if (j.dry_run && j.state === "succeeded") body = planHTML(j, false) + body;
+  else if (!j.dry_run && changedFiles(j)) body = changesHTML(j, true) + body;
   setHTML(box, `<h3 class="card-title">${cardTitle(j)}</h3>` + body);
   box.dataset.job = String(j.id ?? "");
   box.hidden = false;
@@ -344,6 +370,11 @@ function summary(j) {
     out.push(`<div class="warnings"><p>${plural(i.warnings.length, "warning")}:</p><ul>` +
       i.warnings.map(w => `<li>${esc(w)}</li>`).join("") + `</ul></div>`);
   }
+  const ch = !j.dry_run && changedFiles(j);
+  if (ch) {
+    out.push(`<p class="changes-link"><button type="button" class="link showjob" data-job="${esc(j.id)}" data-of="${esc(j.fabric)}" aria-controls="jobdetail">` +
+      `Show the ${plural(ch.total, "resource file")} this job changed, with their diffs</button></p>`);
+  }
   if (Array.isArray(i.problems) && i.problems.length) {
     out.push(`<p><button type="button" class="link showjob" data-job="${esc(j.id)}" data-of="${esc(j.fabric)}" aria-controls="jobdetail">` +
       `Show the problems by file, with the lines they are on</button></p>`);
@@ -396,20 +427,9 @@ function planHTML(j, withSync) {
     : `<p class="plan-counts">A sync would change ${plural(changes, "file")}: <span class="act created">${created} created</span> ` +
       `<span class="act updated">${updated} updated</span> <span class="act deleted">${deleted} deleted</span> ` +
       `<span class="act unchanged">${unchanged} unchanged</span></p>`);
-  let shown = 0;
-  if (files.length) {
-    out.push(`<ul class="plan-files">` + files.map(f => {
-      f = f || {};
-      const head = `${actionBadge(f.action)} <code class="path">${esc(f.path)}</code>` +
-        (f.action === "unchanged" ? "" : ` <span class="muted lines">+${num(f.added)} −${num(f.removed)}</span>`);
-      const item = `<li class="plan-file ${ACTIONS.has(f.action) ? esc(f.action) : ""}" data-path="${esc(f.path)}">`;
-      if (f.action === "unchanged") return item + head + `</li>`;
-      if (!f.diff) return item + head + ` <span class="muted">(diff not shown)</span></li>`;
-      shown++;
-      return item + `<details class="diff"${open ? " open" : ""}><summary>${head}</summary>` +
-        `<pre class="diff">${diffHTML(f.diff)}</pre></details></li>`;
-    }).join("") + `</ul>`);
-  }
+  const list = fileListHTML(files, open);
+  const shown = list.shown;
+  out.push(list.html);
   if (p.truncated) {
     out.push(`<p class="plan-truncated">diffs truncated: ${plural(Math.max(0, changes - shown), "file")} not shown</p>`);
   }
@@ -422,6 +442,110 @@ function planHTML(j, withSync) {
   }
   out.push(`</div>`);
   return out.join("");
+}
+
+// fileListHTML lists the files of a plan or of a job's changes, each with its action, path and
+// added/removed counts, a changed file's diff in a <details> (unfolded when open). With link, a
+// function of a file, the path is what link returns (a button that opens the file). It returns
+// the HTML and how many diffs it shows.
+function fileListHTML(files, open, link) {
+  let shown = 0;
+  if (!files.length) return { html: "", shown };
+  const html = `<ul class="plan-files">` + files.map(f => {
+    f = f || {};
+    const path = (link && link(f)) || `<code class="path">${esc(f.path)}</code>`;
+    const head = `${actionBadge(f.action)} ${path}` +
+      (f.action === "unchanged" ? "" : ` <span class="muted lines">+${num(f.added)} −${num(f.removed)}</span>`);
+    const item = `<li class="plan-file ${ACTIONS.has(f.action) ? esc(f.action) : ""}" data-path="${esc(f.path)}">`;
+    if (f.action === "unchanged") return item + head + `</li>`;
+    if (!f.diff) return item + head + ` <span class="muted">(diff not shown)</span></li>`;
+    shown++;
+    return item + `<details class="diff"${open ? " open" : ""}><summary>${head}</summary>` +
+      `<pre class="diff">${diffHTML(f.diff)}</pre></details></li>`;
+  }).join("") + `</ul>`;
+  return { html, shown };
+}
+
+// changedFiles returns a job's changes (absent when it changed no file) and its changed files.
+function changedFiles(j) {
+  const c = j && j.changes && typeof j.changes === "object" ? j.changes : null;
+  if (!c) return null;
+  const files = (Array.isArray(c.files) ? c.files : []).filter(f => f && f.action !== "unchanged");
+  const created = num(c.created), updated = num(c.updated), deleted = num(c.deleted);
+  return { c, files, created, updated, deleted, total: created + updated + deleted };
+}
+
+// changesHTML shows what a finished job changed in the resource files: its summary and counts,
+// then each created, updated or deleted file with its diff; the path of a file that still exists
+// opens it, at the version the job wrote (its sha256), in the inventory view.
+function changesHTML(j, open) {
+  const ch = changedFiles(j);
+  if (!ch) return "";
+  const { c, files } = ch;
+  const lines = files.reduce((n, f) => n + String(f.diff ?? "").split("\n").length, 0);
+  const list = fileListHTML(files, open && files.length <= PLAN_OPEN && lines <= PLAN_OPEN_LINES, f =>
+    f.action === "deleted" || !f.sha256 ? "" :
+      `<button type="button" class="link openfile" data-of="${esc(j.fabric)}" data-path="${esc(f.path)}" data-sha="${esc(f.sha256)}" ` +
+      `data-job="${esc(j.id)}" title="Open ${esc(f.path)} as job ${esc(j.id)} wrote it"><code class="path">${esc(f.path)}</code></button>`);
+  return `<div class="changes" data-job="${esc(j.id)}"><p class="changes-counts">This job changed ${plural(ch.total, "resource file")}: ` +
+    `<span class="act created">${ch.created} created</span> <span class="act updated">${ch.updated} updated</span> ` +
+    `<span class="act deleted">${ch.deleted} deleted</span>` +
+    (num(c.unchanged) ? ` <span class="act unchanged">${num(c.unchanged)} unchanged</span>` : "") + `</p>` +
+    (c.summary ? `<p class="changes-summary">${esc(c.summary)}</p>` : "") + list.html +
+    (c.truncated ? `<p class="plan-truncated">diffs truncated: ${plural(Math.max(0, files.length - list.shown), "file")} shown without a diff</p>` : "") +
+    `</div>`;
+}
+
+// changesCell is the short form of a job's changes for the history table.
+function changesCell(j) {
+  if (j.dry_run) return `<span class="tag dryrun">dry run</span>`;
+  const ch = changedFiles(j);
+  if (!ch) return ACTIVE.has(j.state) ? "" : `<span class="muted">none</span>`;
+  const parts = [];
+  for (const a of ["created", "updated", "deleted"]) if (ch[a]) parts.push(`<span class="act ${a}">${ch[a]} ${a}</span>`);
+  return parts.join(" ") || `<span class="muted">none</span>`;
+}
+
+// stalledFor returns for how many milliseconds an active job's progress has not moved, when
+// that is longer than its running stage's timeout (progress.timeout_seconds); else 0.
+function stalledFor(j) {
+  if (!j || (j.state !== "syncing" && j.state !== "ingesting")) return 0;
+  const p = j.progress || {};
+  const limit = num(p.timeout_seconds) * 1000;
+  const at = Date.parse(p.updated_at || "");
+  if (!(limit > 0) || isNaN(at)) return 0;
+  const idle = now() - at;
+  return idle > limit ? idle : 0;
+}
+
+// span is a duration in words: "45 s", "17 min", "2 h 5 min".
+function span(ms) {
+  const s = Math.floor(Math.max(0, ms) / 1000);
+  if (s < 60) return s + " s";
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + " min";
+  return Math.floor(m / 60) + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+}
+
+// liveNotes says what is special about an active job now: a cancel asked for that has not
+// taken effect yet, and a stalled stage.
+function liveNotes(j) {
+  const out = [];
+  if (!j || !ACTIVE.has(j.state)) return out;
+  if (j.cancel_requested) {
+    out.push({ cls: "canceling", text: "canceling…", title: "A cancel was asked for; it takes effect at the job's next step" });
+  }
+  const idle = stalledFor(j);
+  if (idle) {
+    const t = num((j.progress || {}).timeout_seconds);
+    out.push({ cls: "stalled", text: `stalled: no progress for ${span(idle)}`,
+      title: `Its progress has not moved for longer than the stage's timeout (${span(t * 1000)}); the server ends it once its task is past its deadline` });
+  }
+  return out;
+}
+
+function liveHTML(j) {
+  return liveNotes(j).map(n => `<span class="live ${n.cls}" title="${esc(n.title)}">${esc(n.text)}</span>`).join(" ");
 }
 
 function progressOf(j) {
@@ -453,6 +577,7 @@ function jobCard(j) {
     <div class="bar" role="progressbar" aria-label="Progress of job ${esc(j.id)}" aria-valuemin="0" aria-valuemax="100"
       aria-valuenow="${p.percent}" aria-valuetext="${esc(p.text)}"><div></div></div>
     <div class="progress-text" aria-live="polite">${esc(p.text)}</div>
+    <div class="live-note" aria-live="polite">${liveHTML(j)}</div>
     ${j.cancel_requested ? `<button type="button" class="danger cancel" data-job="${esc(j.id)}" disabled>Canceling…</button>`
       : `<button type="button" class="danger cancel" data-job="${esc(j.id)}">Cancel</button>`}
   </div>`;
@@ -488,6 +613,7 @@ function updateCard(fabric, j) {
     bar.firstElementChild.style.width = p.percent + "%";
     const txt = card.querySelector(".progress-text");
     if (txt.textContent !== p.text) txt.textContent = p.text;
+    setHTML(card.querySelector(".live-note"), liveHTML(j));
     showCancel(card, j);
     return;
   }
@@ -558,11 +684,24 @@ function showDrift(fabric) {
   row.querySelector(".name").dataset.html = nameCell(f); // now what the cell shows
 }
 
-// nameCell is the HTML of a fabric's name cell: the name, which opens its job history, and its
-// drift badge.
+// VIEWS are the views of a fabric's detail, in the order of their buttons.
+const VIEWS = { history: "History", inventory: "Inventory", topology: "Topology" };
+
+// nameCell is the HTML of a fabric's name cell: the name, which opens its job history, its
+// drift badge, and a button per view of its detail (history, inventory, topology).
 function nameCell(f) {
-  return `<button type="button" class="link" data-fabric="${esc(f.name)}" aria-controls="detail"
-      title="Show the job history of ${esc(f.name)}">${esc(f.name)}</button>` + driftBadge(f);
+  const n = esc(f.name);
+  return `<button type="button" class="link" data-fabric="${n}" aria-controls="detail"
+      title="Show the job history of ${n}">${n}</button>` + driftBadge(f) +
+    `<span class="views">` + Object.entries(VIEWS).map(([v, word]) =>
+      `<button type="button" class="view secondary" data-view="${v}" data-of="${n}" aria-controls="detail"` +
+      ` title="Show the ${word.toLowerCase()} of ${n}">${word}</button>`).join("") + `</span>`;
+}
+
+// urlHTML escapes a URL (or a file path) and lets it wrap only after a '/': each part between
+// two is kept on one line (a browser would break it after a '-'), and a <wbr> follows each '/'.
+function urlHTML(u) {
+  return String(u ?? "").split("/").map(part => part ? `<span class="seg">${esc(part)}</span>` : "").join("/<wbr>");
 }
 
 async function toggleDrift(fabric) {
@@ -598,12 +737,13 @@ function renderFabrics() {
     const j = f.latest_job;
     const cell = c => row.querySelector("." + c);
     setHTML(cell("name"), nameCell(f));
-    setHTML(cell("repo"), esc(withoutCredentials(f.repo)));
+    setHTML(cell("repo"), urlHTML(withoutCredentials(f.repo)));
     setHTML(cell("branch"), esc(f.branch));
     setHTML(cell("path"), f.path ? esc(f.path) : `<span class="muted">(root)</span>`);
     setHTML(cell("resync"), esc(fmtResync(f.resync)));
-    setHTML(cell("last"), j ? `${stateBadge(j.state)}${j.dry_run ? ` <span class="tag dryrun">dry run</span>` : ""} <span class="muted">${esc(fmtTime(j.finished_at || j.started_at || j.created_at))}</span>`
-      : `<span class="muted">never</span>`);
+    const live = j ? liveHTML(j) : "";
+    setHTML(cell("last"), j ? `${stateBadge(j.state)}${j.dry_run ? ` <span class="tag dryrun">dry run</span>` : ""} <span class="muted">${esc(fmtTime(j.finished_at || j.started_at || j.created_at))}</span>` +
+      (live ? ` ${live}` : "") : `<span class="muted">never</span>`);
     const btn = document.getElementById("sync-" + f.name);
     const pending = state.pending[f.name];
     const busy = pending || (j && ACTIVE.has(j.state));
@@ -671,7 +811,12 @@ function watch(fabric, id) {
       if (state.logJob === id) renderLog(j);
       if (ACTIVE.has(j.state)) { setTimeout(tick, 500); return; }
       if (state.polling[fabric] === id) delete state.polling[fabric];
-      if (state.selected === fabric) loadHistory(fabric);
+      if (state.selected === fabric) {
+        loadHistory(fabric);
+        // What the job published is now the inventory and the drawing.
+        if (state.view === "inventory") loadInventory(fabric);
+        else if (state.view === "topology") loadTopology(fabric);
+      }
       // A follow-up job may have been queued meanwhile.
       if (f && f.latest_job && f.latest_job.id !== id && ACTIVE.has(f.latest_job.state)) watch(fabric, f.latest_job.id);
     } catch (e) {
@@ -694,6 +839,7 @@ async function sync(fabric, preview = false) {
       : { method: "POST" };
     const { body: j } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/sync", opts);
     delete state.pending[fabric];
+    if (state.bannerKind === "info") banner("");
     if (preview && j && j.dry_run !== true) {
       // A server without dry runs refuses the body; one that ignored it would run a real sync.
       banner(esc(`Asked for a preview of ${fabric}, but the server started job ${j.id}, which is not a dry run: ` +
@@ -712,45 +858,111 @@ async function sync(fabric, preview = false) {
   }
 }
 
+// cancel asks the server to cancel the job of the button (on a job card or in the history).
+// A job that ended meanwhile (409 job_ended) is no error: the button goes back, the page says
+// so and shows the job as it ended.
 async function cancel(btn) {
+  const id = btn.dataset.job;
   btn.disabled = true;
   btn.textContent = "Canceling…";
   try {
-    await api("/api/v1/jobs/" + encodeURIComponent(btn.dataset.job) + "/cancel", { method: "POST" });
+    await api("/api/v1/jobs/" + encodeURIComponent(id) + "/cancel", { method: "POST" });
   } catch (e) {
     btn.disabled = false;
     btn.textContent = "Cancel";
-    if (!(e instanceof Unauthorized)) banner(esc("Could not cancel: " + e.message), "action");
+    if (e instanceof Unauthorized) return;
+    if (e.code === "job_ended") await jobEnded(id);
+    else banner(esc("Could not cancel: " + e.message), "action");
   }
 }
 
-async function loadHistory(fabric) {
-  const first = state.selected !== fabric;
+// jobEnded says that a job someone tried to cancel had already ended, and shows it as it ended.
+async function jobEnded(id) {
+  let j = null;
+  try {
+    ({ body: j } = await api("/api/v1/jobs/" + encodeURIComponent(id)));
+  } catch (e) {
+    j = null;
+  }
+  const st = j ? STATE_WORDS[j.state] || j.state : "";
+  banner(esc(`job ${id} already ended${st ? ` (${st})` : ""}; nothing to cancel`), "info");
+  if (!j) return;
+  const f = state.fabrics.find(x => x.name === j.fabric);
+  if (f) f.latest_job = newer(f.latest_job, j);
+  renderFabrics();
+  if (state.selected === j.fabric) loadHistory(j.fabric);
+  if (state.logJob === id) renderLog(j);
+}
+
+// showDetail opens a view (history, inventory or topology) of a fabric below the fabrics.
+async function showDetail(fabric, view) {
+  if (!VIEWS[view]) view = "history";
+  const other = state.selected !== fabric;
+  const moved = other || state.view !== view;
+  if (other) {
+    state.logJob = null;
+    state.inv = null;
+    state.resource = null;
+    document.getElementById("joblog").hidden = true;
+    document.getElementById("jobdetail").hidden = true;
+    document.getElementById("resource").hidden = true;
+    setHTML(document.querySelector("#history tbody"), `<tr><td colspan="8" class="muted">Loading…</td></tr>`);
+    document.getElementById("topology").replaceChildren();
+    delete document.getElementById("topology").dataset.fabric;
+  }
   state.selected = fabric;
+  state.view = view;
   const detail = document.getElementById("detail");
   detail.hidden = false;
   document.getElementById("detail-name").textContent = fabric;
-  if (first) {
-    state.logJob = null;
-    document.getElementById("joblog").hidden = true;
-    document.getElementById("jobdetail").hidden = true;
-    setHTML(document.querySelector("#history tbody"), `<tr><td colspan="7" class="muted">Loading…</td></tr>`);
-  }
+  document.getElementById("detail-view").textContent = VIEWS[view];
+  for (const b of document.querySelectorAll("#detail .tabs button.tab")) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+  for (const v of Object.keys(VIEWS)) document.getElementById("view-" + v).hidden = v !== view;
+  if (moved) detail.scrollIntoView({ block: "nearest" });
+  if (view === "history") await loadHistory(fabric);
+  else if (view === "inventory") await loadInventory(fabric);
+  else await loadTopology(fabric);
+}
+
+// loadHistory brings the history of the selected fabric up to date; while one of its jobs is
+// active it does so again every second (the job poller covers only the latest job).
+async function loadHistory(fabric) {
+  if (state.selected !== fabric) return;
   try {
     const { body } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/jobs?limit=50");
     if (state.selected !== fabric) return;
     const jobs = body.jobs || [];
-    setHTML(document.querySelector("#history tbody"), jobs.map(j => `<tr data-job="${esc(j.id)}"${j.id === state.logJob ? ` class="selected"` : ""}>
-      <td><code>${esc(j.id)}</code></td><td>${esc(j.trigger)}</td><td>${stateBadge(j.state)}</td>
-      <td>${esc(fmtTime(j.started_at || j.created_at))}</td><td>${ACTIVE.has(j.state) ? "running…" : esc(duration(j))}</td>
-      <td>${num((j.git_sync || {}).attempts)} / ${num((j.ingest || {}).attempts)}</td>
-      <td><button type="button" class="link showlog" data-job="${esc(j.id)}" aria-controls="jobdetail joblog"
-        aria-label="Show the problems and the log of job ${esc(j.id)}">details</button></td></tr>`).join("") ||
-      `<tr><td colspan="7" class="muted">No jobs yet.</td></tr>`);
-    if (first) detail.scrollIntoView({ block: "nearest" });
+    setHTML(document.querySelector("#history tbody"), jobs.map(historyRow).join("") ||
+      `<tr><td colspan="8" class="muted">No jobs yet.</td></tr>`);
+    if (jobs.some(j => ACTIVE.has(j.state))) pollHistory(fabric);
+    const shown = jobs.find(j => j.id === state.logJob);
+    if (shown && ACTIVE.has(shown.state)) renderLog(shown);
   } catch (e) {
     if (!(e instanceof Unauthorized)) banner(esc("Could not load the jobs of " + fabric + ": " + e.message), "action");
   }
+}
+
+function pollHistory(fabric) {
+  if (state.historyTimer) return;
+  state.historyTimer = setTimeout(() => {
+    state.historyTimer = 0;
+    if (state.selected === fabric) loadHistory(fabric);
+  }, 1000);
+}
+
+function historyRow(j) {
+  const id = esc(j.id);
+  const running = ACTIVE.has(j.state);
+  const live = liveHTML(j);
+  const cancelBtn = !running ? "" : j.cancel_requested
+    ? ` <button type="button" class="danger cancel small" data-job="${id}" disabled>Canceling…</button>`
+    : ` <button type="button" class="danger cancel small" data-job="${id}">Cancel</button>`;
+  return `<tr data-job="${id}"${j.id === state.logJob ? ` class="selected"` : ""}>
+      <td><code>${id}</code></td><td>${esc(j.trigger)}</td><td class="jobstate">${stateBadge(j.state)}${live ? " " + live : ""}</td>
+      <td>${esc(fmtTime(j.started_at || j.created_at))}</td><td>${running ? "running… " + esc(progressOf(j).text) : esc(duration(j))}</td>
+      <td>${num((j.git_sync || {}).attempts)} / ${num((j.ingest || {}).attempts)}</td><td class="jobchanges">${changesCell(j)}</td>
+      <td class="jobactions"><button type="button" class="link showlog" data-job="${id}" aria-controls="jobdetail joblog"
+        aria-label="Show the problems, changes and log of job ${id}">details</button>${cancelBtn}</td></tr>`;
 }
 
 // logTime shows a log line's time in UTC to the millisecond.
@@ -759,13 +971,29 @@ function logTime(t) {
   return isNaN(d) ? String(t ?? "") : d.toISOString().replace("T", " ");
 }
 
+// renderLog shows a job's log, one line per entry; a "cancel requested" line is marked and
+// scrolled into the log's view, and an active job's log follows its newest line.
 function renderLog(j) {
   renderDetail(j);
   const pre = document.getElementById("joblog");
-  const lines = (j.log || []).map(l => `${logTime(l.time)}  ${l.message ?? ""}`);
-  const text = `Log of job ${j.id} (${STATE_WORDS[j.state] || j.state})\n` + (lines.length ? lines.join("\n") : "(no lines yet)");
-  if (pre.textContent !== text) pre.textContent = text;
+  const log = j.log || [];
+  const lines = log.map(l => `${logTime(l.time)}  ${l.message ?? ""}`);
+  const head = `Log of job ${j.id} (${STATE_WORDS[j.state] || j.state})`;
+  const text = head + "\n" + (lines.length ? lines.join("\n") : "(no lines yet)");
   pre.hidden = false;
+  if (pre.dataset.text === text) return;
+  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  pre.innerHTML = esc(head) + "\n" + (lines.length ? lines.map((l, i) =>
+    `<span class="logline${/^cancel/i.test(String(log[i].message ?? "")) ? " cancel-line" : ""}">${esc(l)}</span>`).join("\n") : "(no lines yet)");
+  pre.dataset.text = text;
+  const marks = pre.querySelectorAll(".cancel-line");
+  const mark = marks[0];
+  if (mark) {
+    const top = mark.offsetTop, bottom = top + mark.offsetHeight;
+    if (top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) pre.scrollTop = Math.max(0, top - pre.clientHeight / 3);
+  } else if (atEnd || ACTIVE.has(j.state)) {
+    pre.scrollTop = pre.scrollHeight;
+  }
 }
 
 async function showLog(id) {
@@ -773,29 +1001,275 @@ async function showLog(id) {
     const { body: j } = await api("/api/v1/jobs/" + encodeURIComponent(id));
     state.logJob = id;
     for (const tr of document.querySelectorAll("#history tbody tr")) tr.classList.toggle("selected", tr.dataset.job === id);
+    delete document.getElementById("joblog").dataset.text;
     renderLog(j);
   } catch (e) {
     if (!(e instanceof Unauthorized)) banner(esc("Could not load the log: " + e.message), "action");
   }
 }
 
-// showJob opens a fabric's history and, in it, one job's problems and log.
+// showJob opens a fabric's history and, in it, one job's problems, changes and log.
 async function showJob(fabric, id) {
-  await loadHistory(fabric);
+  await showDetail(fabric, "history");
   await showLog(id);
   document.getElementById("jobdetail").scrollIntoView({ block: "start" });
 }
 
+// INV_PER_PAGE is how many resources a page of the inventory lists.
+const INV_PER_PAGE = 50;
+
+// loadInventory loads the page of the selected fabric's inventory that state.inv asks for
+// (kind, search, page) and shows it.
+async function loadInventory(fabric) {
+  if (state.selected !== fabric) return;
+  if (!state.inv || state.inv.fabric !== fabric) state.inv = { fabric, kind: "", q: "", page: 1, seq: 0, data: null };
+  const inv = state.inv;
+  const input = document.getElementById("inv-q");
+  if (input.value !== inv.q && document.activeElement !== input) input.value = inv.q;
+  const qs = new URLSearchParams({ page: String(inv.page), per_page: String(INV_PER_PAGE) });
+  if (inv.kind) qs.set("kind", inv.kind);
+  if (inv.q) qs.set("q", inv.q);
+  const seq = ++inv.seq;
+  try {
+    const { body } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/resources?" + qs);
+    if (state.inv !== inv || seq !== inv.seq) return; // a newer question was asked
+    inv.data = body || {};
+    renderInventory();
+  } catch (e) {
+    if (e instanceof Unauthorized || state.inv !== inv || seq !== inv.seq) return;
+    setHTML(document.getElementById("inv-head"), `<span class="error">${esc("Could not load the inventory of " + fabric + ": " + e.message)}</span>`);
+  }
+}
+
+function renderInventory() {
+  const inv = state.inv, d = inv.data || {};
+  const fabric = inv.fabric;
+  const counts = d.counts && typeof d.counts === "object" ? d.counts : {};
+  const kinds = Object.keys(counts).sort();
+  const list = Array.isArray(d.resources) ? d.resources : [];
+  const synced = Boolean(d.commit);
+  setHTML(document.getElementById("inv-head"), !synced
+    ? `<span class="muted">${esc(fabric)} has no inventory yet: it has not been synced.</span>`
+    : `${plural(d.total, "resource")} in <code>managed/</code> and <code>unmanaged/</code> at commit ` +
+      `<code class="commit" title="${esc(d.commit)}">${esc(shortSha(d.commit))}</code>` +
+      (d.job_id ? `, published by job <button type="button" class="link showjob" data-job="${esc(d.job_id)}" data-of="${esc(fabric)}"><code>${esc(d.job_id)}</code></button>` : "") +
+      (d.updated_at ? ` <span class="muted">${esc(fmtTime(d.updated_at))}</span>` : ""));
+  setHTML(document.getElementById("inv-counts"), !kinds.length ? "" :
+    `<button type="button" class="kind" data-kind="" aria-pressed="${!inv.kind}">All <span class="n">${num(d.total)}</span></button>` +
+    kinds.map(k => `<button type="button" class="kind" data-kind="${esc(k)}" aria-pressed="${inv.kind === k}">${esc(k)} <span class="n">${num(counts[k])}</span></button>`).join(""));
+  document.getElementById("inv-search").hidden = !synced;
+  setHTML(document.querySelector("#inventory tbody"), list.map(r => {
+    const open = state.resource && state.resource.path === r.path;
+    return `<tr class="res${open ? " selected" : ""}" data-path="${esc(r.path)}" data-sha="${esc(r.sha256)}">` +
+      `<td class="kind">${esc(r.kind)}</td>` +
+      `<td class="resname"><button type="button" class="link openres" data-path="${esc(r.path)}" data-sha="${esc(r.sha256)}" ` +
+      `title="Show the normalized YAML of ${esc(r.kind)} ${esc(r.name)}">${esc(r.name)}</button></td>` +
+      `<td class="ns">${r.namespace ? esc(r.namespace) : `<span class="muted">—</span>`}</td>` +
+      `<td class="file"><code>${urlHTML(r.path)}</code></td>` +
+      `<td class="lastjob">${r.job_id ? `<button type="button" class="link showjob" data-job="${esc(r.job_id)}" data-of="${esc(fabric)}"><code>${esc(r.job_id)}</code></button>` : ""}</td></tr>`;
+  }).join("") || `<tr><td colspan="5" class="muted">${synced ? "No resource matches." : "Nothing to list yet."}</td></tr>`);
+  const page = Math.max(1, num(d.page) || inv.page), per = num(d.per_page) || INV_PER_PAGE, matched = num(d.matched);
+  const first = matched ? (page - 1) * per + 1 : 0, last = Math.min(matched, (page - 1) * per + list.length);
+  setHTML(document.getElementById("inv-pages"), !synced ? "" :
+    `<span class="muted">${matched ? `${first}–${last} of ${matched} ${matched === 1 ? "match" : "matches"}` : "no matches"}` +
+    `${matched !== num(d.total) ? ` (of ${num(d.total)})` : ""}</span>` +
+    (page > 1 ? ` <button type="button" class="secondary invpage" data-page="${page - 1}">Previous</button>` : "") +
+    (last < matched ? ` <button type="button" class="secondary invpage" data-page="${page + 1}">Next</button>` : ""));
+}
+
+// openResource shows a resource file's normalized YAML below the inventory: the current
+// version, or with sha the one of that hash; with job, the job's diff of it too.
+async function openResource(fabric, path, sha, job) {
+  state.resource = { fabric, path, sha, job };
+  for (const tr of document.querySelectorAll("#inventory tbody tr")) tr.classList.toggle("selected", tr.dataset.path === path);
+  const box = document.getElementById("resource");
+  box.hidden = false;
+  setHTML(box, `<h3 class="card-title"><code class="path">${esc(path)}</code></h3><p class="muted">Loading…</p>`);
+  const qs = new URLSearchParams({ path });
+  if (sha) qs.set("sha256", sha);
+  try {
+    const [{ body: f }, j] = await Promise.all([
+      api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/file?" + qs),
+      job ? api("/api/v1/jobs/" + encodeURIComponent(job)).then(r => r.body, () => null) : null,
+    ]);
+    if (state.resource.path !== path || state.resource.sha !== sha) return;
+    const change = j && j.changes && Array.isArray(j.changes.files) ? j.changes.files.find(x => x && x.path === path) : null;
+    setHTML(box, `<h3 class="card-title"><code class="path">${esc(f.path)}</code> ` +
+      (f.current ? `<span class="tag current">current</span>` : `<span class="tag older">an older version</span>`) +
+      ` <button type="button" class="link closeres">close</button></h3>` +
+      `<p class="muted res-meta">sha256 <code title="${esc(f.sha256)}">${esc(shortSha(f.sha256))}</code>` +
+      (job ? `, as job <code>${esc(job)}</code> wrote it` : "") +
+      (f.commit ? `; the inventory is at commit <code title="${esc(f.commit)}">${esc(shortSha(f.commit))}</code>` : "") + `</p>` +
+      (change ? `<details class="diff res-diff" open><summary>${actionBadge(change.action)} What job <code>${esc(job)}</code> changed in it ` +
+        `<span class="muted lines">+${num(change.added)} −${num(change.removed)}</span></summary>` +
+        (change.diff ? `<pre class="diff">${diffHTML(change.diff)}</pre>` : `<p class="muted">(diff not shown)</p>`) + `</details>` : "") +
+      `<pre class="yaml" tabindex="0" aria-label="Content of ${esc(f.path)}">${esc(f.content)}</pre>`);
+  } catch (e) {
+    if (e instanceof Unauthorized || state.resource.path !== path) return;
+    const msg = e.code === "file_not_found"
+      ? (sha ? `This version of ${path} is no longer kept, or the file is no longer in the inventory.` : `${path} is not in the inventory.`)
+      : `Could not load ${path}: ${e.message}`;
+    setHTML(box, `<h3 class="card-title"><code class="path">${esc(path)}</code> <button type="button" class="link closeres">close</button></h3>` +
+      `<p class="error">${esc(msg)}</p>`);
+  }
+}
+
+// openFile opens a file a job changed, at the version it wrote, in the fabric's inventory view,
+// whose table is searched for the file's path.
+async function openFile(fabric, path, sha, job) {
+  await showDetail(fabric, "inventory");
+  state.inv.q = path;
+  state.inv.kind = "";
+  state.inv.page = 1;
+  document.getElementById("inv-q").value = path;
+  await Promise.all([loadInventory(fabric), openResource(fabric, path, sha, job)]);
+  document.getElementById("resource").scrollIntoView({ block: "nearest" });
+}
+
+// cleanSVG parses the server's topology drawing and returns it as a node of this page, without
+// anything that could run or reach out (scripts, event handlers, links, foreign content) and
+// without its <style> and style attributes, which the page's Content-Security-Policy refuses:
+// style.css holds the drawing's stylesheet.
+function cleanSVG(text) {
+  // Dropped from the text before it is parsed: the parser applies the page's policy too (and
+  // reports a violation for each). The server escapes every quote and '<' of its text, so these
+  // patterns match markup only; what they miss, the loops below remove.
+  const src = String(text).replace(/<style\b[\s\S]*?<\/style\s*>/gi, "")
+    .replace(/\s(style|on[a-z]+)\s*=\s*("[^"]*"|'[^']*')/gi, "");
+  const doc = new DOMParser().parseFromString(src, "image/svg+xml");
+  const root = doc.documentElement;
+  if (!root || root.localName !== "svg" || doc.getElementsByTagName("parsererror").length) {
+    throw new Error("the server's drawing is not valid SVG");
+  }
+  for (const el of [...root.querySelectorAll("script, style, foreignObject, iframe, image, use, a")]) el.remove();
+  for (const el of [root, ...root.querySelectorAll("*")]) {
+    for (const a of [...el.attributes]) {
+      if (/^on/i.test(a.name) || a.name === "style" || /href$/i.test(a.name)) el.removeAttribute(a.name);
+    }
+  }
+  return document.importNode(root, true);
+}
+
+// loadTopology shows the selected fabric's wiring as the server draws it, inline, so that its
+// nodes can be clicked (and focused: Enter shows their connections too).
+async function loadTopology(fabric) {
+  if (state.selected !== fabric) return;
+  const box = document.getElementById("topology");
+  const panel = document.getElementById("topo-panel");
+  const width = Math.max(320, Math.min(1800, Math.round(box.clientWidth || 1200)));
+  if (!box.firstElementChild) setHTML(panel, `<p class="muted">Loading the drawing…</p>`);
+  try {
+    const { body } = await api("/api/v1/fabrics/" + encodeURIComponent(fabric) + "/topology.svg?width=" + width, { text: true });
+    if (state.selected !== fabric) return;
+    const svg = cleanSVG(body);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Wiring of " + fabric);
+    for (const g of svg.querySelectorAll("g.node")) {
+      g.setAttribute("tabindex", "0");
+      g.setAttribute("role", "button");
+    }
+    const picked = box.querySelector("g.node.selected");
+    box.replaceChildren(svg);
+    box.dataset.fabric = fabric;
+    const again = picked ? svg.querySelector("#" + CSS.escape(picked.id)) : null;
+    if (again) selectNode(again);
+    else setHTML(panel, `<p class="muted">Click a switch, server or gateway to list its connections. Hovering shows them too.</p>`);
+  } catch (e) {
+    if (e instanceof Unauthorized || state.selected !== fabric) return;
+    box.replaceChildren();
+    const msg = e.code === "no_topology" ? e.message || `${fabric} has no wiring to draw yet.` : `Could not load the topology of ${fabric}: ${e.message}`;
+    setHTML(panel, `<p class="${e.code === "no_topology" ? "muted no-topology" : "error"}">${esc(msg)}</p>`);
+  }
+}
+
+// selectNode marks a node of the drawing and lists, in the side panel, what its <title> says:
+// its name, kind and role, then its connections.
+function selectNode(g) {
+  for (const x of document.querySelectorAll("#topology g.node.selected")) x.classList.remove("selected");
+  g.classList.add("selected");
+  const title = g.querySelector(":scope > title");
+  const lines = String(title ? title.textContent : "").split("\n");
+  const name = lines[0] || g.id.replace(/^node-/, "");
+  const rest = lines.slice(1);
+  const classes = g.getAttribute("class").split(/\s+/);
+  const kind = ["switch", "server", "gateway"].find(k => classes.includes(k));
+  const list = rest.findIndex(l => /connections?:$/.test(l));
+  const about = list < 0 ? rest : rest.slice(0, list);
+  const conns = list < 0 ? [] : rest.slice(list + 1);
+  setHTML(document.getElementById("topo-panel"), `<h3 class="node-name">${esc(name)}</h3>` +
+    about.map(l => `<p class="node-about">${esc(l)}</p>`).join("") +
+    (list >= 0 ? `<p class="node-count">${esc(rest[list])}</p><ul class="node-conns">${conns.map(l => {
+      const m = /^(.*?) \(([^)]*)\): (.*)$/.exec(l);
+      return m ? `<li><code class="conn">${esc(m[1])}</code> <span class="conn-type">${esc(m[2])}</span><br><span class="ports">${esc(m[3])}</span></li>` : `<li>${esc(l)}</li>`;
+    }).join("")}</ul>` : "") +
+    (kind ? `<p><button type="button" class="link nodefile" data-of="${esc(state.selected)}" data-kind="${esc(kind[0].toUpperCase() + kind.slice(1))}" ` +
+      `data-name="${esc(name)}">Find ${esc(name)} in the inventory</button></p>` : ""));
+}
+
+// findInInventory opens the inventory of a fabric, listing the resources of a kind that match q.
+async function findInInventory(fabric, kind, q) {
+  await showDetail(fabric, "inventory");
+  Object.assign(state.inv, { kind, q, page: 1 });
+  document.getElementById("inv-q").value = q;
+  await loadInventory(fabric);
+}
+
+let searchTimer = 0;
+document.getElementById("inv-q").addEventListener("input", ev => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    if (!state.inv) return;
+    state.inv.q = ev.target.value.trim();
+    state.inv.page = 1;
+    loadInventory(state.inv.fabric);
+  }, 200);
+});
+document.getElementById("inv-search").addEventListener("submit", ev => {
+  ev.preventDefault();
+  clearTimeout(searchTimer);
+  if (!state.inv) return;
+  state.inv.q = document.getElementById("inv-q").value.trim();
+  state.inv.page = 1;
+  loadInventory(state.inv.fabric);
+});
+
 document.addEventListener("click", ev => {
   const t = ev.target.closest("button");
-  if (!t || t.disabled) return;
+  if (!t) {
+    const node = ev.target.closest("#topology g.node");
+    if (node) { selectNode(node); return; }
+    const row = ev.target.closest("#inventory tbody tr[data-path]");
+    if (row && state.inv) openResource(state.inv.fabric, row.dataset.path, "", "");
+    return;
+  }
+  if (t.disabled) return;
   if (t.matches("button.sync, button.syncnow")) sync(t.dataset.fabric);
   else if (t.matches("button.preview")) sync(t.dataset.fabric, true);
   else if (t.matches("button.drift")) toggleDrift(t.dataset.drift);
   else if (t.matches("button.cancel")) cancel(t);
-  else if (t.matches("button[data-fabric]")) loadHistory(t.dataset.fabric);
+  else if (t.matches("button.view")) showDetail(t.dataset.of, t.dataset.view);
+  else if (t.matches("#detail button.tab")) { if (state.selected) showDetail(state.selected, t.dataset.view); }
+  else if (t.matches("button[data-fabric]")) showDetail(t.dataset.fabric, "history");
   else if (t.matches("button.showlog")) showLog(t.dataset.job);
   else if (t.matches("button.showjob")) showJob(t.dataset.of, t.dataset.job);
+  else if (t.matches("button.openfile")) {
+    ev.preventDefault(); // in a <summary>: opening the file does not fold its diff
+    openFile(t.dataset.of, t.dataset.path, t.dataset.sha, t.dataset.job);
+  }
+  else if (t.matches("button.openres") && state.inv) openResource(state.inv.fabric, t.dataset.path, "", "");
+  else if (t.matches("button.closeres")) { state.resource = null; document.getElementById("resource").hidden = true; renderInventory(); }
+  else if (t.matches("button.kind") && state.inv) { Object.assign(state.inv, { kind: t.dataset.kind, page: 1 }); loadInventory(state.inv.fabric); }
+  else if (t.matches("button.invpage") && state.inv) { state.inv.page = num(t.dataset.page) || 1; loadInventory(state.inv.fabric); }
+  else if (t.matches("button.nodefile")) findInInventory(t.dataset.of, t.dataset.kind, t.dataset.name);
+});
+
+// A focused node of the drawing shows its connections on Enter or Space, like a click.
+document.addEventListener("keydown", ev => {
+  if (ev.key !== "Enter" && ev.key !== " ") return;
+  const node = ev.target.closest && ev.target.closest("#topology g.node");
+  if (!node) return;
+  ev.preventDefault();
+  selectNode(node);
 });
 
 // Hovering or focusing a drift badge lists the drifted files in its title.
