@@ -54,6 +54,7 @@ type Server struct {
 	dir     string
 	port    int
 	persist bool
+	extra   []string // more redis-server arguments
 	cmd     *exec.Cmd
 }
 
@@ -63,6 +64,15 @@ type Option func(*Server)
 // Persistent makes the server keep its data across Stop and Restart (append-only file, fsync
 // on every write), as a production Redis would.
 func Persistent() Option { return func(s *Server) { s.persist = true } }
+
+// Args adds redis-server command-line arguments ("--replicaof", "127.0.0.1 6380", …).
+func Args(args ...string) Option { return func(s *Server) { s.extra = append(s.extra, args...) } }
+
+// Port is the server's TCP port on 127.0.0.1.
+func (s *Server) Port() int { return s.port }
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // StartServer starts a private redis-server, stopped in t.Cleanup. It ignores
 // FABSYNC_TEST_REDIS_URL: the test needs a process of its own.
@@ -96,6 +106,7 @@ func (s *Server) start() error {
 	}
 	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--dir", s.dir,
 		"--daemonize", "no", "--maxmemory-policy", "noeviction", "--logfile", filepath.Join(s.dir, "redis.log")}, aof...)
+	args = append(args, s.extra...)
 	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
