@@ -43,6 +43,7 @@ type options struct {
 	webhookSecret string // FABSYNC_WEBHOOK_SECRET
 	env           map[string]string
 	redis         *redistest.Server // a Redis the test stops and restarts; default a private one
+	redisURL      string            // a REDIS_URL to use instead (Sentinel, Cluster)
 	retryBase     time.Duration     // first retry delay [20ms]
 	poll          time.Duration     // worker poll and delayed-task intervals [20ms, 50ms]; -1 = production defaults
 	concurrency   int               // tasks per worker [2]
@@ -63,7 +64,9 @@ func start(t testing.TB, fabrics string, o options) *system {
 	}
 	dir := t.TempDir()
 	s := &system{t: t, cfgPath: filepath.Join(dir, "fabsync.yaml"), env: o.env}
-	if o.redis != nil {
+	if o.redisURL != "" {
+		s.redisURL = o.redisURL
+	} else if o.redis != nil {
 		s.redisURL = o.redis.URL
 	} else {
 		s.redisURL = redistest.Start(t)

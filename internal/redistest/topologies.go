@@ -29,12 +29,27 @@ type Sentinel struct {
 }
 
 // StartSentinel starts a master, a replica of it and three sentinels (quorum 2, a master is
-// down after 1 s without an answer), all stopped in t.Cleanup, and waits until the sentinels
-// know the replica.
+// down after 1 s without an answer), all stopped in t.Cleanup, and waits until the replica is
+// in sync and the sentinels know it.
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
-	master := StartServer(t)
+	// No delay before the initial sync (Redis 7 waits 5 s for more replicas by default).
+	master := StartServer(t, Args("--repl-diskless-sync-delay", "0"))
 	replica := StartServer(t, Args("--replicaof", "127.0.0.1", strconv.Itoa(master.Port())))
+	// A failover before the replica's first sync would promote an empty replica.
+	rc := redis.NewClient(&redis.Options{Addr: replica.Addr()})
+	defer func() { _ = rc.Close() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := rc.Info(context.Background(), "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not sync with the master within 20s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	s := &Sentinel{Master: master, Replica: replica, t: t}
 	for i := range 3 {
 		dir := t.TempDir()
