@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.SetOutput(stderr)
 	fs.Usage = config.Usage(fs, "Serves the fabsync HTTP API and web UI. It records jobs in Redis; workers run them.")
 	var s config.Settings
-	s.Bind(fs, "redis-url", "config", "listen", "api-token", "webhook-secret", "monitoring")
+	s.Bind(fs, "redis-url", "config", "listen", "api-token", "webhook-secret", "gitlab-webhook-token", "gitea-webhook-secret", "bitbucket-webhook-secret", "generic-webhook-secret", "monitoring")
 	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer func() { _ = rdb.Close() }() // after the server stopped: nothing is left to use it
-	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,10 @@ func TestRunHelp(t *testing.T) {
 		{"listen", "FABSYNC_LISTEN", `"127.0.0.1:8080"`},
 		{"api-token", "FABSYNC_API_TOKEN", ""},
 		{"webhook-secret", "FABSYNC_WEBHOOK_SECRET", ""},
+		{"gitlab-webhook-token", "FABSYNC_GITLAB_WEBHOOK_TOKEN", ""},
+		{"gitea-webhook-secret", "FABSYNC_GITEA_WEBHOOK_SECRET", ""},
+		{"bitbucket-webhook-secret", "FABSYNC_BITBUCKET_WEBHOOK_SECRET", ""},
+		{"generic-webhook-secret", "FABSYNC_GENERIC_WEBHOOK_SECRET", ""},
 		{"monitoring", "FABSYNC_MONITORING", `"readonly"`},
 	}
 	env := map[string]string{"FABSYNC_API_TOKEN": "hunter2", "FABSYNC_WEBHOOK_SECRET": "hunter3", "FABSYNC_LISTEN": ":1"}

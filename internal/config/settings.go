@@ -25,6 +25,13 @@ import (
 //	-concurrency      FABSYNC_CONCURRENCY       4 (1 to 1000)
 //	-shutdown-timeout FABSYNC_SHUTDOWN_TIMEOUT  30s (greater than 0)
 //	-monitoring       FABSYNC_MONITORING        readonly (or readwrite, off)
+//	-public-url       FABSYNC_PUBLIC_URL        none (links in notifications and commit statuses)
+//
+// The webhooks of the other forges each have a secret of their own, none by default (none
+// disables that webhook): -gitlab-webhook-token (FABSYNC_GITLAB_WEBHOOK_TOKEN),
+// -gitea-webhook-secret (FABSYNC_GITEA_WEBHOOK_SECRET, Gitea and Forgejo),
+// -bitbucket-webhook-secret (FABSYNC_BITBUCKET_WEBHOOK_SECRET) and -generic-webhook-secret
+// (FABSYNC_GENERIC_WEBHOOK_SECRET).
 type Settings struct {
 	RedisURL        string        // REDIS_URL
 	ConfigPath      string        // FABSYNC_CONFIG
@@ -36,6 +43,12 @@ type Settings struct {
 	Concurrency     int           // FABSYNC_CONCURRENCY
 	ShutdownTimeout time.Duration // FABSYNC_SHUTDOWN_TIMEOUT
 	Monitoring      string        // FABSYNC_MONITORING
+	PublicURL       string        // FABSYNC_PUBLIC_URL
+
+	GitLabWebhookToken     string // FABSYNC_GITLAB_WEBHOOK_TOKEN
+	GiteaWebhookSecret     string // FABSYNC_GITEA_WEBHOOK_SECRET
+	BitbucketWebhookSecret string // FABSYNC_BITBUCKET_WEBHOOK_SECRET
+	GenericWebhookSecret   string // FABSYNC_GENERIC_WEBHOOK_SECRET
 }
 
 // Defaults of the settings.
@@ -70,7 +83,15 @@ func (s *Settings) table() []setting {
 		{flag: "api-token", env: "FABSYNC_API_TOKEN", ptr: &s.APIToken,
 			usage: "bearer `token` required by /api/v1, /metrics and /monitoring; none: open to anyone who can connect. Prefer the environment variable: flags show in ps"},
 		{flag: "webhook-secret", env: "FABSYNC_WEBHOOK_SECRET", ptr: &s.WebhookSecret,
-			usage: "GitHub webhook `secret`; none: webhooks are refused. Prefer the environment variable: flags show in ps"},
+			usage: "GitHub webhook `secret`; none: the GitHub webhook is refused. Prefer the environment variable: flags show in ps"},
+		{flag: "gitlab-webhook-token", env: "FABSYNC_GITLAB_WEBHOOK_TOKEN", ptr: &s.GitLabWebhookToken,
+			usage: "GitLab webhook secret `token`; none: the GitLab webhook is refused. Prefer the environment variable: flags show in ps"},
+		{flag: "gitea-webhook-secret", env: "FABSYNC_GITEA_WEBHOOK_SECRET", ptr: &s.GiteaWebhookSecret,
+			usage: "Gitea and Forgejo webhook `secret`; none: that webhook is refused. Prefer the environment variable: flags show in ps"},
+		{flag: "bitbucket-webhook-secret", env: "FABSYNC_BITBUCKET_WEBHOOK_SECRET", ptr: &s.BitbucketWebhookSecret,
+			usage: "Bitbucket Cloud webhook `secret`; none: the Bitbucket webhook is refused. Prefer the environment variable: flags show in ps"},
+		{flag: "generic-webhook-secret", env: "FABSYNC_GENERIC_WEBHOOK_SECRET", ptr: &s.GenericWebhookSecret,
+			usage: "generic webhook `secret` (X-Fabsync-Signature-256); none: the generic webhook is refused. Prefer the environment variable: flags show in ps"},
 		{flag: "git-author", env: "FABSYNC_GIT_AUTHOR", def: DefaultGitAuthor, ptr: &s.GitAuthor,
 			usage: "commit `author` as \"Name <email>\""},
 		{flag: "concurrency", env: "FABSYNC_CONCURRENCY", def: strconv.Itoa(DefaultConcurrency), ptr: &s.Concurrency, min: 1, max: 1000,
@@ -79,6 +100,8 @@ func (s *Settings) table() []setting {
 			usage: "how long running tasks may finish after SIGTERM: a `duration` such as 30s or 2m"},
 		{flag: "monitoring", env: "FABSYNC_MONITORING", def: DefaultMonitoring, ptr: &s.Monitoring,
 			usage: "the Asynqmon dashboard at /monitoring/: readonly, readwrite or off"},
+		{flag: "public-url", env: "FABSYNC_PUBLIC_URL", ptr: &s.PublicURL,
+			usage: "`URL` at which people reach fabsync's UI (https://fabsync.example.com), for the job links in notifications and commit statuses; none: no links"},
 	}
 }
 

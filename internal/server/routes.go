@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	webhookPath    = "/api/v1/webhooks/github"
+	webhookPath    = webhookPrefix + "github"
 	monitoringPath = "/monitoring" // Asynqmon's root
 )
 
@@ -41,7 +41,13 @@ func (s *server) routes(e *echo.Echo, cfg Config, mon http.Handler) {
 	e.GET("/api/v1/fabrics/:fabric/topology.svg", s.getTopology, auth)
 	e.GET("/api/v1/jobs/:id", s.getJob, auth)
 	e.POST("/api/v1/jobs/:id/cancel", s.cancelJob, auth)
-	e.POST(webhookPath, s.githubWebhook(cfg.WebhookSecret)) // authenticated by its HMAC signature
+	// The webhooks are authenticated by their forge's signature or token (webhook.go), each
+	// with a secret of its own; an empty secret disables the route.
+	e.POST(webhookPath, s.webhook(githubForge, cfg.WebhookSecret))
+	e.POST(webhookPrefix+"gitlab", s.webhook(gitlabForge, cfg.GitLabWebhookToken))
+	e.POST(webhookPrefix+"gitea", s.webhook(giteaForge, cfg.GiteaWebhookSecret)) // and Forgejo
+	e.POST(webhookPrefix+"bitbucket", s.webhook(bitbucketForge, cfg.BitbucketWebhookSecret))
+	e.POST(webhookPrefix+"generic", s.webhook(genericForge, cfg.GenericWebhookSecret))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynqmon"
@@ -27,7 +28,7 @@ type Config struct {
 	Redis         redis.UniversalClient // required: Asynqmon and /metrics read the queues through it
 	Fabrics       *config.Source        // required
 	Token         string                // when set, /api/v1/*, /metrics and /monitoring/ require "Authorization: Bearer <Token>" (see requireToken)
-	WebhookSecret string                // HMAC secret of the GitHub webhook; empty disables the webhook
+	WebhookSecret string                // HMAC secret of the GitHub webhook (/api/v1/webhooks/github); empty disables that webhook
 	Logger        *slog.Logger          // required
 	UI            fs.FS                 // the web UI's files; nil serves none
 	BodyLimit     string                // request body limit ["1M"]
@@ -36,6 +37,13 @@ type Config struct {
 	// run, archive and cancel tasks and pause queues, and "off" serves no dashboard (404)
 	// ["readonly"].
 	Monitoring string
+
+	// The secrets of the other forges' webhooks (/api/v1/webhooks/…, see webhook.go), one
+	// per route; an empty one disables its route (401 webhook_disabled).
+	GitLabWebhookToken     string // secret token of the GitLab webhook (…/gitlab)
+	GiteaWebhookSecret     string // HMAC secret of the Gitea and Forgejo webhook (…/gitea)
+	BitbucketWebhookSecret string // HMAC secret of the Bitbucket Cloud webhook (…/bitbucket)
+	GenericWebhookSecret   string // HMAC secret of the generic webhook (…/generic)
 }
 
 // The values of Config.Monitoring.
@@ -86,7 +94,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(s.accessLog)
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit:   cfg.BodyLimit,
-		Skipper: func(c echo.Context) bool { return c.Path() == webhookPath }, // capped by its handler
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), webhookPrefix) }, // capped by their handler
 	}))
 	s.routes(e, cfg, mon)
 	return e, nil

@@ -5,12 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,100 +20,119 @@ import (
 	"github.com/fabsync/fabsync/internal/tasks"
 )
 
-// maxWebhookBody caps a webhook delivery (GitHub caps payloads at 25 MB; a push that large
-// touches far more than a fabric).
+// maxWebhookBody caps a webhook delivery, from any forge (GitHub caps payloads at 25 MB; a push
+// that large touches far more than a fabric).
 const maxWebhookBody = 5 << 20
 
-// pushEvent is the part of GitHub's push payload fabsync reads.
-type pushEvent struct {
-	Ref        string `json:"ref"`
-	Deleted    bool   `json:"deleted"`
-	Repository struct {
-		FullName string `json:"full_name"`
-		CloneURL string `json:"clone_url"`
-		SSHURL   string `json:"ssh_url"`
-		HTMLURL  string `json:"html_url"`
-	} `json:"repository"`
-	Commits []struct {
-		Added    []string `json:"added"`
-		Modified []string `json:"modified"`
-	} `json:"commits"`
-	HeadCommit *struct {
-		Added    []string `json:"added"`
-		Modified []string `json:"modified"`
-	} `json:"head_commit"`
+// webhookPrefix begins the path of every webhook route (routes.go): each is capped by
+// maxWebhookBody in its handler instead of by the server's body limit.
+const webhookPrefix = "/api/v1/webhooks/"
+
+// forge is what one kind of webhook sender adds to the shared handler (webhook): how a
+// delivery proves it knows the secret, what kind of event it is, and how its push payload
+// reads. Everything else (the body cap, the replay guard, matching fabrics, triggering jobs and
+// the answers) is the same for every forge.
+type forge struct {
+	name    string // "GitHub", in messages
+	setting string // the variable of the route's secret, named when the route is disabled
+	proof   string // the header that carries the signature or token, named when it is wrong
+	// idSpace sets the forge's delivery IDs apart from the other forges' in the replay guard
+	// ("" for GitHub, whose IDs were recorded bare before there were other forges).
+	idSpace string
+	// delivery lists the headers that may carry the delivery's ID, the first one set wins;
+	// none: the forge sends no ID and only the body identifies a delivery.
+	delivery []string
+	// verify reports whether the request proves knowledge of secret, in constant time.
+	verify func(secret string, h http.Header, body []byte) bool
+	// event says what kind of event a delivery is, from its headers.
+	event func(h http.Header) eventKind
+	// parse reads a push payload; an error is a message for the sender (400).
+	parse func(body []byte) (pushEvent, error)
 }
 
+// eventKind is what a delivery asks for.
+type eventKind int
+
+const (
+	eventOther eventKind = iota // anything else: 204
+	eventPing                   // the forge testing the hook: 200 "pong"
+	eventPush                   // a push: maybe jobs
+)
+
+// pushEvent is a push delivery as every forge's payload reduces to it.
+type pushEvent struct {
+	// repos are the repository's addresses as the forge gave them (https, ssh, web page); a
+	// fabric matches when its repo is one of them in any form (repoKey).
+	repos []string
+	// branches are the branches the push updated; none (a tag, a deleted branch): nothing to do.
+	branches []string
+	// paths are the files the push added or modified, relative to the repository's root.
+	paths []string
+	// anyPath: the payload does not list every changed file (Bitbucket lists none, GitLab and
+	// Gitea cut long pushes short, the generic body may leave paths out), so every fabric of
+	// the repository and branch matches, whatever paths says.
+	anyPath bool
+	// delivery is the delivery's ID, "" when the forge sent none.
+	delivery string
+}
+
+// webhookResponse is the answer to a push delivery, the same from every forge's route.
 type webhookResponse struct {
 	Jobs    []*tasks.Job `json:"jobs"`
 	Message string       `json:"message"`
 }
 
-// githubWebhook handles GitHub deliveries (SPEC §4): ping → 200; push → a job (trigger webhook)
-// for each fabric whose repository and branch match and whose raw/ got new or changed files;
-// any other event → 204. A push delivery seen in the last 24 h (firstDelivery) answers 200 and
-// starts no job.
-func (s *server) githubWebhook(secret string) echo.HandlerFunc {
+// webhook handles the deliveries of one forge (SPEC §4): the body is capped, then verified
+// against secret (an empty secret disables the route: 401), then a ping answers 200, an event
+// other than a push 204, and a push is parsed and starts a job (trigger webhook) for each fabric
+// whose repository and branch match and whose raw/ got new or changed files (202; 200 when none
+// did). A push delivery seen in the last 24 h (firstDelivery) answers 200 and starts no job.
+func (s *server) webhook(f *forge, secret string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if secret == "" {
-			return &apiError{http.StatusUnauthorized, "webhook_disabled", "webhooks are disabled: the server has no FABSYNC_WEBHOOK_SECRET"}
+			return &apiError{http.StatusUnauthorized, "webhook_disabled", f.name + " webhooks are disabled: the server has no " + f.setting}
 		}
-		body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxWebhookBody+1))
+		req := c.Request()
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxWebhookBody+1))
 		if err != nil {
 			return &apiError{http.StatusBadRequest, "bad_request", "could not read the request body"}
 		}
 		if len(body) > maxWebhookBody {
 			return &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "webhook payload exceeds 5 MiB"}
 		}
-		if !validSignature(secret, body, c.Request().Header.Get("X-Hub-Signature-256")) {
-			return &apiError{http.StatusUnauthorized, "bad_signature", "missing or invalid X-Hub-Signature-256"}
+		if !f.verify(secret, req.Header, body) {
+			return &apiError{http.StatusUnauthorized, "bad_signature", "missing or invalid " + f.proof}
 		}
-		switch c.Request().Header.Get("X-GitHub-Event") {
-		case "ping":
+		switch f.event(req.Header) {
+		case eventPing:
 			return c.JSON(http.StatusOK, map[string]string{"message": "pong"})
-		case "push":
+		case eventPush:
 		default:
 			return c.NoContent(http.StatusNoContent)
 		}
+		ev, err := f.parse(body)
+		if err != nil {
+			return &apiError{http.StatusBadRequest, "bad_request", f.name + " push payload: " + err.Error()}
+		}
+		ev.delivery = firstHeader(req.Header, f.delivery)
 		// Only now, with the signature checked: an unsigned request must not use up an ID.
-		first, err := s.firstDelivery(c.Request().Context(), c.Request().Header.Get("X-GitHub-Delivery"), body)
+		keys := deliveryKeys(f.deliveryID(ev.delivery), body)
+		first, err := s.firstDelivery(req.Context(), keys)
 		if err != nil {
 			return err
 		}
 		if !first {
 			return c.JSON(http.StatusOK, webhookResponse{Jobs: []*tasks.Job{}, Message: "delivery already handled"})
 		}
-		var ev pushEvent
-		if err := json.Unmarshal(body, &ev); err != nil {
-			return &apiError{http.StatusBadRequest, "bad_request", "push payload is not valid JSON"}
-		}
-		branch, ok := strings.CutPrefix(ev.Ref, "refs/heads/")
-		if !ok || ev.Deleted {
+		if len(ev.branches) == 0 {
 			return c.JSON(http.StatusOK, webhookResponse{Jobs: []*tasks.Job{}, Message: "not a branch update: nothing to do"})
 		}
-		repos := map[string]bool{}
-		for _, u := range []string{ev.Repository.CloneURL, ev.Repository.SSHURL, ev.Repository.HTMLURL} {
-			if k := repoKey(u); k != "" {
-				repos[k] = true
-			}
-		}
-		var touched []string
-		for _, cm := range ev.Commits {
-			touched = append(append(touched, cm.Added...), cm.Modified...)
-		}
-		if ev.HeadCommit != nil {
-			touched = append(append(touched, ev.HeadCommit.Added...), ev.HeadCommit.Modified...)
-		}
 		resp := webhookResponse{Jobs: []*tasks.Job{}}
-		for _, f := range s.fabrics.Fabrics() {
-			if f.Branch != branch || !repos[repoKey(f.Repo)] || !touchesRaw(f, touched) {
-				continue
-			}
-			j, _, err := s.svc.Trigger(c.Request().Context(), f.Name, tasks.TriggerWebhook)
+		for _, fb := range matchingFabrics(s.fabrics.Fabrics(), ev) {
+			j, _, err := s.svc.Trigger(req.Context(), fb.Name, tasks.TriggerWebhook)
 			if err != nil {
-				// Not handled after all: let GitHub's "Redeliver" (same ID, same body) try again.
-				ids := deliveryKeys(c.Request().Header.Get("X-GitHub-Delivery"), body)
-				return errors.Join(err, s.svc.ForgetDelivery(context.WithoutCancel(c.Request().Context()), ids...))
+				// Not handled after all: let the forge's redelivery (same ID, same body) try again.
+				return errors.Join(err, s.svc.ForgetDelivery(context.WithoutCancel(req.Context()), keys...))
 			}
 			resp.Jobs = append(resp.Jobs, j)
 		}
@@ -126,15 +145,54 @@ func (s *server) githubWebhook(secret string) echo.HandlerFunc {
 	}
 }
 
+// deliveryID is the name the replay guard knows the forge's delivery ID by; "" for none.
+func (f *forge) deliveryID(id string) string {
+	if id == "" {
+		return ""
+	}
+	return f.idSpace + id
+}
+
+// matchingFabrics are the fabrics a push concerns: same repository (in any of its forms), a
+// branch the push updated, and new or changed files in the fabric's raw/ (or a push that does
+// not list its files).
+func matchingFabrics(fabrics []config.Fabric, ev pushEvent) []config.Fabric {
+	repos := map[string]bool{}
+	for _, u := range ev.repos {
+		if k := repoKey(u); k != "" {
+			repos[k] = true
+		}
+	}
+	var out []config.Fabric
+	for _, f := range fabrics {
+		if !slices.Contains(ev.branches, f.Branch) || !repos[repoKey(f.Repo)] || !ev.anyPath && !touchesRaw(f, ev.paths) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// firstHeader is the first of the named headers that is set, or "".
+func firstHeader(h http.Header, names []string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // deliveryTTL is how long a push delivery is remembered, so that a replay of it starts no job.
 const deliveryTTL = 24 * time.Hour
 
-// firstDelivery records a signed push delivery and reports whether it is new. It is known by
-// its X-GitHub-Delivery ID and also by its body: the signature covers the body only, so a
-// captured delivery replayed under another ID (or none) is caught by the body. Two real pushes
-// never have the same body (each names the commit it pushed).
-func (s *server) firstDelivery(ctx context.Context, id string, body []byte) (bool, error) {
-	for _, k := range deliveryKeys(id, body) {
+// firstDelivery records a signed push delivery by its keys (deliveryKeys) and reports whether
+// it is new. It is known by its delivery ID and also by its body: the signature covers the body
+// only, so a captured delivery replayed under another ID (or none) is caught by the body. Two
+// real pushes never have the same body on a forge (each names the commit it pushed); a generic
+// sender must make its bodies differ too (docs/API.md).
+func (s *server) firstDelivery(ctx context.Context, keys []string) (bool, error) {
+	for _, k := range keys {
 		if first, err := s.svc.FirstDelivery(ctx, k, deliveryTTL); err != nil || !first {
 			return false, err
 		}
@@ -152,12 +210,15 @@ func deliveryKeys(id string, body []byte) []string {
 	return keys
 }
 
-// validSignature checks GitHub's "sha256=<hex hmac>" header in constant time.
+// validSignature checks a "sha256=<hex hmac>" header (GitHub's, Bitbucket's and the generic
+// receiver's) in constant time.
 func validSignature(secret string, body []byte, header string) bool {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
-	}
+	return ok && validHMAC(secret, body, hexSig)
+}
+
+// validHMAC checks a bare hex HMAC-SHA256 of body (Gitea's and Forgejo's) in constant time.
+func validHMAC(secret string, body []byte, hexSig string) bool {
 	got, err := hex.DecodeString(hexSig)
 	if err != nil {
 		return false
@@ -165,6 +226,26 @@ func validSignature(secret string, body []byte, header string) bool {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// validToken compares a shared token (GitLab's) with secret in constant time, their lengths
+// included: it compares their hashes.
+func validToken(secret, token string) bool {
+	if token == "" {
+		return false
+	}
+	want, got := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(token))
+	return hmac.Equal(want[:], got[:])
+}
+
+// branchOf is the branch a "refs/heads/<branch>" ref names; none for another ref (a tag) or a
+// deletion (the new commit all zeros).
+func branchOf(ref, after string, deleted bool) []string {
+	branch, ok := strings.CutPrefix(ref, "refs/heads/")
+	if !ok || branch == "" || deleted || after != "" && strings.Trim(after, "0") == "" {
+		return nil
+	}
+	return []string{branch}
 }
 
 // repoKey reduces the forms of one repository address to "host/owner/repo" in lower case:
