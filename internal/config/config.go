@@ -49,6 +49,10 @@ type Auth struct {
 	// SigningKeyFile; at most one is set, and only with SigningKeyFile.
 	SigningPassphraseEnv  string `yaml:"signing_passphrase_env,omitempty" json:"-"`
 	SigningPassphraseFile string `yaml:"signing_passphrase_file,omitempty" json:"-"`
+
+	// GitHubApp authenticates git over HTTPS and the forge's API as a GitHub App
+	// installation (docs/DELIVERY.md), instead of a token or password.
+	GitHubApp *GitHubApp `yaml:"github_app,omitempty" json:"-"`
 }
 
 // Fabric is one fabric: a folder in one branch of one repository.
@@ -68,7 +72,25 @@ type Fabric struct {
 	// the file the manifest records. Unset, it takes the file's top-level drift:, else "adopt";
 	// after Parse it is always one of the three.
 	Drift string `yaml:"drift"`
+	// Deliver says how a job's commit reaches the fabric's branch (docs/DELIVERY.md): "push"
+	// pushes it there; "pull_request" pushes it to the branch fabsync/<name> and opens or
+	// updates a pull request into the fabric's branch. Unset, it takes the file's top-level
+	// deliver:, else "push"; after Parse it is always one of DeliverModes.
+	Deliver string `yaml:"deliver"`
+	// Forge names the forge hosting the repository, for pull requests; optional where it can
+	// be inferred from the repository URL.
+	Forge Forge `yaml:"forge"`
+	// Notify lists where the fabric's finished jobs are reported (docs/NOTIFY.md). Unset, it
+	// takes the file's top-level notify:; an empty list (notify: []) sends nothing.
+	Notify []Notify `yaml:"notify"`
+	// CommitStatus sets a commit status (fabsync/<fabric>) on the commit each job synced from,
+	// through the fabric's forge (docs/NOTIFY.md). Unset, it takes the file's top-level
+	// commit_status:; after Parse it is never nil. See SetsCommitStatus.
+	CommitStatus *bool `yaml:"commit_status"`
 }
+
+// SetsCommitStatus reports whether commit_status is set and true.
+func (f Fabric) SetsCommitStatus() bool { return f.CommitStatus != nil && *f.CommitStatus }
 
 // DriftModes are the values of drift:, the default first.
 var DriftModes = []string{"adopt", "report", "revert"} // ingest.DriftAdopt, DriftReport, DriftRevert (tasks checks that they agree)
@@ -147,6 +169,12 @@ type File struct {
 	Validation Validation `yaml:"validation"`
 	// Drift is the default of every fabric's drift: ("" means "adopt").
 	Drift string `yaml:"drift"`
+	// Deliver is the default of every fabric's deliver: ("" means "push").
+	Deliver string `yaml:"deliver"`
+	// Notify is the default of every fabric's notify: (a fabric's own list replaces it).
+	Notify []Notify `yaml:"notify"`
+	// CommitStatus is the default of every fabric's commit_status: [false].
+	CommitStatus *bool `yaml:"commit_status"`
 
 	byName map[string]int // index into Fabrics
 }
@@ -221,6 +249,21 @@ func parse(data []byte) (*File, []string) {
 			problems = append(problems, msg)
 		}
 	}
+	var topNotify *yaml.Node
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		topNotify = value(root.Content[0], "notify")
+	}
+	problems = append(problems, checkNotifyList(f.Notify, topNotify, "")...)
+	if f.Deliver != "" {
+		if msg := checkDeliver(f.Deliver); msg != "" {
+			if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+				if v := value(root.Content[0], "deliver"); v != nil {
+					msg = fmt.Sprintf("line %d: %s", v.Line, msg)
+				}
+			}
+			problems = append(problems, msg)
+		}
+	}
 	for i := range f.Fabrics {
 		fb := &f.Fabrics[i]
 		where := fmt.Sprintf("fabrics[%d]", i)
@@ -276,6 +319,28 @@ func parse(data []byte) (*File, []string) {
 		default:
 			fb.Drift = DriftModes[0]
 		}
+		switch {
+		case fb.Deliver != "":
+			if msg := checkDeliver(fb.Deliver); msg != "" {
+				bad("deliver", "%s", msg)
+			}
+		case f.Deliver != "" && checkDeliver(f.Deliver) == "":
+			fb.Deliver = f.Deliver
+		default:
+			fb.Deliver = DeliverModes[0]
+		}
+		for _, msg := range checkForge(fb.Forge) {
+			bad("forge", "%s", msg)
+		}
+		if fb.Notify == nil {
+			fb.Notify = slices.Clone(f.Notify)
+		} else {
+			problems = append(problems, checkNotifyList(fb.Notify, value(item, "notify"), where+": ")...)
+		}
+		if fb.CommitStatus == nil {
+			on := f.CommitStatus != nil && *f.CommitStatus
+			fb.CommitStatus = &on
+		}
 		fb.Validation = fb.Validation.merged(f.Validation)
 		for _, msg := range checkValidation(fb.Validation) {
 			bad("validation", "validation: %s", msg)
@@ -299,6 +364,9 @@ func parse(data []byte) (*File, []string) {
 		}
 		if (a.SigningPassphraseEnv != "" || a.SigningPassphraseFile != "") && a.SigningKeyFile == "" {
 			bad("auth", "auth: signing_passphrase_env/signing_passphrase_file need signing_key_file")
+		}
+		for _, msg := range checkGitHubApp(a) {
+			bad("auth", "%s", msg)
 		}
 	}
 	if len(problems) > 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,13 @@ func secrets(a Auth) []string {
 		s = append(s, a.Username)
 	}
 	return s
+}
+
+// keepSecret adds a minted token to what errors are scrubbed of.
+func (c *Client) keepSecret(s string) {
+	if s != "" && !slices.Contains(c.secrets, s) {
+		c.secrets = append(c.secrets, s)
+	}
 }
 
 // Dir returns the clone's working tree directory (absolute).

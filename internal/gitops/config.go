@@ -57,6 +57,13 @@ type Auth struct {
 	KnownHostsFile        string // known_hosts file; required for SSH unless InsecureIgnoreHostKey
 	InsecureIgnoreHostKey bool   // explicit opt-out of host key checking; the caller logs it
 
+	// TokenSource, when set, mints the HTTPS password for each network
+	// operation (a GitHub App installation token, say), sent with Username
+	// or DefaultHTTPUser; it wins over Password. Its error fails the
+	// operation, wrapped. Minted tokens are scrubbed from errors like
+	// Password [nil: use Password].
+	TokenSource func(ctx context.Context) (string, error)
+
 	// SigningKey signs every commit the Client makes (an OpenPGP or SSH
 	// signature in the gpgsig header; see SigningKey) [nil: unsigned].
 	// Read it once with ReadSigningKey and share it between Clients.
@@ -290,14 +297,23 @@ func (c *Client) authMethod(ctx context.Context) (transport.AuthMethod, error) {
 	a := c.cfg.Auth
 	switch c.ep.Protocol {
 	case "http", "https":
-		if a.Username == "" && a.Password == "" {
+		password := a.Password
+		if a.TokenSource != nil {
+			tok, err := a.TokenSource(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("mint a token: %w", err)
+			}
+			c.keepSecret(tok)
+			password = tok
+		}
+		if a.Username == "" && password == "" {
 			return nil, nil
 		}
 		user := a.Username
 		if user == "" {
 			user = DefaultHTTPUser
 		}
-		return &githttp.BasicAuth{Username: user, Password: a.Password}, nil
+		return &githttp.BasicAuth{Username: user, Password: password}, nil
 	case "ssh":
 		signer, err := readSigner(a)
 		if err != nil {

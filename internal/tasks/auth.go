@@ -1,7 +1,10 @@
 package tasks
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -68,4 +71,63 @@ func secret(getenv func(string) string, field, env, file string) (string, error)
 		return strings.TrimSpace(string(b)), nil
 	}
 	return "", nil
+}
+
+// resolveAuth resolves a fabric's auth: block for git (ResolveAuth) and for its forge's API:
+// the token of auth.token_env or auth.token_file, or, with auth.github_app, a source of the
+// App installation's tokens (HandlerConfig.AppTokens) that git over HTTPS uses too.
+func (h *Handler) resolveAuth(f config.Fabric) (gitops.Auth, ForgeAuth, error) {
+	var fa ForgeAuth
+	auth, err := ResolveAuth(f.Auth, h.cfg.Getenv)
+	if err != nil {
+		return auth, fa, err
+	}
+	if f.Auth.TokenEnv != "" || f.Auth.TokenFile != "" {
+		fa.Token = auth.Password
+	}
+	if g := f.Auth.GitHubApp; g != nil {
+		src, err := h.appTokenSource(*g, f.Forge.APIURL)
+		if err != nil {
+			return auth, fa, err
+		}
+		auth.TokenSource, fa.TokenSource = src, src
+	}
+	return auth, fa, nil
+}
+
+// appTokenSource returns the token source of a GitHub App installation, one per App,
+// installation, API and key content in this Handler, so that its tokens are reused across
+// tasks for as long as the source keeps them. A key file that cannot be read, a worker
+// without HandlerConfig.AppTokens, or a key the source refuses is a permanent error naming the
+// field, never the key.
+func (h *Handler) appTokenSource(g config.GitHubApp, apiURL string) (func(context.Context) (string, error), error) {
+	if h.cfg.AppTokens == nil {
+		return nil, permanent("auth.github_app: this worker cannot mint GitHub App tokens (HandlerConfig.AppTokens is not set)")
+	}
+	appID, installationID, err := g.IDs()
+	if err != nil {
+		return nil, permanent("auth.github_app.%v", err)
+	}
+	key, err := os.ReadFile(g.PrivateKeyFile)
+	if err != nil {
+		return nil, permanent("auth.github_app.private_key_file: %v", err)
+	}
+	sum := sha256.Sum256(key)
+	k := fmt.Sprintf("%d/%d/%s/%x", appID, installationID, apiURL, sum)
+	h.mu.Lock()
+	src := h.appTokens[k]
+	h.mu.Unlock()
+	if src != nil {
+		return src, nil
+	}
+	if src, err = h.cfg.AppTokens(appID, installationID, key, apiURL); err != nil {
+		return nil, permanent("auth.github_app: %w", err)
+	}
+	h.mu.Lock()
+	if h.appTokens == nil {
+		h.appTokens = map[string]func(context.Context) (string, error){}
+	}
+	h.appTokens[k] = src
+	h.mu.Unlock()
+	return src, nil
 }

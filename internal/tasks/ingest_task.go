@@ -43,15 +43,25 @@ func (h *Handler) ingestBody(ctx context.Context, a *attempt) error {
 // head this process's clone was synced to under that same lock: the first round starts from it
 // instead of fetching again.
 func (h *Handler) ingestStage(ctx context.Context, a *attempt, head string) error {
-	c, err := h.client(ctx, a.fab)
+	c, fa, err := h.clientAuth(ctx, a.fab)
 	if err != nil {
 		return err
 	}
+	var d *delivery // deliver: pull_request (deliver.go)
+	if !a.dryRun {
+		if d, err = h.newDelivery(ctx, a.fab, fa); err != nil {
+			return err
+		}
+	}
 	for round := 1; ; round++ {
-		done, err := h.ingestRound(ctx, c, a, head)
+		done, err := h.ingestRound(ctx, c, a, head, d)
 		head = "" // a rejected push means the remote moved: fetch
 		if errors.Is(err, gitops.ErrPushRejected) && round < h.cfg.PushAttempts {
 			h.note(ctx, a.p.JobID, 90, fmt.Sprintf("push rejected: the remote moved; fetching and ingesting again (round %d of %d)", round+1, h.cfg.PushAttempts))
+			continue
+		}
+		if errors.Is(err, gitops.ErrLeaseLost) && round < h.cfg.PushAttempts {
+			h.note(ctx, a.p.JobID, 90, fmt.Sprintf("push rejected: the branch %s moved; reading it and ingesting again (round %d of %d)", d.branch, round+1, h.cfg.PushAttempts))
 			continue
 		}
 		if err != nil {
@@ -80,8 +90,9 @@ func (h *Handler) discard(ctx context.Context, c *gitops.Client, id string) {
 
 // ingestRound is one round of the ingest stage on the remote's current head (synced already
 // to head, when not ""). It returns done when the job ended (or ErrPushRejected in its error
-// when the remote moved meanwhile).
-func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt, head string) (bool, error) {
+// when the remote moved meanwhile, ErrLeaseLost when the pull request's branch did). With d
+// (deliver: pull_request) the commit goes to d's branch and a pull request (deliver.go).
+func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt, head string, d *delivery) (bool, error) {
 	id := a.p.JobID
 	if head == "" {
 		var err error
@@ -96,6 +107,13 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		} else if found {
 			h.publish(ctx, c, a, head, nil)
 			return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
+		}
+	}
+	if d != nil {
+		// Where the pull request's branch is: the lease of this round's push, and whether an
+		// earlier attempt of this job pushed it already (its trailer).
+		if err := h.readBranch(ctx, c, d, id); err != nil {
+			return false, fmt.Errorf("read the branch %s: %w", d.branch, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -166,6 +184,9 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 	if !changed {
 		h.publish(ctx, c, a, head, res)
 		return true, h.succeed(ctx, id, "", "nothing changed in the repository")
+	}
+	if d != nil {
+		return h.deliverPullRequest(ctx, c, a, d, head, sha, res, buildChanges(rec, res))
 	}
 	h.note(ctx, id, 90, "pushing "+short(sha))
 	if _, err := h.timed(ctx, "push", func() (string, error) { return "", c.Push(ctx, nil) }); err != nil {

@@ -34,6 +34,9 @@ type Job struct {
 	// resource files (Unchanged files only counted), each with its sha256 and, within a bound,
 	// its diff. Absent for a job that changed no file, and for a dry run (see Plan).
 	Changes *plan.Plan `json:"changes,omitempty"`
+	// PullRequest is the pull request a job of a fabric with deliver: pull_request opened or
+	// updated (docs/DELIVERY.md); absent otherwise.
+	PullRequest *PullRequest `json:"pull_request,omitempty"`
 	// CancelRequested is set when someone asked to cancel the job and stays set; until the job
 	// ends, the cancel has not taken effect yet.
 	CancelRequested bool       `json:"cancel_requested,omitempty"`
