@@ -54,11 +54,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.Usage = config.Usage(fs, "Runs the whole of fabsync in one process for trying it out: the API and web UI, a worker,\n"+
 		"and unless told otherwise an embedded Redis and a demo fabric backed by a local repository.")
 	var s config.Settings
-	s.Bind(fs, "listen", "api-token", "webhook-secret", "git-author", "monitoring")
+	s.Bind(fs, "listen", "api-token", "webhook-secret", "gitlab-webhook-token", "gitea-webhook-secret", "bitbucket-webhook-secret", "generic-webhook-secret", "git-author", "monitoring")
 	// Dev mode's defaults differ: nothing to set up, and its files stay apart from a real worker's.
 	s.BindDefault(fs, "redis-url", "", "Redis `URL`: redis://, rediss:// or redis-sentinel://; empty: an embedded Redis (miniredis) in this process, emptied on exit")
 	s.BindDefault(fs, "config", "", "fabrics `file`, re-read when it changes; empty: a demo fabric whose repository is created under -data-dir")
 	s.BindDefault(fs, "data-dir", config.DefaultDataDir+"/dev", "")
+	s.Bind(fs, "public-url") // links to jobs in notifications and commit statuses
 	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if builtin {
 		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
 	}
-	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
+	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,13 @@ func TestRunHelp(t *testing.T) {
 		{"listen", "FABSYNC_LISTEN", `"127.0.0.1:8080"`, ""},
 		{"api-token", "FABSYNC_API_TOKEN", "", ""},
 		{"webhook-secret", "FABSYNC_WEBHOOK_SECRET", "", ""},
+		{"gitlab-webhook-token", "FABSYNC_GITLAB_WEBHOOK_TOKEN", "", ""},
+		{"gitea-webhook-secret", "FABSYNC_GITEA_WEBHOOK_SECRET", "", ""},
+		{"bitbucket-webhook-secret", "FABSYNC_BITBUCKET_WEBHOOK_SECRET", "", ""},
+		{"generic-webhook-secret", "FABSYNC_GENERIC_WEBHOOK_SECRET", "", ""},
 		{"git-author", "FABSYNC_GIT_AUTHOR", `"fabsync <fabsync@localhost>"`, ""},
 		{"monitoring", "FABSYNC_MONITORING", `"readonly"`, ""},
+		{"public-url", "FABSYNC_PUBLIC_URL", "", ""},
 	}
 	env := map[string]string{"REDIS_URL": "redis://:hunter2@r:1/0", "FABSYNC_API_TOKEN": "hunter2"}
 	var out bytes.Buffer

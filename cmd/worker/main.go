@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.Usage = config.Usage(fs, "Runs fabsync sync jobs from Redis. Any number of workers may share one Redis.")
 	var s config.Settings
 	s.Bind(fs, "redis-url", "config", "data-dir", "git-author", "concurrency", "shutdown-timeout")
+	s.Bind(fs, "public-url") // links to jobs in notifications and commit statuses
 	if err := s.Parse(fs, args, getenv); err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func TestRunHelp(t *testing.T) {
 		{"git-author", "FABSYNC_GIT_AUTHOR", `"fabsync <fabsync@localhost>"`},
 		{"concurrency", "FABSYNC_CONCURRENCY", "4"},
 		{"shutdown-timeout", "FABSYNC_SHUTDOWN_TIMEOUT", "30s"},
+		{"public-url", "FABSYNC_PUBLIC_URL", ""}, // no default: no links
 	}
 	env := map[string]string{"FABSYNC_CONCURRENCY": "9", "REDIS_URL": "redis://:hunter2@elsewhere:1/0"}
 	var out bytes.Buffer
@@ -65,7 +66,7 @@ func TestRunHelp(t *testing.T) {
 			if !strings.Contains(help, "(env "+w.env+")") {
 				t.Errorf("-%s help = %q; want it to name %s", w.flag, help, w.env)
 			}
-			if !strings.Contains(help, "(default "+w.def+")") {
+			if w.def == "" && strings.Contains(help, "(default ") || w.def != "" && !strings.Contains(help, "(default "+w.def+")") {
 				t.Errorf("-%s help = %q; want (default %s)", w.flag, help, w.def)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -41,6 +42,20 @@ type HandlerConfig struct {
 	// that just ran the job's git sync (handoff.go) [false: hand off].
 	NoHandoff bool
 	Logger    *slog.Logger // [discards]
+	// PublicURL is where people reach fabsync's UI (FABSYNC_PUBLIC_URL): notifications and
+	// commit statuses link to a job as PublicURL + "/#/jobs/<id>" [no links].
+	PublicURL string
+	// Forge returns a fabric's forge, for commit statuses (commit_status:) [none: a commit
+	// status task is archived, logged as such].
+	Forge ForgeFactory
+	// NotifyClient sends notifications [a client with NotifyHTTPTimeout per request that
+	// follows no redirects].
+	NotifyClient *http.Client
+	// AppTokens builds the token source of a fabric's auth.github_app (forge.NewAppTokenSource
+	// with the worker's HTTP client): git over HTTPS and the forge's API then use its
+	// installation tokens. apiURL is the fabric's forge.api_url ("" for GitHub's) [nil: a
+	// fabric with auth.github_app fails its jobs with a configuration error].
+	AppTokens func(appID, installationID int64, key []byte, apiURL string) (func(context.Context) (string, error), error)
 }
 
 // Handler runs the task types. It is safe for concurrent use; tasks of one fabric are
@@ -57,8 +72,9 @@ type Handler struct {
 	// in tests).
 	retryInfo func(context.Context) (retry, maxRetry int)
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	mu        sync.Mutex
+	locks     map[string]*sync.Mutex
+	appTokens map[string]func(context.Context) (string, error) // by appTokenKey, under mu
 
 	validators validate.Cache // compiled CRDs, by content
 	memo       ingest.Memo    // what the validator found in untouched managed/ files, across jobs
@@ -118,9 +134,15 @@ func (h *Handler) lock(fabric string) func() {
 
 // client returns the git client of fabric's clone in this worker.
 func (h *Handler) client(ctx context.Context, f config.Fabric) (*gitops.Client, error) {
-	auth, err := ResolveAuth(f.Auth, h.cfg.Getenv)
+	c, _, err := h.clientAuth(ctx, f)
+	return c, err
+}
+
+// clientAuth is client, also returning the fabric's resolved secret for its forge's API.
+func (h *Handler) clientAuth(ctx context.Context, f config.Fabric) (*gitops.Client, ForgeAuth, error) {
+	auth, fa, err := h.resolveAuth(f)
 	if err != nil {
-		return nil, err
+		return nil, fa, err
 	}
 	if auth.InsecureIgnoreHostKey {
 		h.log.WarnContext(ctx, "SSH host key checking is off for this fabric (auth.insecure_ignore_host_key)", "fabric", f.Name)
@@ -129,13 +151,33 @@ func (h *Handler) client(ctx context.Context, f config.Fabric) (*gitops.Client, 
 	if maxFile <= 0 {
 		maxFile = ingest.DefaultMaxFileBytes
 	}
-	return gitops.New(gitops.Config{
+	c, err := gitops.New(gitops.Config{
 		URL: f.Repo, Branch: f.Branch, Dir: filepath.Join(h.cfg.DataDir, "clones", f.Name),
 		Auth: auth, Author: h.cfg.Author, Timeout: h.cfg.GitTimeout, Depth: h.cfg.GitDepth,
 		// Bad paths and oversized files fail only this fabric, and only when they are in its
 		// folder; a raw file over ingest's limit fails the job at once, without being read.
 		Path: f.Path, MaxFileSize: maxFile,
 	})
+	return c, fa, err
+}
+
+// forge returns the fabric's Forge, for its pull requests. No ForgeFactory, or a fabric whose
+// forge is neither configured nor inferable, is a permanent error saying so; so is any other
+// error of the factory (it builds, it does not call the forge).
+func (h *Handler) forge(ctx context.Context, f config.Fabric, fa ForgeAuth) (Forge, error) {
+	if h.cfg.Forge == nil {
+		return nil, permanent("deliver: pull_request needs a forge, and this worker has none (HandlerConfig.Forge is nil)")
+	}
+	fg, err := h.cfg.Forge(ctx, f, fa)
+	switch {
+	case errors.Is(err, ErrNoForge):
+		return nil, permanent("deliver: pull_request: %w; set forge.type (github, gitlab, gitea, forgejo) and forge.api_url", err)
+	case err != nil:
+		return nil, permanent("deliver: pull_request: forge: %w", err)
+	case fg == nil:
+		return nil, permanent("deliver: pull_request: %w", ErrNoForge)
+	}
+	return fg, nil
 }
 
 func short(sha string) string {

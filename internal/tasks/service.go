@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -23,9 +25,12 @@ type Service struct {
 	client    enqueuer
 	inspector *asynq.Inspector
 	now       func() time.Time
+	log       *slog.Logger // SetLogger; where a failed enqueue of a job's notifications is told [discards]
 
 	mu    sync.Mutex
 	epoch string // the Redis epoch this service last saw (see Reconcile)
+
+	migrated atomic.Bool // MigrateKeys ran (Reconcile runs it once)
 }
 
 // NewService returns a Service on rdb. The caller closes rdb after the Service is no longer used.
@@ -34,6 +39,7 @@ func NewService(rdb redis.UniversalClient) *Service {
 		client:    asynq.NewClientFromRedisClient(rdb),
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		now:       time.Now,
+		log:       slog.New(slog.DiscardHandler),
 	}
 	s.store = &store{rdb: rdb, now: s.clock, keep: jobsKept}
 	return s
@@ -210,6 +216,7 @@ func (s *Service) end(ctx context.Context, id string, transition func(*Job, time
 	}
 	if ended {
 		recordJobEnd(ctx, s.store.rdb, j)
+		s.notifyEnd(ctx, j) // best effort: never fails the job (notify.go)
 	}
 	return j, ended, s.release(ctx, j.Fabric, id)
 }

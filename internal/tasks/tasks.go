@@ -16,6 +16,14 @@ const (
 
 	QueueSync   = "sync"
 	QueueIngest = "ingest"
+
+	// Notifications of finished jobs (notify.go): one TypeNotifyJob per job end fans out into a
+	// TypeNotifySend per notify: target and a TypeNotifyStatus for the commit status.
+	TypeNotifyJob    = "notify:job"
+	TypeNotifySend   = "notify:send"
+	TypeNotifyStatus = "notify:status"
+
+	QueueNotify = "notify"
 )
 
 // Retry policy of each task: explicit limits, never asynq's defaults (25 retries, 30 min).
@@ -24,6 +32,16 @@ const (
 	SyncTimeout    = 10 * time.Minute
 	IngestMaxRetry = 3
 	IngestTimeout  = 15 * time.Minute
+	// A notification or commit status is retried on its own, with Backoff(NotifyRetryBase, NotifyRetryMax) between
+	// attempts (the worker's RetryDelayFunc picks it for the notify queue's task types), then
+	// archived; NotifyTimeout bounds one attempt, whose HTTP request gets NotifyHTTPTimeout.
+	NotifyMaxRetry     = 8
+	NotifyTimeout      = 30 * time.Second
+	NotifyHTTPTimeout  = 10 * time.Second
+	NotifyRetryBase    = 5 * time.Second
+	NotifyRetryMax     = 10 * time.Minute
+	notifyJobMaxRetry  = 5              // the fan-out only enqueues: a few retries cover a Redis hiccup
+	notifyTaskRetained = 24 * time.Hour // a delivered message's task ID stays taken: it is never sent again
 	// taskRetention keeps a finished task visible in Asynqmon's "completed" tab for a while.
 	// Correctness does not depend on it: a task that runs for a job that already ended does
 	// nothing. It bounds the memory completed tasks take: at most one retention period's worth.
@@ -31,8 +49,9 @@ const (
 )
 
 // Queues is the asynq queue configuration the worker serves: ingest first, so a job that got
-// through git sync finishes before new jobs start.
-var Queues = map[string]int{QueueIngest: 2, QueueSync: 1}
+// through git sync finishes before new jobs start; notifications last, so a slow receiver
+// never takes a worker's slots from jobs for long.
+var Queues = map[string]int{QueueIngest: 4, QueueSync: 2, QueueNotify: 1}
 
 // Payload is the payload of both task types, stored in Redis; add fields, never rename them.
 type Payload struct {

@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/forge"
 	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/tasks"
 )
@@ -42,7 +44,21 @@ func FromSettings(s config.Settings, getenv func(string) string, log *slog.Logge
 		Handler: tasks.HandlerConfig{
 			DataDir: s.DataDir, Fabrics: fabrics, Getenv: getenv,
 			Author: gitops.Signature{Name: name, Email: email}, GitDepth: gitops.RecommendedDepth,
+			PublicURL: s.PublicURL, Forge: Forge, AppTokens: appTokens,
 		},
 		Logger: log,
 	}, nil
+}
+
+// Forge is the worker's tasks.ForgeFactory: package forge's client for the fabric's forge:
+// its forge: block, or what its repository URL tells (github.com, gitlab.com, codeberg.org).
+func Forge(_ context.Context, fab config.Fabric, a tasks.ForgeAuth) (tasks.Forge, error) {
+	return forge.New(forge.Config{Type: fab.Forge.Type, APIURL: fab.Forge.APIURL, Repo: fab.Repo,
+		Token: a.Token, TokenSource: a.TokenSource, Fabric: fab.Name})
+}
+
+// appTokens is the worker's HandlerConfig.AppTokens: package forge's GitHub App installation
+// tokens, minted at apiURL (GitHub's when empty) with forge's default HTTP client.
+func appTokens(appID, installationID int64, key []byte, apiURL string) (func(context.Context) (string, error), error) {
+	return forge.NewAppTokenSource(appID, installationID, key, apiURL, nil)
 }

@@ -27,6 +27,8 @@ type Config struct {
 	ReconcileGrace  time.Duration         // how long a new job may wait for its first enqueue [30s]
 	RetryBase       time.Duration         // first retry delay, doubled per retry [5s]
 	RetryMax        time.Duration         // longest retry delay [5m]
+	NotifyRetryBase time.Duration         // first retry delay of a notification or commit status, doubled per retry [tasks.NotifyRetryBase]
+	NotifyRetryMax  time.Duration         // longest retry delay of a notification or commit status [tasks.NotifyRetryMax]
 	PollInterval    time.Duration         // how often idle queues are checked for new tasks [DefaultPollInterval]
 	DelayedInterval time.Duration         // how often due retries are moved back to their queue [1s]
 	ScheduleSync    time.Duration         // how often the periodic resync schedule is re-read from the fabrics file [10s]
@@ -60,6 +62,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	cfg.Handler.Logger = log
 	svc := tasks.NewService(cfg.Redis)
+	svc.SetLogger(log)
 	h, err := tasks.NewHandler(svc, cfg.Handler)
 	if err != nil {
 		return err
@@ -68,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Concurrency:              cfg.Concurrency,
 		Queues:                   tasks.Queues,
 		StrictPriority:           false,
-		RetryDelayFunc:           tasks.Backoff(cfg.RetryBase, cfg.RetryMax),
+		RetryDelayFunc:           tasks.RetryDelay(tasks.Backoff(cfg.RetryBase, cfg.RetryMax), tasks.Backoff(cfg.NotifyRetryBase, cfg.NotifyRetryMax)),
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.DelayedInterval,
@@ -87,6 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)
+	h.RegisterNotify(mux)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -130,6 +134,12 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.ReconcileGrace <= 0 {
 		cfg.ReconcileGrace = 30 * time.Second
+	}
+	if cfg.NotifyRetryBase <= 0 {
+		cfg.NotifyRetryBase = tasks.NotifyRetryBase
+	}
+	if cfg.NotifyRetryMax <= 0 {
+		cfg.NotifyRetryMax = tasks.NotifyRetryMax
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
