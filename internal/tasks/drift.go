@@ -132,18 +132,19 @@ func (s *store) drifts(ctx context.Context, fabrics []string) (map[string]*Drift
 	if len(fabrics) == 0 {
 		return out, nil
 	}
-	keys := make([]string, len(fabrics))
+	// A pipeline, not MGET: on a Redis Cluster the fabrics' keys are in different slots.
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(fabrics))
 	for i, f := range fabrics {
-		keys[i] = driftKey(f)
+		cmds[i] = pipe.Get(ctx, driftKey(f))
 	}
-	vals, err := s.rdb.MGet(ctx, keys...).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read drift checks: %w", err)
 	}
 	for i, f := range fabrics {
 		d := &DriftCheck{Fabric: f, Files: []ingest.Drift{}}
-		if i < len(vals) {
-			if v, ok := vals[i].(string); ok {
+		if i < len(cmds) {
+			if v, err := cmds[i].Result(); err == nil {
 				var got DriftCheck
 				if json.Unmarshal([]byte(v), &got) == nil {
 					d = &got

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"hash/fnv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,26 +12,26 @@ import (
 // them. Scripts receive every key they touch as KEYS, never build one from ARGV, and each
 // documents its KEYS and ARGV.
 //
-//	fabsync:job:<id>                    hash: data (the Job as JSON), state, cancel, enqueued,
+//	fabsync:job:{<t>}:<id>              hash: data (the Job as JSON), state, cancel, enqueued,
 //	                                    format (who wrote data: record.go)
-//	fabsync:job:<id>:handoff            string: who runs the job's ingest stage, when the worker
+//	fabsync:job:{<t>}:<id>:handoff      string: who runs the job's ingest stage, when the worker
 //	                                    that ran its git sync runs it in-process (handoff.go):
 //	                                    "run <token> <lease deadline, unix ms>", "done <outcome>"
 //	                                    or "task" (its ingest task took the stage); expires
 //	fabsync:fabrics                     set of fabric names that ever had a job
-//	fabsync:fabric:<f>:active           string: the ID of the job that holds the fabric's slot
-//	fabsync:fabric:<f>:waiting          string: the ID of the one job waiting for it
-//	fabsync:fabric:<f>:dry-run          string: the ID of the fabric's one active dry run (its own
+//	fabsync:fabric:{<t>}:<f>:active     string: the ID of the job that holds the fabric's slot
+//	fabsync:fabric:{<t>}:<f>:waiting    string: the ID of the one job waiting for it
+//	fabsync:fabric:{<t>}:<f>:dry-run    string: the ID of the fabric's one active dry run (its own
 //	                                    slot: a dry run never holds or waits for the two above)
-//	fabsync:fabric:<f>:drift            string: the fabric's last drift check as JSON (DriftCheck)
-//	fabsync:fabric:<f>:inventory        hash: data (the fabric's Inventory as JSON), commit (its
+//	fabsync:fabric:{<t>}:<f>:drift      string: the fabric's last drift check as JSON (DriftCheck)
+//	fabsync:fabric:{<t>}:<f>:inventory  hash: data (the fabric's Inventory as JSON), commit (its
 //	                                    commit), recent (JSON list of the sha256s recent jobs
 //	                                    wrote), sizes (JSON map sha256 -> bytes) (inventory.go)
-//	fabsync:fabric:<f>:content          hash: sha256 (hex) -> the bytes of a resource file, for
+//	fabsync:fabric:{<t>}:<f>:content    hash: sha256 (hex) -> the bytes of a resource file, for
 //	                                    the inventory's files and recent jobs' versions
-//	fabsync:fabric:<f>:jobs             zset: the fabric's job IDs by sequence (its history)
-//	fabsync:fabric:<f>:jobs:seq         counter behind that sequence
-//	fabsync:fabric:<f>:resync-claim     string: held while one scheduler tick is being handled
+//	fabsync:fabric:{<t>}:<f>:jobs       zset: the fabric's job IDs by sequence (its history)
+//	fabsync:fabric:{<t>}:<f>:jobs:seq   counter behind that sequence
+//	fabsync:fabric:{<t>}:<f>:resync-claim string: held while one scheduler tick is being handled
 //	fabsync:scheduler:leader            string: the ID of the worker that runs the scheduler
 //	fabsync:webhook:delivery:<id>       string: a webhook delivery already handled (expires)
 //	fabsync:epoch                       string: set once; its absence means Redis lost its data
@@ -39,6 +40,14 @@ import (
 //	fabsync:metrics:documents           hash fabric -> documents ingested
 //	fabsync:metrics:hist:<series>       hash per histogram series: le buckets, sum, count
 //	fabsync:metrics:hist:series         set of histogram series names
+//
+// Redis Cluster: <t> is the fabric's slot tag (slotTag), four hex digits of a hash of its name,
+// and a job ID carries its fabric's tag (newID), so that every key of a fabric and of its jobs
+// is in one hash slot and each script, transaction and WATCH touches one slot; the keys of
+// different fabrics spread over the cluster. Keys outside a fabric are each used alone. A job ID
+// of the form before tags (20261126T060102Z-<10 hex digits>) keeps its untagged record,
+// fabsync:job:<id> (and fabsync:job:<id>:handoff); untagged fabric keys, fabsync:fabric:<f>:…,
+// are renamed to the tagged ones once (MigrateKeys). Neither exists on a cluster.
 const keyPrefix = "fabsync:"
 
 const (
@@ -50,18 +59,57 @@ const (
 	jobsKept = 200
 )
 
-func jobKey(id string) string              { return keyPrefix + "job:" + id }
-func handoffKey(id string) string          { return keyPrefix + "job:" + id + ":handoff" }
-func fabricsKey() string                   { return keyPrefix + "fabrics" }
-func fabricKey(fabric, what string) string { return keyPrefix + "fabric:" + fabric + ":" + what }
-func activeKey(fabric string) string       { return fabricKey(fabric, "active") }
-func waitingKey(fabric string) string      { return fabricKey(fabric, "waiting") }
-func dryRunKey(fabric string) string       { return fabricKey(fabric, "dry-run") }
-func driftKey(fabric string) string        { return fabricKey(fabric, "drift") }
-func inventoryKey(fabric string) string    { return fabricKey(fabric, "inventory") }
-func contentKey(fabric string) string      { return fabricKey(fabric, "content") }
-func historyKey(fabric string) string      { return fabricKey(fabric, "jobs") }
-func historySeqKey(fabric string) string   { return fabricKey(fabric, "jobs:seq") }
+// slotTag is the hash tag of a fabric's keys and its jobs' IDs: four lower-case hex digits of
+// the FNV-1a hash of its name.
+func slotTag(fabric string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(fabric))
+	const hexDigits = "0123456789abcdef"
+	v := h.Sum32()
+	return string([]byte{hexDigits[v>>12&0xf], hexDigits[v>>8&0xf], hexDigits[v>>4&0xf], hexDigits[v&0xf]})
+}
+
+// idTag is the slot tag a job ID carries (20261201T101500Z-<tag>-<10 hex digits>), "" for an
+// ID of the form before tags or one that is not a job ID.
+func idTag(id string) string {
+	const stamp = len("20261201T101500Z-")
+	if len(id) != stamp+4+1+10 || id[stamp-1] != '-' || id[stamp+4] != '-' {
+		return ""
+	}
+	for _, c := range id[stamp : stamp+4] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+	}
+	return id[stamp : stamp+4]
+}
+
+func jobKey(id string) string {
+	if t := idTag(id); t != "" {
+		return keyPrefix + "job:{" + t + "}:" + id
+	}
+	return keyPrefix + "job:" + id
+}
+func handoffKey(id string) string { return jobKey(id) + ":handoff" }
+func fabricsKey() string          { return keyPrefix + "fabrics" }
+func fabricKey(fabric, what string) string {
+	return keyPrefix + "fabric:{" + slotTag(fabric) + "}:" + fabric + ":" + what
+}
+
+// legacyFabricKey is a fabric key as it was named before slot tags (MigrateKeys).
+func legacyFabricKey(fabric, what string) string { return keyPrefix + "fabric:" + fabric + ":" + what }
+
+// fabricKeyKinds are the what of every fabric key, for MigrateKeys.
+var fabricKeyKinds = []string{"active", "waiting", "dry-run", "drift", "inventory", "content", "jobs", "jobs:seq", "resync-claim"}
+
+func activeKey(fabric string) string     { return fabricKey(fabric, "active") }
+func waitingKey(fabric string) string    { return fabricKey(fabric, "waiting") }
+func dryRunKey(fabric string) string     { return fabricKey(fabric, "dry-run") }
+func driftKey(fabric string) string      { return fabricKey(fabric, "drift") }
+func inventoryKey(fabric string) string  { return fabricKey(fabric, "inventory") }
+func contentKey(fabric string) string    { return fabricKey(fabric, "content") }
+func historyKey(fabric string) string    { return fabricKey(fabric, "jobs") }
+func historySeqKey(fabric string) string { return fabricKey(fabric, "jobs:seq") }
 func resyncClaimKey(fabric string) string {
 	return fabricKey(fabric, "resync-claim")
 }
@@ -98,11 +146,12 @@ const (
 // if the slot changed meanwhile the script does nothing and says "retry".
 //
 //	KEYS[1] active slot         KEYS[2] waiting slot     KEYS[3] history zset
-//	KEYS[4] history sequence    KEYS[5] the new job      KEYS[6] fabrics set
-//	KEYS[7] the active job's record (the one KEYS[1] named when the caller read it; any
-//	        unused key when the slot was empty)
+//	KEYS[4] history sequence    KEYS[5] the new job
+//	KEYS[6] the active job's record (the one KEYS[1] named when the caller read it; any
+//	        unused key of the fabric's slot when the slot was empty)
 //	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
-//	ARGV[4] fabric name         ARGV[5] the active job ID the caller read ("" for none)
+//	ARGV[4] fabric name (unused: the caller adds it to the fabrics set, a key of no slot of the fabric)
+//	ARGV[5] the active job ID the caller read ("" for none)
 //	ARGV[6] the state in which an active job still counts as waiting
 //	ARGV[7] the new job's format field (record.go)
 //
@@ -113,14 +162,13 @@ if (a or '') ~= ARGV[5] then return {'', 'retry'} end
 local w = redis.call('GET', KEYS[2])
 if w then return {w, 'existing'} end
 if a then
-  local st = redis.call('HGET', KEYS[7], 'state')
+  local st = redis.call('HGET', KEYS[6], 'state')
   if st == ARGV[6] then return {a, 'existing'} end
   if st == false then a = false end
 end
 redis.call('HSET', KEYS[5], 'data', ARGV[2], 'state', ARGV[3], 'format', ARGV[7])
 -- a per-fabric sequence orders the history exactly, even for jobs created in one millisecond
 redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
-redis.call('SADD', KEYS[6], ARGV[4])
 if a then
   redis.call('SET', KEYS[2], ARGV[1])
   return {ARGV[1], 'waiting'}
@@ -149,21 +197,21 @@ return #KEYS - 1
 // is free.
 //
 //	KEYS[1] dry-run slot        KEYS[2] history zset     KEYS[3] history sequence
-//	KEYS[4] the new job         KEYS[5] fabrics set
-//	KEYS[6] the active dry run's record (the one KEYS[1] named when the caller read it; any
-//	        unused key when the slot was empty)
+//	KEYS[4] the new job
+//	KEYS[5] the active dry run's record (the one KEYS[1] named when the caller read it; any
+//	        unused key of the fabric's slot when the slot was empty)
 //	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
-//	ARGV[4] fabric name         ARGV[5] the dry run ID the caller read ("" for none)
+//	ARGV[4] fabric name (unused, as in triggerScript)
+//	ARGV[5] the dry run ID the caller read ("" for none)
 //	ARGV[6] the new job's format field (record.go)
 //
 // Returns {job ID, "existing" | "active" | "retry"}.
 var dryRunScript = redis.NewScript(`
 local d = redis.call('GET', KEYS[1])
 if (d or '') ~= ARGV[5] then return {'', 'retry'} end
-if d and redis.call('EXISTS', KEYS[6]) == 1 then return {d, 'existing'} end
+if d and redis.call('EXISTS', KEYS[5]) == 1 then return {d, 'existing'} end
 redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', ARGV[3], 'format', ARGV[6])
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
-redis.call('SADD', KEYS[5], ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1])
 return {ARGV[1], 'active'}
 `)
@@ -195,14 +243,15 @@ redis.call('DEL', KEYS[1])
 return false
 `)
 
-// newID returns a job ID that sorts by creation time: 20261126T060102Z-<10 random hex digits>.
-func newID(now time.Time, random []byte) string {
+// newID returns a job ID of fabric that sorts by creation time and carries the fabric's slot
+// tag: 20261126T060102Z-<tag>-<10 random hex digits> (random: 5 bytes).
+func newID(now time.Time, fabric string, random []byte) string {
 	const hexDigits = "0123456789abcdef"
 	b := make([]byte, 0, 2*len(random))
 	for _, c := range random {
 		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
 	}
-	return now.UTC().Format("20060102T150405Z") + "-" + string(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + slotTag(fabric) + "-" + string(b)
 }
 
 // renewLeaseScript takes or renews the scheduler's leader lease for ARGV[1].

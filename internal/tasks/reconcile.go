@@ -20,6 +20,13 @@ import (
 // restart, and enqueues again the tasks of any job whose record survived but whose tasks did
 // not, instead of failing it.
 func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
+	var migrateErr error // a conflict is reported once, not retried: the old keys stay, for a person to look at
+	if !s.migrated.Load() {
+		if _, migrateErr = s.MigrateKeys(ctx); migrateErr != nil && !errors.Is(migrateErr, errMigrateConflict) {
+			return 0, migrateErr
+		}
+		s.migrated.Store(true)
+	}
 	lost, epoch, err := s.recoverLoss(ctx)
 	if err != nil {
 		return 0, err
@@ -47,7 +54,7 @@ func (s *Service) Reconcile(ctx context.Context, grace time.Duration) (int, erro
 		// Only a pass that looked at every job settles a loss; until then each pass resumes.
 		s.setEpoch(epoch)
 	}
-	return changed, errors.Join(errs...)
+	return changed, errors.Join(append(errs, migrateErr)...)
 }
 
 // errUnknown is a task lookup that could not be answered (Redis unreachable).
@@ -92,7 +99,7 @@ func (s *Service) setEpoch(epoch string) {
 
 // publishQueues adds fabsync's queues to asynq's queue list.
 func (s *Service) publishQueues(ctx context.Context) error {
-	if err := s.store.rdb.SAdd(ctx, asynqQueuesKey(), QueueSync, QueueIngest).Err(); err != nil {
+	if err := s.store.rdb.SAdd(ctx, asynqQueuesKey(), QueueSync, QueueIngest, QueueNotify).Err(); err != nil {
 		return fmt.Errorf("publish queues: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/redistest"
 	"github.com/fabsync/fabsync/internal/tasks"
@@ -161,11 +162,20 @@ func TestOpenRedis(t *testing.T) {
 		{"redis-sentinel://127.0.0.1:1,127.0.0.1:2?master=m", false},
 		{"http://example.com", true},
 		{"redis://:hunter2@[::1", true},
+		{"redis-cluster://127.0.0.1:7000,127.0.0.1:7001", false},
+		{"redis-cluster://app:hunter2@10.0.0.1:7000", false},
+		{"rediss-cluster://10.0.0.1:7000", false},
+		{"redis-cluster://127.0.0.1:7000/0", true},
+		{"redis-cluster://:hunter2@127.0.0.1", true},
+		{"redis-cluster://", true},
 	}
 	for _, tt := range tests {
 		rdb, err := tasks.OpenRedis(tt.url)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("OpenRedis(%q) = %v; want error %v", tt.url, err, tt.wantErr)
+		}
+		if _, cluster := rdb.(*redis.ClusterClient); err == nil && cluster != strings.Contains(tt.url, "-cluster://") {
+			t.Errorf("OpenRedis(%q) = %T; want a cluster client exactly for redis-cluster:// URLs", tt.url, rdb)
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("OpenRedis error %q repeats the password", err)

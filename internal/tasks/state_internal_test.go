@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -190,9 +192,42 @@ func TestGitPhaseRange(t *testing.T) {
 }
 
 func TestNewID(t *testing.T) {
-	got := newID(t0, []byte{0x01, 0xab, 0xff, 0x00, 0x10})
-	if want := "20261201T104200Z-01abff0010"; got != want {
-		t.Fatalf("newID = %q; want %q", got, want)
+	got := newID(t0, "fab", []byte{0x01, 0xab, 0xff, 0x00, 0x10})
+	want := "20261201T104200Z-" + slotTag("fab") + "-01abff0010"
+	if got != want || idTag(got) != slotTag("fab") {
+		t.Fatalf("newID = %q (tag %q); want %q", got, idTag(got), want)
+	}
+}
+
+// TestKeySlots: every key of a fabric and of its jobs has the fabric's hash tag, so that each
+// script touches one Redis Cluster slot; a job ID of the form before tags keeps its untagged
+// record; the tags of different fabrics differ (mostly: 4 hex digits).
+func TestKeySlots(t *testing.T) {
+	id := newID(t0, "fabric-1", []byte{1, 2, 3, 4, 5})
+	tag := "{" + slotTag("fabric-1") + "}"
+	keys := []string{jobKey(id), handoffKey(id)}
+	for _, what := range fabricKeyKinds {
+		keys = append(keys, fabricKey("fabric-1", what))
+	}
+	for _, k := range keys {
+		if first := k[strings.IndexByte(k, '{') : strings.IndexByte(k, '}')+1]; first != tag {
+			t.Errorf("key %s has hash tag %s; want %s", k, first, tag)
+		}
+	}
+	if k := jobKey("20261126T060102Z-3fa9c0d1e2"); k != "fabsync:job:20261126T060102Z-3fa9c0d1e2" {
+		t.Errorf("jobKey of an untagged ID = %s; want its old name", k)
+	}
+	for _, bad := range []string{"", "x", "20261126T060102Z-zzzz-0123456789", "20261126T060102Z-3fa9c0d1e2"} {
+		if idTag(bad) != "" {
+			t.Errorf("idTag(%q) = %q; want none", bad, idTag(bad))
+		}
+	}
+	tags := map[string]bool{}
+	for i := range 100 {
+		tags[slotTag(fmt.Sprintf("fabric-%d", i))] = true
+	}
+	if len(tags) < 95 {
+		t.Errorf("100 fabrics have %d distinct tags; want nearly 100", len(tags))
 	}
 }
 

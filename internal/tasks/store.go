@@ -44,7 +44,7 @@ func (s *store) newJobRecord(fabric, trigger string, dryRun bool) (*Job, []byte,
 		return nil, nil, fmt.Errorf("job id: %w", err)
 	}
 	now := s.now()
-	j := newJob(newID(now, random[:]), fabric, trigger, now)
+	j := newJob(newID(now, fabric, random[:]), fabric, trigger, now)
 	if dryRun {
 		j.DryRun = true
 		j.Log[0].Message = "dry run queued (trigger " + trigger + "); it will push nothing"
@@ -64,13 +64,13 @@ func (s *store) trigger(ctx context.Context, fabric, trigger string) (*Job, Slot
 		return nil, 0, err
 	}
 	for range 20 {
-		active, err := s.rdb.Get(ctx, activeKey(fabric)).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		active, err := s.readSlot(ctx, fabric, activeKey(fabric))
+		if err != nil {
 			return nil, 0, fmt.Errorf("trigger %s: %w", fabric, err)
 		}
 		res, err := triggerScript.Run(ctx, s.rdb,
 			[]string{activeKey(fabric), waitingKey(fabric), historyKey(fabric), historySeqKey(fabric),
-				jobKey(j.ID), fabricsKey(), jobKey(active)},
+				jobKey(j.ID), slotJobKey(fabric, active)},
 			j.ID, data, string(j.State), fabric, active, string(StateQueued), stamp(data)).StringSlice()
 		if err != nil {
 			return nil, 0, fmt.Errorf("trigger %s: %w", fabric, err)
@@ -102,12 +102,12 @@ func (s *store) triggerDryRun(ctx context.Context, fabric, trigger string) (*Job
 		return nil, 0, err
 	}
 	for range 20 {
-		active, err := s.rdb.Get(ctx, dryRunKey(fabric)).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		active, err := s.readSlot(ctx, fabric, dryRunKey(fabric))
+		if err != nil {
 			return nil, 0, fmt.Errorf("dry run of %s: %w", fabric, err)
 		}
 		res, err := dryRunScript.Run(ctx, s.rdb,
-			[]string{dryRunKey(fabric), historyKey(fabric), historySeqKey(fabric), jobKey(j.ID), fabricsKey(), jobKey(active)},
+			[]string{dryRunKey(fabric), historyKey(fabric), historySeqKey(fabric), jobKey(j.ID), slotJobKey(fabric, active)},
 			j.ID, data, string(j.State), fabric, active, stamp(data)).StringSlice()
 		if err != nil {
 			return nil, 0, fmt.Errorf("dry run of %s: %w", fabric, err)
@@ -126,6 +126,33 @@ func (s *store) triggerDryRun(ctx context.Context, fabric, trigger string) (*Job
 		return existing, SlotExisting, nil
 	}
 	return nil, 0, fmt.Errorf("dry run of %s: too much contention", fabric)
+}
+
+// readSlot reads a slot of fabric ("" when empty) and, in the same round trip, adds the fabric
+// to the fabrics set (before the script that may create its first job: the set is in no slot
+// of the fabric, so the script cannot).
+func (s *store) readSlot(ctx context.Context, fabric, slot string) (string, error) {
+	pipe := s.rdb.Pipeline()
+	pipe.SAdd(ctx, fabricsKey(), fabric)
+	get := pipe.Get(ctx, slot)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return "", err
+	}
+	id, err := get.Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
+}
+
+// slotJobKey is the record of the job id a slot of fabric names, for a script that reads it;
+// for an empty slot, a key of the fabric's own (the script does not read it then), so that every
+// key of the script is in the fabric's hash slot.
+func slotJobKey(fabric, id string) string {
+	if id == "" {
+		return activeKey(fabric)
+	}
+	return jobKey(id)
 }
 
 // trim deletes the fabric's oldest jobs beyond the history bound. It is best effort: the next
