@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/server"
@@ -65,7 +66,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer func() { _ = rdb.Close() }() // after the server stopped: nothing is left to use it
-	e, err := server.New(server.Config{Service: tasks.NewService(rdb), Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
+	svc := tasks.NewService(rdb)
+	// Keys named before slot tags get their new names (docs/SCALING.md); the workers do it too.
+	mctx, mcancel := context.WithTimeout(ctx, 5*time.Second) // Redis need not answer to serve
+	n, err := svc.MigrateKeys(mctx)
+	mcancel()
+	if err != nil {
+		log.WarnContext(ctx, "rename Redis keys to their slot-tagged names", "err", err)
+	} else if n > 0 {
+		log.InfoContext(ctx, "renamed Redis keys to their slot-tagged names", "keys", n)
+	}
+	e, err := server.New(server.Config{Service: svc, Redis: rdb, Fabrics: fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

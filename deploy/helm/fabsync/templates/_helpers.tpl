@@ -138,7 +138,6 @@ when the bundled Redis is off, and none when it is on.
   value: {{ printf "redis-sentinel://%s?%s" (join "," $r.sentinel.addrs) $q | quote }}
 {{- end }}
 {{- else if eq $mode "cluster" }}
-# Redis Cluster is not supported by fabsync yet (values.yaml: redis.cluster): this URL is refused at startup.
 - name: REDIS_URL
   value: {{ printf "redis-cluster://%s" (join "," $r.cluster.addrs) | quote }}
 {{- end }}
