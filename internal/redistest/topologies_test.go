@@ -3,6 +3,7 @@ package redistest_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,9 +59,12 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("SET %s: %v", k, err)
 		}
 	}
+	var mu sync.Mutex // ForEachMaster calls fn on every master at once
 	masters := map[string]bool{}
 	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		n, err := m.DBSize(ctx).Result()
+		mu.Lock()
+		defer mu.Unlock()
 		if n > 0 {
 			masters[m.Options().Addr] = true
 		}
