@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
 	"github.com/fabsync/fabsync/internal/redistest"
@@ -43,7 +46,21 @@ func TestSentinelFailover(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("job %s never reached its push", j.ID)
 	}
+	// Redis replicates asynchronously: what the master acknowledged in the last instant before
+	// it dies can be missing on the replica (docs/SCALING.md). The test kills it once the replica
+	// has everything, as a failover under a normal replication lag does.
+	// (WAIT covers the writes of its own connection: a write of the test's, after fabsync's,
+	// fences them, the replication stream being in order.)
+	fence := redis.NewClient(&redis.Options{Addr: sen.Master.Addr()})
+	defer func() { _ = fence.Close() }()
+	if err := fence.Set(context.Background(), "test:fence", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if acked, err := fence.Do(context.Background(), "WAIT", 1, 5000).Int64(); err != nil || acked != 1 {
+		t.Fatalf("WAIT for the replica = %d, %v; want 1", acked, err)
+	}
 	took := sen.KillMaster(30 * time.Second)
+
 	t.Logf("the replica was promoted %s after the master was killed", took.Round(time.Millisecond))
 	once.Do(func() { close(release) })
 

@@ -71,6 +71,9 @@ func Args(args ...string) Option { return func(s *Server) { s.extra = append(s.e
 // Port is the server's TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 
+// LogFile is the server's log file.
+func (s *Server) LogFile() string { return filepath.Join(s.dir, "redis.log") }
+
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 

@@ -105,7 +105,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		if sha, found, err := c.FindTrailer(TrailerKey, id, trailerSearch); err != nil {
 			return false, fmt.Errorf("look for this job's commit: %w", err)
 		} else if found {
-			h.publish(ctx, c, a, head, nil)
+			h.publish(ctx, c, a, head, nil, false) // what came after this job's commit is not known to be clean
 			return true, h.succeed(ctx, id, sha, "this job's commit "+short(sha)+" is already on the remote")
 		}
 	}
@@ -157,7 +157,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return true, h.succeedDryRun(ctx, id, p)
 	}
 	if len(res.Written) == 0 {
-		h.publish(ctx, c, a, head, res)
+		h.publish(ctx, c, a, head, res, res.Files == 0 && !reportedDrift(res.Drift))
 		if res.Files == 0 {
 			return true, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 		}
@@ -182,7 +182,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return false, fmt.Errorf("commit: %w", err)
 	}
 	if !changed {
-		h.publish(ctx, c, a, head, res)
+		h.publish(ctx, c, a, head, res, false)
 		return true, h.succeed(ctx, id, "", "nothing changed in the repository")
 	}
 	if d != nil {
@@ -193,7 +193,7 @@ func (h *Handler) ingestRound(ctx context.Context, c *gitops.Client, a *attempt,
 		return false, fmt.Errorf("push: %w", err)
 	}
 	changes := buildChanges(rec, res)
-	h.publish(ctx, c, a, sha, res)
+	h.publish(ctx, c, a, sha, res, !reportedDrift(res.Drift))
 	return true, h.succeedWith(ctx, id, sha, "pushed "+short(sha), func(j *Job) { j.Changes = changes })
 }
 
@@ -259,10 +259,12 @@ func buildChanges(rec *recorder, res *ingest.Result) (p *plan.Plan) {
 	return p
 }
 
-// publish publishes the fabric's inventory at commit (inventory.go). A failure is the
+// publish publishes the fabric's inventory at commit (inventory.go); clean says that the
+// fabric is settled at commit: nothing left in raw/ and no drift reported, so that a resync
+// that finds the branch still there needs to do nothing (nothingNew). A failure is the
 // inventory's, not the job's: it is logged and noted in the job, and the next job publishes.
-func (h *Handler) publish(ctx context.Context, c *gitops.Client, a *attempt, commit string, res *ingest.Result) {
-	if err := h.publishInventory(ctx, c.Dir(), a, commit, res); err != nil {
+func (h *Handler) publish(ctx context.Context, c *gitops.Client, a *attempt, commit string, res *ingest.Result, clean bool) {
+	if err := h.publishInventory(ctx, c.Dir(), a, commit, res, clean); err != nil {
 		h.log.WarnContext(ctx, "publish the inventory", "fabric", a.fab.Name, "job_id", a.p.JobID, "err", err)
 		h.note(ctx, a.p.JobID, 95, "the fabric's inventory was not updated (the worker log says why); the next job updates it")
 	}

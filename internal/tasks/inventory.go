@@ -13,6 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fabsync/fabsync/internal/config"
+	"github.com/fabsync/fabsync/internal/gitops"
 	"github.com/fabsync/fabsync/internal/ingest"
 )
 
@@ -61,22 +63,69 @@ const (
 	fieldInvCommit = "commit" // the commit of data, read alone to skip a publish
 	fieldInvRecent = "recent" // JSON list of the sha256s recent jobs wrote, newest first
 	fieldInvSizes  = "sizes"  // JSON map sha256 -> size of the stored inventory files
+	// fieldInvSettled is "<commit> <settledKey>" when the job that published left the fabric
+	// settled at commit (nothing in raw/, no drift reported), else "" (nothingNew).
+	fieldInvSettled = "settled"
 )
+
+// settledKey is what a settled commit depends on besides the commit: the fabric's settings
+// that change what a sync of the same commit does.
+func settledKey(f config.Fabric) string {
+	return strings.Join([]string{f.Repo, f.Branch, f.Path, driftMode(f.Drift), f.Deliver}, "|")
+}
+
+// reportedDrift reports whether some file of drift was left as it is (drift: report): such a
+// fabric is reported on every sync, so it is never settled.
+func reportedDrift(drift []ingest.Drift) bool {
+	for _, d := range drift {
+		if d.Action == ingest.DriftReported || d.Action == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// nothingNew reports whether a resync of the fabric has nothing to do, at the cost of one round
+// trip to the remote and one to Redis: the branch is still at the commit the fabric's last job
+// left settled, under the same settings. Then the job needs no fetch, no checkout, no drift
+// check and no ingest task. Any doubt (no inventory, an error) says no: the full sync runs.
+func (h *Handler) nothingNew(ctx context.Context, c *gitops.Client, f config.Fabric) (string, bool) {
+	settled, err := h.svc.store.rdb.HGet(ctx, inventoryKey(f.Name), fieldInvSettled).Result()
+	if err != nil || settled == "" {
+		return "", false
+	}
+	commit, key, _ := strings.Cut(settled, " ")
+	if key != settledKey(f) {
+		return "", false
+	}
+	head, err := c.RemoteHead(ctx)
+	if err != nil || head != commit {
+		return "", false
+	}
+	return head, true
+}
 
 // publishInventory publishes the fabric's inventory at commit, read from the clone's working
 // tree dir (which must be at commit). res is the job's ingest result, nil when the job ingested
 // nothing (its commit was already on the remote). A publish at the commit already published
 // does nothing.
-func (h *Handler) publishInventory(ctx context.Context, dir string, a *attempt, commit string, res *ingest.Result) error {
+func (h *Handler) publishInventory(ctx context.Context, dir string, a *attempt, commit string, res *ingest.Result, clean bool) error {
 	if res == nil {
 		res = &ingest.Result{}
 	}
 	fabric, rdb := a.fab.Name, h.svc.store.rdb
+	settled := ""
+	if clean {
+		settled = commit + " " + settledKey(a.fab)
+	}
 	prev, err := rdb.HMGet(ctx, inventoryKey(fabric), fieldInvCommit, fieldInvRecent, fieldInvSizes).Result()
 	if err != nil {
 		return fmt.Errorf("read the inventory: %w", err)
 	}
 	if s, _ := prev[0].(string); s == commit && commit != "" {
+		if err := rdb.HSet(ctx, inventoryKey(fabric), fieldInvSettled, settled).Err(); err != nil {
+			return fmt.Errorf("store the inventory: %w", err)
+		}
 		return nil
 	}
 	var recent []string
@@ -172,7 +221,7 @@ func (h *Handler) publishInventory(ctx context.Context, dir string, a *attempt, 
 		if len(drop) > 0 {
 			p.HDel(ctx, contentKey(fabric), drop...)
 		}
-		p.HSet(ctx, inventoryKey(fabric), fieldData, data, fieldInvCommit, commit, fieldInvRecent, recentJSON, fieldInvSizes, sizesJSON)
+		p.HSet(ctx, inventoryKey(fabric), fieldData, data, fieldInvCommit, commit, fieldInvRecent, recentJSON, fieldInvSizes, sizesJSON, fieldInvSettled, settled)
 		return nil
 	})
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -105,5 +108,55 @@ func TestInventoryAndChanges(t *testing.T) {
 	}
 	if inv, _ = r.svc.Inventory(ctx, "fab"); len(inv.Resources) != 0 || inv.Counts["VPC"] != 0 {
 		t.Errorf("inventory after the delete = %+v; want no resources", inv)
+	}
+}
+
+// TestNothingNew: a resync that finds the branch where the last job left the fabric settled
+// does nothing but ask the remote for the branch head: no fetch (the clone, removed, is not
+// made again), no ingest task, no drift check. A new commit, a fabric whose drift is reported
+// on every sync, or changed settings take the full path again.
+func TestNothingNew(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, map[string]string{fabricPath + "/raw/vpcs.yaml": goodVPC}, "")
+	clone := filepath.Join(r.dataDir, "clones", "fab")
+	first := r.runJob()
+	if err := os.RemoveAll(clone); err != nil {
+		t.Fatal(err)
+	}
+	noop := r.trigger()
+	if err := r.h.HandleRepoSync(ctx, task(tasks.TypeRepoSync, noop.ID)); err != nil {
+		t.Fatal(err)
+	}
+	got := r.job(noop.ID)
+	if got.State != tasks.StateSucceeded || got.GitSync.Commit != first.Ingest.Commit || !logHas(got, "nothing new: main is still at") || r.ingestQueued(noop.ID) {
+		t.Fatalf("resync with nothing new = %s at %q, ingest queued %v, log %v; want succeeded at %s without an ingest task",
+			got.State, got.GitSync.Commit, r.ingestQueued(noop.ID), got.Log, first.Ingest.Commit)
+	}
+	if _, err := os.Stat(clone); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the resync fetched: the clone is back (%v)", err)
+	}
+
+	// A hand edit, with drift: report: the fabric is reported on every sync, never settled.
+	r.writeConfig("fabrics:\n  - name: fab\n    repo: " + r.repo + "\n    path: " + fabricPath + "\n    drift: report\n")
+	gittest.Commit(t, r.repo, map[string]string{fabricPath + "/managed/vpcs/vpc-1.yaml": strings.Replace(goodVPC, "1001", "1009", 1)}, "hand edit")
+	for i := range 2 {
+		j := r.runJob()
+		if !logHas(j, "changed by hand") || logHas(j, "nothing new") {
+			t.Fatalf("sync %d after a reported hand edit: log %v; want the drift reported, not skipped", i+1, j.Log)
+		}
+	}
+	// The settings change back (drift: adopt takes the edit in): the next sync runs in full, and
+	// the one after it has nothing new.
+	r.writeConfig("fabrics:\n  - name: fab\n    repo: " + r.repo + "\n    path: " + fabricPath + "\n")
+	if j := r.runJob(); logHas(j, "nothing new") {
+		t.Fatalf("sync after the settings changed was skipped: %v", j.Log)
+	}
+	if j := r.runJob(); !logHas(j, "nothing new") {
+		t.Fatalf("sync of a settled fabric ran in full: %v", j.Log)
+	}
+	// A new commit: the full path.
+	gittest.Commit(t, r.repo, map[string]string{fabricPath + "/raw/more.yaml": strings.NewReplacer("vpc-1", "vpc-2", "10.0.1.0", "10.0.2.0", "1001", "1002").Replace(goodVPC)}, "more")
+	if j := r.runJob(); logHas(j, "nothing new") || j.Ingest.Created != 1 {
+		t.Fatalf("sync after a new commit = %+v; want the new VPC ingested", j.Ingest)
 	}
 }

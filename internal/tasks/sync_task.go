@@ -55,6 +55,22 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 		}
 	}()
 	id := a.p.JobID
+	if !a.dryRun {
+		// A resync with nothing new: one round trip to the remote, no fetch, no checkout, no
+		// ingest task (inventory.go, nothingNew).
+		if head, ok := h.nothingNew(ctx, c, a.fab); ok {
+			if _, err := h.svc.update(ctx, id, func(j *Job) error {
+				return j.stageDone(StageGitSync, head, a.fab.Branch, h.svc.clock())
+			}); err != nil {
+				return nil, err
+			}
+			// Settled means no drift at this commit: the check says so, as a full sync would.
+			if err := h.recordDrift(ctx, a, nil); err != nil {
+				return nil, err
+			}
+			return nil, h.succeed(ctx, id, "", "nothing new: "+a.fab.Branch+" is still at "+short(head)+", where the last sync left the fabric settled")
+		}
+	}
 	h.note(ctx, id, 2, "fetching "+c.URL())
 	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, h.gitProgress(ctx, id)) })
 	if err != nil {
@@ -89,7 +105,7 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 			if a.dryRun {
 				return nil, h.succeedDryRun(ctx, id, plan.Build(nil, plan.DefaultMaxDiff))
 			}
-			h.publish(ctx, c, a, head, &ingest.Result{Drift: drift})
+			h.publish(ctx, c, a, head, &ingest.Result{Drift: drift}, len(drift) == 0)
 			return nil, h.succeed(ctx, id, "", "nothing to ingest: raw/ holds no YAML")
 		}
 		h.note(ctx, id, 41, fmt.Sprintf("raw/ holds no YAML, but %d resource files were changed by hand: going on to %s them (drift: %s)",
