@@ -26,7 +26,9 @@ func TestRemoteHead(t *testing.T) {
 		step func()
 	}{
 		{"first", func() {}},
-		{"after a new commit", func() { gittest.CommitTree(t, bare, map[string]string{"fab/raw/new.yaml": gittest.WriteBlob(t, bare, strings.NewReader("x: 1\n"))}, "new") }},
+		{"after a new commit", func() {
+			gittest.CommitTree(t, bare, map[string]string{"fab/raw/new.yaml": gittest.WriteBlob(t, bare, strings.NewReader("x: 1\n"))}, "new")
+		}},
 	}
 	for _, tt := range tests {
 		tt.step()
