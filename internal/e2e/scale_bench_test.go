@@ -19,10 +19,12 @@ import (
 // `workers` in-process workers (production poll intervals, concurrency 4 each), and measures
 // over a 60 s window after warm-up: resyncs per minute sustained, CPU (this process and its git
 // children), and Redis memory. Sizes come from FABSYNC_BENCH_FABRICS (default "100,1000") and
-// FABSYNC_BENCH_WORKERS (default "2"). Run with -benchtime 1x.
+// FABSYNC_BENCH_WORKERS (default "2"); FABSYNC_BENCH_REPOS spreads the fabrics over that many
+// repositories of the git server (default 1). Run with -benchtime 1x.
 func BenchmarkResyncScale(b *testing.B) {
 	sizes := envInts("FABSYNC_BENCH_FABRICS", []int{100, 1000})
 	workerCounts := envInts("FABSYNC_BENCH_WORKERS", []int{2})
+	repos := envInts("FABSYNC_BENCH_REPOS", []int{1})[0] // the fabrics are spread over this many repositories
 	window := 60 * time.Second
 	if v := os.Getenv("FABSYNC_BENCH_WINDOW"); v != "" {
 		window, _ = time.ParseDuration(v)
@@ -31,11 +33,14 @@ func BenchmarkResyncScale(b *testing.B) {
 		for _, n := range sizes {
 			b.Run(fmt.Sprintf("fabrics=%d/workers=%d", n, workers), func(b *testing.B) {
 				gs := gittest.NewServer(b)
-				url := gs.NewRepo(b, "gitops", map[string]string{"README.md": "scale\n"})
+				urls := make([]string, max(repos, 1))
+				for r := range urls {
+					urls[r] = gs.NewRepo(b, fmt.Sprintf("gitops-%d", r), map[string]string{"README.md": "scale\n"})
+				}
 				var cfg strings.Builder
 				cfg.WriteString("fabrics:\n")
 				for i := 0; i < n; i++ {
-					fmt.Fprintf(&cfg, "  - {name: f%d, repo: %q, path: f%d, resync: 10s}\n", i, url, i)
+					fmt.Fprintf(&cfg, "  - {name: f%d, repo: %q, path: f%d, resync: 10s}\n", i, urls[i%len(urls)], i)
 				}
 				sys := start(b, cfg.String(), options{workers: workers, poll: -1, concurrency: 4})
 				opt, _ := redis.ParseURL(sys.redisURL)
