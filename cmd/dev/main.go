@@ -107,7 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if builtin {
 		wcfg.Handler.GitDepth = 0 // go-git's server cannot serve shallow clones
 	}
-	e, err := server.New(server.Config{Service: tasks.NewService(wcfg.Redis), Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
+	apiSvc := tasks.NewService(wcfg.Redis)
+	apiSvc.SetLogger(log)
+	apiSvc.SetNotifies(tasks.NotifyWanted(wcfg.Handler.Fabrics))
+	e, err := server.New(server.Config{Service: apiSvc, Redis: wcfg.Redis, Fabrics: wcfg.Handler.Fabrics, Token: s.APIToken, WebhookSecret: s.WebhookSecret, GitLabWebhookToken: s.GitLabWebhookToken, GiteaWebhookSecret: s.GiteaWebhookSecret, BitbucketWebhookSecret: s.BitbucketWebhookSecret, GenericWebhookSecret: s.GenericWebhookSecret, Monitoring: s.Monitoring, Logger: log, UI: web.FS()})
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,13 @@ import (
 // over a 60 s window after warm-up: resyncs per minute sustained, CPU (this process and its git
 // children), and Redis memory. Sizes come from FABSYNC_BENCH_FABRICS (default "100,1000") and
 // FABSYNC_BENCH_WORKERS (default "2"); FABSYNC_BENCH_REPOS spreads the fabrics over that many
-// repositories of the git server (default 1). Run with -benchtime 1x.
+// repositories of the git server (default 1) and FABSYNC_BENCH_CONCURRENCY sets each worker's
+// concurrency (default 4). Run with -benchtime 1x.
 func BenchmarkResyncScale(b *testing.B) {
 	sizes := envInts("FABSYNC_BENCH_FABRICS", []int{100, 1000})
 	workerCounts := envInts("FABSYNC_BENCH_WORKERS", []int{2})
-	repos := envInts("FABSYNC_BENCH_REPOS", []int{1})[0] // the fabrics are spread over this many repositories
+	repos := envInts("FABSYNC_BENCH_REPOS", []int{1})[0]             // the fabrics are spread over this many repositories
+	concurrency := envInts("FABSYNC_BENCH_CONCURRENCY", []int{4})[0] // tasks per worker
 	window := 60 * time.Second
 	if v := os.Getenv("FABSYNC_BENCH_WINDOW"); v != "" {
 		window, _ = time.ParseDuration(v)
@@ -42,7 +44,7 @@ func BenchmarkResyncScale(b *testing.B) {
 				for i := 0; i < n; i++ {
 					fmt.Fprintf(&cfg, "  - {name: f%d, repo: %q, path: f%d, resync: 10s}\n", i, urls[i%len(urls)], i)
 				}
-				sys := start(b, cfg.String(), options{workers: workers, poll: -1, concurrency: 4})
+				sys := start(b, cfg.String(), options{workers: workers, poll: -1, concurrency: concurrency})
 				opt, _ := redis.ParseURL(sys.redisURL)
 				rdb := redis.NewClient(opt)
 				defer func() {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
 	"github.com/fabsync/fabsync/internal/ingest"
 	"github.com/fabsync/fabsync/internal/plan"
@@ -158,5 +160,22 @@ func TestNothingNew(t *testing.T) {
 	gittest.Commit(t, r.repo, map[string]string{fabricPath + "/raw/more.yaml": strings.NewReplacer("vpc-1", "vpc-2", "10.0.1.0", "10.0.2.0", "1001", "1002").Replace(goodVPC)}, "more")
 	if j := r.runJob(); logHas(j, "nothing new") || j.Ingest.Created != 1 {
 		t.Fatalf("sync after a new commit = %+v; want the new VPC ingested", j.Ingest)
+	}
+}
+
+// TestNotifyOnlyWhereWanted: with SetNotifies(NotifyWanted), a job of a fabric without
+// notify: targets or commit_status: ends without a notification task; one of a fabric with a
+// target gets its task.
+func TestNotifyOnlyWhereWanted(t *testing.T) {
+	r := newRig(t, map[string]string{fabricPath + "/raw/vpcs.yaml": goodVPC}, "")
+	r.svc.SetNotifies(tasks.NotifyWanted(r.src))
+	j := r.runJob()
+	if _, err := r.svc.Inspector().GetTaskInfo(tasks.QueueNotify, "notify:"+j.ID); !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		t.Fatalf("a job of a fabric that wants no notification enqueued one (%v)", err)
+	}
+	r.writeConfig("fabrics:\n  - name: fab\n    repo: " + r.repo + "\n    path: " + fabricPath + "\n    notify: [{type: webhook, url: http://localhost:1/hook}]\n")
+	j = r.runJob()
+	if _, err := r.svc.Inspector().GetTaskInfo(tasks.QueueNotify, "notify:"+j.ID); err != nil {
+		t.Fatalf("a job of a fabric with a notify target enqueued no notification: %v", err)
 	}
 }

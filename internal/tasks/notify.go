@@ -114,9 +114,27 @@ func (s *Service) SetLogger(l *slog.Logger) {
 	}
 }
 
+// SetNotifies tells the service which fabrics want their jobs' ends told (notify: targets or
+// commit_status:; NotifyWanted reads that from the fabrics file): a job of any other fabric
+// enqueues no notification task, which spares a periodic resync of such a fabric a second task.
+// Unset, every job end enqueues one, whose handler finds nothing to do.
+func (s *Service) SetNotifies(wants func(fabric string) bool) { s.notifies = wants }
+
+// NotifyWanted is SetNotifies' function for the fabrics of src, as the file is when a job ends:
+// a fabric with notify: targets or commit_status: set.
+func NotifyWanted(src *config.Source) func(fabric string) bool {
+	return func(fabric string) bool {
+		f, ok := src.Fabric(fabric)
+		return ok && (len(f.Notify) > 0 || f.SetsCommitStatus())
+	}
+}
+
 // notifyEnd enqueues the notifications of job j, which this call just ended. Best effort: a
 // failure is logged and the job is unaffected.
 func (s *Service) notifyEnd(ctx context.Context, j *Job) {
+	if s.notifies != nil && !s.notifies(j.Fabric) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyEnqueueTimeout)
 	defer cancel()
 	if err := s.enqueue(ctx, NewNotifyJobTask, j.ID, j.Fabric); err != nil {

@@ -26,6 +26,7 @@ type Service struct {
 	inspector *asynq.Inspector
 	now       func() time.Time
 	log       *slog.Logger // SetLogger; where a failed enqueue of a job's notifications is told [discards]
+	notifies  func(fabric string) bool // SetNotifies; nil: every job end enqueues its notifications
 
 	mu    sync.Mutex
 	epoch string // the Redis epoch this service last saw (see Reconcile)

@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Handler.Logger = log
 	svc := tasks.NewService(cfg.Redis)
 	svc.SetLogger(log)
+	svc.SetNotifies(tasks.NotifyWanted(cfg.Handler.Fabrics))
 	h, err := tasks.NewHandler(svc, cfg.Handler)
 	if err != nil {
 		return err
