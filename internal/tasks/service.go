@@ -25,7 +25,7 @@ type Service struct {
 	client    enqueuer
 	inspector *asynq.Inspector
 	now       func() time.Time
-	log       *slog.Logger // SetLogger; where a failed enqueue of a job's notifications is told [discards]
+	log       *slog.Logger             // SetLogger; where a failed enqueue of a job's notifications is told [discards]
 	notifies  func(fabric string) bool // SetNotifies; nil: every job end enqueues its notifications
 
 	mu    sync.Mutex
