@@ -49,20 +49,11 @@ func (c *Client) BranchHead(ctx context.Context, branch string) (hash string, fo
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
-	opCtx, cancel := c.opContext(ctx)
-	defer cancel()
-	proxyOpts, done := c.proxyFor(opCtx)
-	defer done()
-	refs, err := remote.ListContext(opCtx, &git.ListOptions{Auth: auth, ProxyOptions: proxyOpts})
-	if err != nil {
-		return "", false, c.netErr(opCtx, op, err)
+	head, found, err := c.advertised(ctx, op, remote, auth, ref)
+	if err != nil || !found {
+		return "", false, err
 	}
-	for _, r := range refs {
-		if r.Name() == ref && r.Type() == plumbing.HashReference {
-			return r.Hash().String(), true, nil
-		}
-	}
-	return "", false, nil
+	return head.String(), true, nil
 }
 
 // PushTo pushes the clone's commit (HEAD after Sync and Commit) to branch,

@@ -7,6 +7,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -24,19 +25,32 @@ func (c *Client) RemoteHead(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
+	head, found, err := c.advertised(ctx, op, remote, auth, plumbing.NewBranchReferenceName(c.cfg.Branch))
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("%s: %w", op, ErrBranchNotFound)
+	}
+	return head.String(), nil
+}
+
+// advertised asks remote for the refs it advertises (one round trip, with c's timeout and
+// proxy) and returns where ref is; found is false when the remote lacks it. A failure is
+// translated for op (netErr).
+func (c *Client) advertised(ctx context.Context, op string, remote *git.Remote, auth transport.AuthMethod, ref plumbing.ReferenceName) (plumbing.Hash, bool, error) {
 	opCtx, cancel := c.opContext(ctx)
 	defer cancel()
 	proxyOpts, done := c.proxyFor(opCtx)
 	defer done()
 	refs, err := remote.ListContext(opCtx, &git.ListOptions{Auth: auth, ProxyOptions: proxyOpts})
 	if err != nil {
-		return "", c.netErr(opCtx, op, err)
+		return plumbing.ZeroHash, false, c.netErr(opCtx, op, err)
 	}
-	want := plumbing.NewBranchReferenceName(c.cfg.Branch)
 	for _, r := range refs {
-		if r.Name() == want && r.Type() == plumbing.HashReference {
-			return r.Hash().String(), nil
+		if r.Name() == ref && r.Type() == plumbing.HashReference {
+			return r.Hash(), true, nil
 		}
 	}
-	return "", fmt.Errorf("%s: %w", op, ErrBranchNotFound)
+	return plumbing.ZeroHash, false, nil
 }

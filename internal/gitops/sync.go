@@ -175,24 +175,11 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 
 	// One look at the advertised refs tells whether there is anything to
 	// fetch; a no-op sync then costs this one round trip, like `git fetch`.
-	opCtx, cancel := c.opContext(ctx)
-	proxyOpts, done := c.proxyFor(opCtx)
-	refs, err := remote.ListContext(opCtx, &git.ListOptions{Auth: auth, ProxyOptions: proxyOpts})
-	if err != nil {
-		err = c.netErr(opCtx, op, err)
-	}
-	done()
-	cancel()
+	target, found, err := c.advertised(ctx, op, remote, auth, c.branch)
 	if err != nil {
 		return "", err
 	}
-	var target plumbing.Hash
-	for _, r := range refs {
-		if r.Name() == c.branch {
-			target = r.Hash()
-		}
-	}
-	if target.IsZero() {
+	if !found {
 		return "", fmt.Errorf("%s: %w", op, ErrBranchNotFound)
 	}
 
