@@ -192,13 +192,9 @@ func (s *server) listJobs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit := 20
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return &apiError{http.StatusBadRequest, "bad_request", "limit must be a whole number from 1 to 200"}
-		}
-		limit = n
+	limit, err := intParam(c, "limit", 20, 1, 200)
+	if err != nil {
+		return err
 	}
 	jobs, err := s.svc.List(c.Request().Context(), f.Name, limit)
 	if err != nil {

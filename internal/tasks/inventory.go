@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -184,7 +185,8 @@ func (h *Handler) publishInventory(ctx context.Context, dir string, a *attempt, 
 		inv.Resources = append(inv.Resources, r)
 	}
 	slices.SortFunc(inv.Resources, func(x, y Resource) int {
-		return cmpStrings(x.Kind, y.Kind, x.Namespace, y.Namespace, x.Name, y.Name, x.Path, y.Path)
+		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Namespace, y.Namespace),
+			strings.Compare(x.Name, y.Name), strings.Compare(x.Path, y.Path))
 	})
 	// The versions this job wrote come first in the recent list; the store keeps what the
 	// inventory and that list name, and nothing else.
@@ -249,16 +251,6 @@ func dedupe(s []string, n int) []string {
 		}
 	}
 	return out
-}
-
-// cmpStrings compares pairs of strings in order: the first pair that differs decides.
-func cmpStrings(pairs ...string) int {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if c := strings.Compare(pairs[i], pairs[i+1]); c != 0 {
-			return c
-		}
-	}
-	return 0
 }
 
 // Inventory returns the fabric's inventory as published by its last successful job, or one
