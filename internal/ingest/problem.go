@@ -111,6 +111,9 @@ func (e *ValidationError) Error() string {
 // attachObjects gives each problem in a raw document the kind and name of
 // the resource that document defines, when it has both.
 func (in *ingester) attachObjects() {
+	if len(in.problems)+len(in.warnings) == 0 {
+		return // the usual case: no index of every raw file for nothing
+	}
 	byPath := make(map[string]*rawFile, len(in.files))
 	for i := range in.files {
 		byPath[in.files[i].Path] = &in.files[i]
