@@ -177,6 +177,28 @@ type File struct {
 	CommitStatus *bool `yaml:"commit_status"`
 
 	byName map[string]int // index into Fabrics
+	// byRepo holds the fabric folders of each repository and branch (repoKey), sorted: the
+	// folders that share one clone on a worker.
+	byRepo map[string][]string
+}
+
+// repoKey identifies a repository and branch: the fabrics that share a clone.
+func repoKey(repo, branch string) string { return repo + "\x00" + branch }
+
+// SharedPaths returns the folders (Fabric.Path) of every fabric of the file in the repository
+// repo at branch, sorted, each once: the fabric folders that one clone of that branch serves.
+func (f *File) SharedPaths(repo, branch string) []string {
+	if f.byRepo != nil {
+		return f.byRepo[repoKey(repo, branch)]
+	}
+	var out []string
+	for _, fb := range f.Fabrics {
+		if fb.Repo == repo && fb.Branch == branch && !slices.Contains(out, fb.Path) {
+			out = append(out, fb.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Fabric returns the fabric named name.
@@ -373,8 +395,16 @@ func parse(data []byte) (*File, []string) {
 		return nil, problems
 	}
 	f.byName = make(map[string]int, len(f.Fabrics))
+	f.byRepo = map[string][]string{}
 	for i, fb := range f.Fabrics {
 		f.byName[fb.Name] = i
+		k := repoKey(fb.Repo, fb.Branch)
+		if !slices.Contains(f.byRepo[k], fb.Path) {
+			f.byRepo[k] = append(f.byRepo[k], fb.Path)
+		}
+	}
+	for _, paths := range f.byRepo {
+		slices.Sort(paths)
 	}
 	return &f, nil
 }

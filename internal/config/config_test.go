@@ -323,3 +323,32 @@ func TestSourceConfigMap(t *testing.T) {
 		t.Error("fabric a still served after the ConfigMap update")
 	}
 }
+
+// TestSharedPaths: the fabric folders of one repository and branch, sorted and each once, are
+// what one clone serves; another branch of the same repository is another clone.
+func TestSharedPaths(t *testing.T) {
+	f, err := config.Parse([]byte(`
+fabrics:
+  - {name: f2, repo: https://git.example/gitops.git, path: hedgehog/fabric-2}
+  - {name: f1, repo: https://git.example/gitops.git, path: hedgehog/fabric-1/}
+  - {name: f1b, repo: https://git.example/gitops.git, path: hedgehog/fabric-1}
+  - {name: lab, repo: https://git.example/gitops.git, branch: lab, path: lab}
+  - {name: other, repo: https://git.example/other.git}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		repo, branch string
+		want         []string
+	}{
+		{"https://git.example/gitops.git", "main", []string{"hedgehog/fabric-1", "hedgehog/fabric-2"}},
+		{"https://git.example/gitops.git", "lab", []string{"lab"}},
+		{"https://git.example/other.git", "main", []string{"."}},
+		{"https://git.example/none.git", "main", nil},
+	} {
+		if got := f.SharedPaths(tt.repo, tt.branch); !slices.Equal(got, tt.want) {
+			t.Errorf("SharedPaths(%s, %s) = %q; want %q", tt.repo, tt.branch, got, tt.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/gitops/gittest"
+	"github.com/fabsync/fabsync/internal/tasks"
 )
 
 // BenchmarkResyncScale runs N fabrics on a 10 s periodic resync with nothing new, served by
@@ -72,9 +73,18 @@ func BenchmarkResyncScale(b *testing.B) {
 					info, _ := rdb.Info(ctx, "cpu").Result()
 					return infoField(info, "used_cpu_sys") + infoField(info, "used_cpu_user")
 				}
-				j0, cpu0, r0, t0 := finished(), cpuTime(b), redisCPU(), time.Now()
+				// Ticks: the scheduler's resync tasks (and the few sync tasks) the workers ran.
+				processed := func() int {
+					q, err := sys.svc.Inspector().GetQueueInfo(tasks.QueueSync)
+					if err != nil {
+						return 0
+					}
+					return q.Processed
+				}
+				j0, cpu0, r0, p0, t0 := finished(), cpuTime(b), redisCPU(), processed(), time.Now()
 				time.Sleep(window)
-				j1, cpu1, r1, el := finished(), cpuTime(b), redisCPU(), time.Since(t0)
+				j1, cpu1, r1, p1, el := finished(), cpuTime(b), redisCPU(), processed(), time.Since(t0)
+				b.ReportMetric(float64(p1-p0)/el.Minutes(), "sync-queue-tasks/min")
 				b.ReportMetric((r1-r0)/el.Seconds(), "redis-cpu-cores")
 				perMin := float64(j1-j0) / el.Minutes()
 				b.ReportMetric(perMin, "resyncs/min")

@@ -33,22 +33,27 @@ const maxSymlink = 4096
 
 // reset points the branch at target and HEAD at the branch, and makes the
 // index and the working tree exactly target's tree as this clone checks it
-// out (see list). A *TreeError comes back before anything changes. It
+// out (see list), whatever it holds: what the rules refuse is left out. It
 // returns the fingerprint of the working tree it left (see fingerprint), or
-// "" when it could not tell it without a walk.
-func (c *Client) reset(ctx context.Context, repo *git.Repository, target plumbing.Hash) (string, error) {
+// "" when it could not tell it without a walk, and the problems list
+// recorded inside Config.Paths, for every fabric of the clone (see
+// ownProblem).
+func (c *Client) reset(ctx context.Context, repo *git.Repository, target plumbing.Hash) (string, []TreeError, error) {
 	l, err := c.list(repo, target)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	fp, err := c.checkout(ctx, repo, l)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := repo.Storer.SetReference(plumbing.NewHashReference(c.branch, target)); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return fp, repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch))
+	if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch)); err != nil {
+		return "", nil, err
+	}
+	return fp, l.problems, nil
 }
 
 // checkout makes the working tree and the index exactly l. It removes every

@@ -34,8 +34,10 @@ import (
 // under dir changed. Changes outside dir are neither staged nor committed:
 // the new commit's tree is HEAD's tree with only the folder dir replaced, so
 // everything else, what Sync left out of the working tree included (see
-// Config.Path), stays exactly as it was. Commit does no network I/O; ctx is
-// checked between its local steps. It needs a clone made by Sync.
+// Config.Path), stays exactly as it was. What Sync left out inside dir stays
+// too, even when the folder that holds it is gone from disk. Commit does no
+// network I/O; ctx is checked between its local steps. It needs a clone
+// made by Sync.
 //
 // Commit looks at every file under dir (an lstat each). A caller that knows
 // which paths it wrote or removed should call CommitPaths instead.
@@ -236,17 +238,23 @@ func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern, o
 			taken[name] = true
 		}
 	}
-	// A folder gone from disk outside the fabric folder may still hold what
-	// Sync left out.
+	// A folder gone from disk may still hold what Sync left out: outside
+	// the fabric folder that and submodules are kept, inside it only what
+	// Sync refused (the rest went with the folder).
 	for name, e := range tracked {
-		if taken[name] || e.Mode != filemode.Dir || b.c.within(join(rel, name)) {
+		if taken[name] || e.Mode != filemode.Dir {
 			continue
 		}
 		sub, err := object.GetTree(b.repo.Storer, e.Hash)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		h, err := b.build(join(rel, name), sub, ign, false)
+		var h plumbing.Hash
+		if p := join(rel, name); b.c.within(p) {
+			h, err = b.leftOut(p, sub)
+		} else {
+			h, err = b.build(p, sub, ign, false)
+		}
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -264,20 +272,62 @@ func (b *builder) build(rel string, old *object.Tree, ign []gitignore.Pattern, o
 // of the working tree (see list), or a submodule, and so goes into the new
 // tree as it is. seen holds the names before e, to spot a duplicate.
 func (b *builder) keep(e object.TreeEntry, p string, seen map[string]object.TreeEntry) bool {
-	if e.Mode == filemode.Submodule {
-		return true
-	}
-	if b.c.within(p) {
-		return false
-	}
+	return e.Mode == filemode.Submodule || b.refused(e, p, seen)
+}
+
+// refused reports whether the checkout rules (Config.Paths and MaxFileSize,
+// see list) leave the entry e of HEAD's tree at p out of the working tree,
+// whoever's fabric folder holds it. seen holds the names before e, to spot a
+// duplicate. An entry whose size cannot be read counts as refused: it is
+// kept as it is.
+func (b *builder) refused(e object.TreeEntry, p string, seen map[string]object.TreeEntry) bool {
 	if _, dup := seen[e.Name]; dup || badName(e.Name) != "" || !knownMode(e.Mode) {
 		return true
 	}
-	if limit := b.c.cfg.MaxFileSize; limit > 0 && e.Mode != filemode.Dir {
+	if e.Mode == filemode.Symlink {
+		if size, err := blobSize(b.repo, e.Hash); err != nil || size > maxSymlink {
+			return true
+		}
+	}
+	if limit := b.c.cfg.MaxFileSize; limit > 0 && e.Mode != filemode.Dir && e.Mode != filemode.Submodule && b.c.sizeBound(p) {
 		size, err := blobSize(b.repo, e.Hash)
 		return err != nil || size > limit
 	}
 	return false
+}
+
+// leftOut returns the tree of what Sync refused (see refused) in the folder
+// p of HEAD, whose tree is t, each entry as it is, or the zero hash when
+// there is none: what remains of a folder removed from the fabric folder.
+func (b *builder) leftOut(p string, t *object.Tree) (plumbing.Hash, error) {
+	var out []object.TreeEntry
+	seen := map[string]object.TreeEntry{}
+	for _, e := range t.Entries {
+		kp := join(p, e.Name)
+		if b.refused(e, kp, seen) {
+			out = append(out, e)
+			continue
+		}
+		seen[e.Name] = e
+		if e.Mode != filemode.Dir {
+			continue
+		}
+		sub, err := object.GetTree(b.repo.Storer, e.Hash)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h, err := b.leftOut(kp, sub)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if !h.IsZero() {
+			out = append(out, object.TreeEntry{Name: e.Name, Mode: filemode.Dir, Hash: h})
+		}
+	}
+	if len(out) == 0 {
+		return plumbing.ZeroHash, nil
+	}
+	return b.storeTree(out)
 }
 
 // blob returns the index entry of the file at p, storing its content as a

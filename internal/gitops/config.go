@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,20 +92,38 @@ type Config struct {
 	Timeout time.Duration // per network operation (clone, fetch, push) [2m]
 
 	// Path is the fabric folder: the slash-separated folder of the
-	// repository this clone serves ["" or ".": the whole repository]. A
-	// repository may hold many fabric folders, each served by its own clone;
-	// what is wrong outside Path must not stop this one. So Sync checks out
-	// only what it safely can and fails only for problems inside Path:
-	//   - an entry with a bad name (see ErrBadPath) inside Path fails Sync;
-	//     outside Path it is left out of the working tree and kept
+	// repository this client serves ["" or ".": the whole repository]. A
+	// repository may hold many fabric folders; what is wrong outside Path
+	// must not stop this one. So Sync checks out all it safely can, by
+	// rules that depend on Paths and MaxFileSize only (so that every fabric
+	// sharing the clone sees the same working tree), and fails only for the
+	// problems it found inside Path:
+	//   - an entry with a bad name (see ErrBadPath) inside one of Paths is
+	//     left out of the working tree and recorded as a problem; outside
+	//     every one of Paths it is left out silently. Either way it is kept
 	//     unchanged, byte for byte, in every commit this client makes.
-	//   - a file over MaxFileSize in Path's raw/ folder fails Sync (see
-	//     ErrFileTooLarge); outside Path it is left out the same way and its
-	//     content is never read; elsewhere in Path it is checked out,
+	//   - a file over MaxFileSize in the raw/ folder of one of Paths is
+	//     left out and recorded as a problem (see ErrFileTooLarge); outside
+	//     every one of Paths it is left out silently and its content is
+	//     never read; elsewhere inside one of Paths it is checked out,
 	//     streamed to disk, never held in memory whole.
+	// A recorded problem inside Path fails this client's Sync (a
+	// *TreeError); one inside another fabric's folder fails only that
+	// fabric's Sync, even when it shares the clone and its Sync has nothing
+	// new to check out (the problems are kept with the checkout's state).
 	Path string
-	// MaxFileSize is the largest file, in bytes, Sync accepts in Path's
-	// raw/ folder and checks out outside Path [0: no limit]. Pass the
+	// Paths are the fabric folders of every fabric that shares this clone
+	// (Dir), one Client each, as slash-separated folders cleaned and checked
+	// like Path; Path is added when missing [empty: just Path]. They decide
+	// what Sync checks out (see Path): all the Clients of one clone must be
+	// given the same Paths (and MaxFileSize), or each Sync of a Client
+	// after another's checks the tree out again under its own rules. When
+	// one folder is inside another ("." and "fab-1"), inside one of Paths
+	// means inside any of them, and a raw/ folder is the raw/ folder of any
+	// of them.
+	Paths []string
+	// MaxFileSize is the largest file, in bytes, Sync accepts in the raw/
+	// folders of Paths and checks out outside Paths [0: no limit]. Pass the
 	// limit of whatever reads raw/, so that an oversized file fails the job
 	// at once, naming it, instead of being downloaded into the working tree
 	// and rejected later.
@@ -159,6 +178,16 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 		return bad("fabric folder: %v", err)
 	}
 	cfg.Path = p
+	paths := []string{p}
+	for _, fp := range cfg.Paths {
+		c, err := cleanPath(fp)
+		if err != nil {
+			return bad("fabric folder in Paths: %v", err)
+		}
+		paths = append(paths, c)
+	}
+	slices.Sort(paths)
+	cfg.Paths = slices.Compact(paths)
 	if cfg.Timeout < 0 {
 		return bad("negative timeout %v", cfg.Timeout)
 	}
@@ -232,7 +261,7 @@ func normalize(cfg Config) (Config, *transport.Endpoint, error) {
 	return cfg, ep, nil
 }
 
-// cleanPath validates Config.Path and returns it as a clean slash path, "."
+// cleanPath validates Config.Path (or one of Paths) and returns it as a clean slash path, "."
 // for the whole repository.
 func cleanPath(p string) (string, error) {
 	if p == "" || p == "." || p == "/" {

@@ -21,17 +21,24 @@
 //
 // # One repository, many fabrics
 //
-// A repository may hold many fabric folders, each with its own Client and
-// clone (Config.Path). What is wrong outside a client's folder never stops
-// it. A tree entry whose name cannot be checked out safely (ErrBadPath: a
-// "..", "." or empty component, a backslash, a control character, a ".git"
-// in any case or disguise, a duplicate) fails Sync inside the folder, at the
-// first attempt, naming the entry; outside it the entry is left out of the
-// working tree. A file over Config.MaxFileSize in the folder's raw/ folder
-// fails Sync the same way (ErrFileTooLarge), with its size and the limit,
-// from the object header, without reading it; outside the folder such a file
-// is left out and never read. What Sync leaves out is recorded in the index
-// as skip-worktree (git's sparse checkout), so `git status` in a clone stays
+// A repository may hold many fabric folders (Config.Path), each with its
+// own Client; the fabrics of one repository may share one clone, their
+// Clients given the folders of all of them (Config.Paths). What Sync checks
+// out depends on Paths and MaxFileSize only, never on which fabric syncs, so
+// that the fabrics sharing a clone take turns without checking it out again;
+// and what is wrong outside a client's folder never stops it. A tree entry
+// whose name cannot be checked out safely (ErrBadPath: a "..", "." or empty
+// component, a backslash, a control character, a ".git" in any case or
+// disguise, a duplicate) is left out of the working tree; inside the folder
+// of the fabric that syncs it fails Sync, at the first attempt, naming the
+// entry, after the rest is checked out. A file over Config.MaxFileSize in a
+// raw/ folder of Paths is left out and fails Sync the same way
+// (ErrFileTooLarge), with its size and the limit, from the object header,
+// without reading it; outside Paths such a file is left out and never read.
+// The problems a checkout found are kept beside its state in .git, so that
+// a Sync of another fabric with nothing new to check out still reports those
+// inside its own folder. What Sync leaves out is recorded in the index as
+// skip-worktree (git's sparse checkout), so `git status` in a clone stays
 // clean, and Commit keeps it as it is: a commit replaces only the folder it
 // commits, every other tree of HEAD is reused by hash.
 //

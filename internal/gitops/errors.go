@@ -51,8 +51,9 @@ var (
 	// entry. It is permanent until someone pushes a commit that renames or
 	// removes the entry.
 	ErrBadPath = errors.New("bad path in the repository")
-	// ErrFileTooLarge reports a file in the fabric folder's raw/ folder
-	// larger than Config.MaxFileSize. It comes inside a *TreeError naming
+	// ErrFileTooLarge reports a file in the fabric folder's raw/ folder (or
+	// in the raw/ folder of another of Config.Paths inside it) larger than
+	// Config.MaxFileSize. It comes inside a *TreeError naming
 	// the file, its size and the limit. It is permanent until someone
 	// pushes a commit that removes or splits the file.
 	ErrFileTooLarge = errors.New("file too large")
@@ -79,18 +80,20 @@ func IsPermanent(err error) bool {
 		errors.Is(err, ErrRepoTooLarge)
 }
 
-// TreeError reports what Sync refused to check out from the remote head:
-// an entry of the fabric folder with a bad name (Err is ErrBadPath) or a raw
-// file over Config.MaxFileSize (Err is ErrFileTooLarge). Sync returns it
-// before it changes anything on disk, at the first attempt. It names the
-// first such entry in tree order and counts the others.
+// TreeError reports what Sync refused to check out from the remote head
+// inside the fabric folder (Config.Path): an entry with a bad name (Err is
+// ErrBadPath) or a raw file over Config.MaxFileSize (Err is
+// ErrFileTooLarge). Sync returns it at the first attempt, after checking out
+// everything else, and again at every Sync until the head changes. It names
+// the first such entry of the fabric folder in tree order and counts the
+// others there.
 type TreeError struct {
 	Commit string // the remote head holding the entry (hex)
 	Path   string // the entry's path as in the tree, slash-separated
 	Reason string // for ErrBadPath: what is wrong with the name
 	Size   int64  // for ErrFileTooLarge: the file's size in bytes
 	Limit  int64  // for ErrFileTooLarge: Config.MaxFileSize
-	More   int    // how many further entries have one of these problems
+	More   int    // how many further entries of the fabric folder have one of these problems
 	Err    error  // ErrBadPath or ErrFileTooLarge
 }
 

@@ -74,7 +74,7 @@ func TestCheckoutFingerprint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := c.state(head, fp); string(saved) != want {
+			if want := c.state(head, fp, nil); string(saved) != want {
 				t.Errorf("recorded state = %q; a walk of the tree gives %q", saved, want)
 			}
 		})

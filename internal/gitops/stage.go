@@ -38,7 +38,8 @@ import (
 // committed. As with Commit, a new file that .gitignore (or
 // .git/info/exclude) ignores, or one in an ignored new folder, is not added,
 // while a tracked one is; what Sync left out of the working tree (see
-// Config.Path) stays as it is; and the message is used as given.
+// Config.Path) stays as it is, even under a named path that is gone; and
+// the message is used as given.
 //
 // A path that is empty, absolute, leaves dir (".."), holds a backslash, an
 // empty, "." or control-character component or a ".git" component gives an
@@ -208,7 +209,16 @@ func (b *builder) edit(t *object.Tree, rel string, node *pathNode, ign []gitigno
 		switch {
 		case kid.final && fi == nil && b.c.within(p):
 			// Gone from the fabric folder, a folder with all it holds (as
-			// Commit drops a folder gone from dir).
+			// Commit drops a folder gone from dir) but what Sync refused.
+			if sub != nil {
+				h, err := b.leftOut(p, sub)
+				if err != nil {
+					return plumbing.ZeroHash, err
+				}
+				if !h.IsZero() {
+					next = &object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
+				}
+			}
 		case !kid.final || isDir || (fi == nil && sub != nil):
 			// A folder to edit below, or to stage whole: an untracked
 			// ignored folder holds nothing to stage.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -22,14 +23,16 @@ import (
 
 // stateFile, inside .git, records the commit Sync last checked out, a
 // fingerprint (paths, sizes, modes, modification times) of the tree it left
-// behind and the checkout rules it applied. A Sync that finds the remote head
-// and the rules unchanged and the fingerprint equal skips the checkout, which
-// looks at every file.
+// behind, the checkout rules it applied (Config.Paths and MaxFileSize, the
+// same for every fabric that shares the clone) and the problems it recorded
+// inside Paths. A Sync that finds the remote head and the rules unchanged
+// and the fingerprint equal skips the checkout, which looks at every file,
+// and answers from the recorded problems inside its own Config.Path.
 const stateFile = "fabsync-sync"
 
 // Sync makes Dir an exact copy of the remote branch head, as the checkout
-// rules of Config.Path and MaxFileSize allow, and returns the head commit
-// hash (hex).
+// rules of Config.Paths and MaxFileSize allow (see Config.Path), and returns
+// the head commit hash (hex).
 //
 // Without a usable clone in Dir (none, corrupt, or one for another URL or
 // branch) it removes whatever Dir holds and clones. Otherwise it asks the
@@ -51,9 +54,14 @@ const stateFile = "fabsync-sync"
 // Errors wrap ErrAuth, ErrRemoteNotFound, ErrBranchNotFound (also for a
 // remote repository with no commits yet: there is nothing to mirror until
 // someone pushes the branch) or ErrInvalidConfig when no retry can help, and
-// a *TreeError wrapping ErrBadPath or ErrFileTooLarge when the head holds
-// what this clone refuses to check out (then the working tree is left as it
-// was); anything else (network, timeout, server errors, I/O) is transient.
+// a *TreeError wrapping ErrBadPath or ErrFileTooLarge when the head holds,
+// inside Config.Path, what the clone refuses to check out: the first such
+// entry, More counting the others inside Path. Problems inside the folder
+// of another fabric of Config.Paths never fail this Sync. Either way the
+// head is checked out (HEAD, index and working tree) minus the refused
+// entries, as for a Sync that succeeds, and a Sync with nothing new fails
+// the same way, from what the checkout recorded, until someone pushes a fix.
+// Anything else (network, timeout, server errors, I/O) is transient.
 func (c *Client) Sync(ctx context.Context, progress func(Progress)) (string, error) {
 	op := "sync " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
@@ -122,27 +130,27 @@ func (c *Client) clone(ctx context.Context, progress func(Progress)) (string, er
 	if err != nil {
 		return "", fmt.Errorf("%s: read branch: %s", op, opaque(err))
 	}
-	// A refused or interrupted checkout keeps the clone: the next Sync
-	// fetches only what is new and checks out again.
-	fp, err := c.reset(ctx, repo, ref.Hash())
+	// An interrupted checkout keeps the clone: the next Sync fetches only
+	// what is new and checks out again.
+	fp, problems, err := c.reset(ctx, repo, ref.Hash())
 	if err := c.resetErr(ctx, op, err); err != nil {
 		return "", err
 	}
-	if err := c.saveState(ref.Hash(), fp); err != nil {
+	if err := c.saveState(ref.Hash(), fp, problems); err != nil {
 		return "", fmt.Errorf("%s: %s", op, opaque(err))
+	}
+	if te := c.ownProblem(problems); te != nil {
+		return "", fmt.Errorf("%s: %w", op, te)
 	}
 	return ref.Hash().String(), nil
 }
 
-// resetErr words an error of reset for op: a *TreeError or a context error
-// is wrapped (callers branch on them), anything else is flattened.
+// resetErr words an error of reset for op: a context error is wrapped
+// (callers branch on it), anything else is flattened.
 func (c *Client) resetErr(ctx context.Context, op string, err error) error {
-	var te *TreeError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &te):
-		return fmt.Errorf("%s: %w", op, te)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
@@ -224,21 +232,48 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 	}
 
 	<-fpDone
-	if fpErr == nil && c.unchanged(repo, target, fp) {
-		return target.String(), nil
+	problems, same := []TreeError(nil), false
+	if fpErr == nil {
+		problems, same = c.unchanged(repo, target, fp)
 	}
-	newFP, err := c.reset(ctx, repo, target)
-	if err != nil {
-		var te *TreeError
-		if errors.As(err, &te) || ctx.Err() != nil {
-			return "", c.resetErr(ctx, "sync "+c.cfg.Branch, err)
+	if !same {
+		newFP, found, err := c.reset(ctx, repo, target)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", c.resetErr(ctx, "sync "+c.cfg.Branch, err)
+			}
+			return "", &localError{c.resetErr(ctx, "reset "+c.cfg.Branch, err)}
 		}
-		return "", &localError{c.resetErr(ctx, "reset "+c.cfg.Branch, err)}
+		if err := c.saveState(target, newFP, found); err != nil {
+			return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
+		}
+		problems = found
 	}
-	if err := c.saveState(target, newFP); err != nil {
-		return "", &localError{fmt.Errorf("reset %s: %s", c.cfg.Branch, opaque(err))}
+	if te := c.ownProblem(problems); te != nil {
+		return "", fmt.Errorf("sync %s: %w", c.cfg.Branch, te)
 	}
 	return target.String(), nil
+}
+
+// ownProblem returns the first of problems (of one checkout, in tree order)
+// inside Config.Path, More counting the others inside Path, or nil when
+// none is: what is wrong in another fabric's folder is that fabric's
+// problem.
+func (c *Client) ownProblem(problems []TreeError) *TreeError {
+	var first *TreeError
+	for i := range problems {
+		if !c.within(problems[i].Path) {
+			continue
+		}
+		if first != nil {
+			first.More++
+			continue
+		}
+		te := problems[i]
+		te.More = 0
+		first = &te
+	}
+	return first
 }
 
 func (c *Client) hasCommit(repo *git.Repository, h plumbing.Hash) bool {
@@ -247,41 +282,124 @@ func (c *Client) hasCommit(repo *git.Repository, h plumbing.Hash) bool {
 }
 
 // unchanged reports whether HEAD is the branch at target and the tree is as
-// the last reset left it.
-func (c *Client) unchanged(repo *git.Repository, target plumbing.Hash, fp string) bool {
+// the last reset left it, under the checkout rules of this client, and if
+// so returns the problems that reset recorded.
+func (c *Client) unchanged(repo *git.Repository, target plumbing.Hash, fp string) ([]TreeError, bool) {
 	head, err := repo.Storer.Reference(plumbing.HEAD)
 	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != c.branch {
-		return false
+		return nil, false
 	}
 	ref, err := repo.Storer.Reference(c.branch)
 	if err != nil || ref.Hash() != target {
-		return false
+		return nil, false
 	}
 	saved, err := os.ReadFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile))
 	if err != nil {
-		return false
+		return nil, false
 	}
-	return string(saved) == c.state(target, fp)
+	return c.parseState(string(saved), target, fp)
 }
 
 // saveState records a checkout of target that left the tree with
-// fingerprint fp ("": walk the tree to take it).
-func (c *Client) saveState(target plumbing.Hash, fp string) error {
+// fingerprint fp ("": walk the tree to take it) and found problems. The
+// file is replaced whole (written beside it, then renamed), so that a crash
+// never leaves a state that matches with problems missing.
+func (c *Client) saveState(target plumbing.Hash, fp string, problems []TreeError) error {
 	if fp == "" {
 		var err error
 		if fp, err = fingerprint(c.cfg.Dir); err != nil {
 			return fmt.Errorf("fingerprint tree: %s", opaque(err))
 		}
 	}
-	return os.WriteFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile), []byte(c.state(target, fp)), 0o644)
+	name := filepath.Join(c.cfg.Dir, git.GitDirName, stateFile)
+	if err := os.WriteFile(name+".tmp", []byte(c.state(target, fp, problems)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(name+".tmp", name)
 }
 
 // state is the content of stateFile after a checkout of target that left
-// the tree with fingerprint fp. It includes the checkout rules (Config.Path
-// and MaxFileSize): a clone checked out under other rules holds other files
-// and must be checked out again.
-func (c *Client) state(target plumbing.Hash, fp string) string {
-	return fmt.Sprintf("%s %s path=%q max=%d\n", target, fp, c.cfg.Path, c.cfg.MaxFileSize)
+// the tree with fingerprint fp and found problems: a first line with the
+// commit, the fingerprint, the checkout rules (Config.Paths and
+// MaxFileSize, not Path: the fabrics sharing a clone share its checkout)
+// and the number of problems, then a line per problem. A clone checked out
+// under other rules holds other files and must be checked out again; a
+// state file of another format never matches.
+func (c *Client) state(target plumbing.Hash, fp string, problems []TreeError) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%d\n", c.stateKey(target, fp), len(problems))
+	for _, p := range problems {
+		if errors.Is(p.Err, ErrFileTooLarge) {
+			fmt.Fprintf(&b, "large %s %d %d\n", strconv.Quote(p.Path), p.Size, p.Limit)
+		} else {
+			fmt.Fprintf(&b, "bad %s %s\n", strconv.Quote(p.Path), strconv.Quote(p.Reason))
+		}
+	}
+	return b.String()
+}
+
+// stateKey is the start of the first line of stateFile, up to the number
+// of problems.
+func (c *Client) stateKey(target plumbing.Hash, fp string) string {
+	paths := make([]string, len(c.cfg.Paths))
+	for i, p := range c.cfg.Paths {
+		paths[i] = strconv.Quote(p)
+	}
+	return fmt.Sprintf("%s %s paths=%s max=%d problems=", target, fp, strings.Join(paths, ","), c.cfg.MaxFileSize)
+}
+
+// parseState reads the problems from saved, the content of stateFile, when
+// it records a checkout of target with fingerprint fp under this client's
+// rules; ok is false otherwise, and for anything it cannot read.
+func (c *Client) parseState(saved string, target plumbing.Hash, fp string) (problems []TreeError, ok bool) {
+	rest, ok := strings.CutPrefix(saved, c.stateKey(target, fp))
+	if !ok {
+		return nil, false
+	}
+	lines := strings.Split(rest, "\n")
+	n, err := strconv.Atoi(lines[0])
+	if err != nil || n < 0 || len(lines) != n+2 || lines[n+1] != "" {
+		return nil, false
+	}
+	problems = make([]TreeError, 0, n)
+	for _, line := range lines[1 : n+1] {
+		te, ok := parseProblem(line)
+		if !ok {
+			return nil, false
+		}
+		te.Commit = target.String()
+		problems = append(problems, te)
+	}
+	return problems, true
+}
+
+// parseProblem reads one problem line of stateFile (see state).
+func parseProblem(line string) (TreeError, bool) {
+	kind, rest, _ := strings.Cut(line, " ")
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return TreeError{}, false
+	}
+	p, _ := strconv.Unquote(q) // a quoted prefix always unquotes
+	rest, ok := strings.CutPrefix(rest[len(q):], " ")
+	if !ok {
+		return TreeError{}, false
+	}
+	switch kind {
+	case "bad":
+		why, err := strconv.Unquote(rest)
+		if err != nil {
+			return TreeError{}, false
+		}
+		return TreeError{Path: p, Reason: why, Err: ErrBadPath}, true
+	case "large":
+		var size, limit int64
+		if n, err := fmt.Sscanf(rest, "%d %d", &size, &limit); err != nil || n != 2 || rest != fmt.Sprintf("%d %d", size, limit) {
+			return TreeError{}, false
+		}
+		return TreeError{Path: p, Size: size, Limit: limit, Err: ErrFileTooLarge}, true
+	}
+	return TreeError{}, false
 }
 
 // fingerprint hashes the path, type, size and modification time of every
@@ -375,8 +493,9 @@ func emptyDir(dir string) error {
 // once and the next Sync costs its usual round trip. Without a usable clone
 // it does nothing: the next Sync clones. ctx is checked between local steps.
 // Errors wrap ErrBadPath or ErrFileTooLarge (in a *TreeError) when the remote
-// head holds what Sync refuses; any other error is transient, and the next
-// Sync repairs the clone.
+// head holds what Sync refuses inside Config.Path, as for Sync: the tree is
+// checked out all the same, minus the refused entries. Any other error is
+// transient, and the next Sync repairs the clone.
 func (c *Client) Discard(ctx context.Context) error {
 	op := "discard " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
@@ -391,12 +510,15 @@ func (c *Client) Discard(ctx context.Context) error {
 	if err != nil {
 		return nil // not synced yet: Sync will
 	}
-	fp, err := c.reset(ctx, repo, ref.Hash())
+	fp, problems, err := c.reset(ctx, repo, ref.Hash())
 	if err := c.resetErr(ctx, op, err); err != nil {
 		return err
 	}
-	if err := c.saveState(ref.Hash(), fp); err != nil {
+	if err := c.saveState(ref.Hash(), fp, problems); err != nil {
 		return fmt.Errorf("%s: %s", op, opaque(err))
+	}
+	if te := c.ownProblem(problems); te != nil {
+		return fmt.Errorf("%s: %w", op, te)
 	}
 	return nil
 }

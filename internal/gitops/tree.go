@@ -72,15 +72,21 @@ type listing struct {
 	files []file          // to check out, parents before children
 	dirs  map[string]bool // every folder they need (submodules included)
 	// skipped are the files left out of the working tree: outside
-	// Config.Path, with a bad name or over MaxFileSize. Commit keeps them
+	// Config.Paths, with a bad name or over MaxFileSize. Commit keeps them
 	// as they are.
 	skipped []file
+	// problems are the entries inside Config.Paths left out of the working
+	// tree for a bad name or a size over MaxFileSize, in tree order, each
+	// for the Sync of the fabric whose folder holds it (see ownProblem).
+	problems []TreeError
 }
 
 // list flattens the tree of commit and sorts its entries into what to check
-// out and what to leave out, by the rules of Config.Path and MaxFileSize (see
-// Config). It reads trees and, where a size matters, object headers; no
-// file contents. Problems inside Path come back as a *TreeError.
+// out and what to leave out, by the rules of Config.Paths and MaxFileSize
+// (see Config.Path), the same for every fabric that shares the clone. It
+// reads trees and, where a size matters, object headers; no file contents.
+// What it leaves out inside Paths it also records as problems (their
+// Commit set, More zero).
 func (c *Client) list(repo *git.Repository, commit plumbing.Hash) (*listing, error) {
 	co, err := repo.CommitObject(commit)
 	if err != nil {
@@ -90,26 +96,16 @@ func (c *Client) list(repo *git.Repository, commit plumbing.Hash) (*listing, err
 	if err := w.walk(co.TreeHash, ""); err != nil {
 		return nil, err
 	}
-	if w.problem != nil {
-		w.problem.Commit = commit.String()
-		return nil, w.problem
+	for i := range w.l.problems {
+		w.l.problems[i].Commit = commit.String()
 	}
 	return w.l, nil
 }
 
 type lister struct {
-	c       *Client
-	repo    *git.Repository
-	l       *listing
-	problem *TreeError
-}
-
-func (w *lister) fail(te *TreeError) {
-	if w.problem == nil {
-		w.problem = te
-		return
-	}
-	w.problem.More++
+	c    *Client
+	repo *git.Repository
+	l    *listing
 }
 
 func (w *lister) walk(treeHash plumbing.Hash, prefix string) error {
@@ -138,11 +134,10 @@ func (w *lister) walk(treeHash plumbing.Hash, prefix string) error {
 			}
 		}
 		if why != "" {
-			if w.c.within(p) {
+			if w.c.withinAny(p) {
 				// Name a file, as `git ls-tree -r` shows it, rather than
 				// its folder.
-				w.fail(&TreeError{Path: w.firstFile(e, p), Reason: why, Err: ErrBadPath})
-				continue
+				w.l.problems = append(w.l.problems, TreeError{Path: w.firstFile(e, p), Reason: why, Err: ErrBadPath})
 			}
 			if err := w.skip(e, p); err != nil {
 				return err
@@ -155,17 +150,16 @@ func (w *lister) walk(treeHash plumbing.Hash, prefix string) error {
 			}
 			continue
 		}
-		if limit := w.c.cfg.MaxFileSize; limit > 0 && e.Mode != filemode.Submodule && (w.c.inRaw(p) || !w.c.within(p)) {
+		if limit := w.c.cfg.MaxFileSize; limit > 0 && e.Mode != filemode.Submodule && w.c.sizeBound(p) {
 			size, err := blobSize(w.repo, e.Hash)
 			if err != nil {
 				return fmt.Errorf("size of %s: %s", p, opaque(err))
 			}
 			if size > limit {
-				if w.c.within(p) {
-					w.fail(&TreeError{Path: p, Size: size, Limit: limit, Err: ErrFileTooLarge})
-				} else {
-					w.l.skipped = append(w.l.skipped, file{p, fileMode(e.Mode), e.Hash})
+				if w.c.withinAny(p) {
+					w.l.problems = append(w.l.problems, TreeError{Path: p, Size: size, Limit: limit, Err: ErrFileTooLarge})
 				}
+				w.l.skipped = append(w.l.skipped, file{p, fileMode(e.Mode), e.Hash})
 				continue
 			}
 		}
@@ -213,15 +207,39 @@ func (w *lister) firstFile(e object.TreeEntry, p string) string {
 	return p
 }
 
-// within reports whether the slash path p is inside the fabric folder.
-func (c *Client) within(p string) bool {
-	return c.cfg.Path == "." || p == c.cfg.Path || strings.HasPrefix(p, c.cfg.Path+"/")
+// within reports whether the slash path p is inside the fabric folder of
+// this client (Config.Path).
+func (c *Client) within(p string) bool { return inside(p, c.cfg.Path) }
+
+// withinAny reports whether the slash path p is inside one of the fabric
+// folders that share the clone (Config.Paths).
+func (c *Client) withinAny(p string) bool {
+	for _, dir := range c.cfg.Paths {
+		if inside(p, dir) {
+			return true
+		}
+	}
+	return false
 }
 
-// inRaw reports whether p is inside the fabric folder's raw/ folder, the
-// files that MaxFileSize bounds.
-func (c *Client) inRaw(p string) bool {
-	return strings.HasPrefix(p, join(c.cfg.Path, "raw")+"/")
+// sizeBound reports whether MaxFileSize bounds the file at p: inside the
+// raw/ folder of one of Paths, or outside every one of them.
+func (c *Client) sizeBound(p string) bool {
+	if !c.withinAny(p) {
+		return true
+	}
+	for _, dir := range c.cfg.Paths {
+		if strings.HasPrefix(p, join(dir, "raw")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// inside reports whether the slash path p is the clean folder dir or inside
+// it ("." holds everything).
+func inside(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 // join joins slash path elements without cleaning them: a tree's names are

@@ -253,16 +253,21 @@ func (h *Handler) succeedWith(ctx context.Context, id, commit, msg string, set f
 		return err
 	}
 	if ended {
-		var took time.Duration
-		if j.FinishedAt != nil {
-			took = j.FinishedAt.Sub(j.CreatedAt)
-		}
-		h.log.InfoContext(ctx, "job succeeded", "fabric", j.Fabric, "job_id", j.ID, "trigger", j.Trigger, "dry_run", j.DryRun,
-			"files", j.Ingest.Files, "documents", j.Ingest.Documents, "created", j.Ingest.Created,
-			"updated", j.Ingest.Updated, "unchanged", j.Ingest.Unchanged, "commit", commit,
-			"duration", took.Round(time.Millisecond).String())
+		h.logSucceeded(ctx, j, commit)
 	}
 	return nil
+}
+
+// logSucceeded logs the one line an operator reads for a good job, j as it ended.
+func (h *Handler) logSucceeded(ctx context.Context, j *Job, commit string) {
+	var took time.Duration
+	if j.FinishedAt != nil {
+		took = j.FinishedAt.Sub(j.CreatedAt)
+	}
+	h.log.InfoContext(ctx, "job succeeded", "fabric", j.Fabric, "job_id", j.ID, "trigger", j.Trigger, "dry_run", j.DryRun,
+		"files", j.Ingest.Files, "documents", j.Ingest.Documents, "created", j.Ingest.Created,
+		"updated", j.Ingest.Updated, "unchanged", j.Ingest.Unchanged, "commit", commit,
+		"duration", took.Round(time.Millisecond).String())
 }
 
 // countProblems says "3 errors and 1 warning".

@@ -3,10 +3,18 @@ package tasks
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/fabsync/fabsync/internal/config"
 )
+
+// CloneDir is where a Handler with dataDir keeps the clone fabric f reads.
+func CloneDir(dataDir string, f config.Fabric) string {
+	return filepath.Join(dataDir, "repos", cloneKey(f))
+}
 
 // SetProgress exposes setProgress to the tests.
 func SetProgress(j *Job, stage string, pct int, msg string) { j.setProgress(stage, pct, msg) }
@@ -56,3 +64,9 @@ func (s *Service) HoldHandoff(ctx context.Context, id, fabric string) error {
 
 // HandoffLease is how long an in-process run of the ingest stage holds it without renewing.
 const HandoffLease = handoffLease
+
+// ReleaseResync gives back the claim of fabric's current scheduler tick, as its hold running
+// out would.
+func (s *Service) ReleaseResync(ctx context.Context, fabric string) error {
+	return s.releaseResync(ctx, fabric)
+}

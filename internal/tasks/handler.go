@@ -2,9 +2,12 @@ package tasks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -29,7 +32,7 @@ const trailerSearch = 200
 
 // HandlerConfig configures the task handlers. Zero values take the defaults in brackets.
 type HandlerConfig struct {
-	DataDir      string              // required; clones live in DataDir/clones/<fabric>
+	DataDir      string              // required; clones live in DataDir/repos/<cloneKey>
 	Fabrics      *config.Source      // required
 	Getenv       func(string) string // resolves auth.*_env [always ""]
 	Author       gitops.Signature    // commit author [gitops' default]
@@ -76,6 +79,7 @@ type Handler struct {
 	locks     map[string]*sync.Mutex
 	appTokens map[string]func(context.Context) (string, error) // by appTokenKey, under mu
 
+	heads      headCache      // branch heads read for scheduled resyncs (settled.go)
 	validators validate.Cache // compiled CRDs, by content
 	memo       ingest.Memo    // what the validator found in untouched managed/ files, across jobs
 }
@@ -103,7 +107,23 @@ func NewHandler(svc *Service, cfg HandlerConfig) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, cfg: cfg, log: cfg.Logger, retryInfo: asynqRetryInfo, locks: map[string]*sync.Mutex{}}, nil
+	h := &Handler{svc: svc, cfg: cfg, log: cfg.Logger, retryInfo: asynqRetryInfo, locks: map[string]*sync.Mutex{}}
+	go h.removeOldClones()
+	return h, nil
+}
+
+// removeOldClones removes DataDir/clones, where versions before one clone per repository kept
+// a clone per fabric: nothing reads them any more, and a clone holds nothing that is not on the
+// remote. It runs in the background at start; a failure is logged and left.
+func (h *Handler) removeOldClones() {
+	old := filepath.Join(h.cfg.DataDir, "clones")
+	if _, err := os.Lstat(old); err != nil {
+		return
+	}
+	h.log.Info("removing the per-fabric clones of an earlier version; clones are now one per repository and branch, in repos/")
+	if err := os.RemoveAll(old); err != nil {
+		h.log.Warn("could not remove the old per-fabric clones", "err", err)
+	}
 }
 
 func asynqRetryInfo(ctx context.Context) (int, int) {
@@ -119,13 +139,24 @@ func (h *Handler) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeResync, h.HandleResync)
 }
 
-// lock serializes the tasks of one fabric in this process; call the returned function to unlock.
-func (h *Handler) lock(fabric string) func() {
+// cloneKey names the clone of a fabric in this worker: one per repository and branch, shared
+// by every fabric in that branch (config.File.SharedPaths), so that one fetch serves them all.
+func cloneKey(f config.Fabric) string {
+	sum := sha256.Sum256([]byte(f.Repo + "\x00" + f.Branch))
+	return hex.EncodeToString(sum[:10])
+}
+
+// lock serializes the tasks of the fabrics that share f's clone in this process (and so every
+// task of f); call the returned function to unlock. Two fabrics of one repository therefore
+// sync and ingest one after the other, the second without a fetch of its own when the branch
+// has not moved, and each pushes on top of the other's commit.
+func (h *Handler) lock(f config.Fabric) func() {
+	key := cloneKey(f)
 	h.mu.Lock()
-	m, ok := h.locks[fabric]
+	m, ok := h.locks[key]
 	if !ok {
 		m = &sync.Mutex{}
-		h.locks[fabric] = m
+		h.locks[key] = m
 	}
 	h.mu.Unlock()
 	m.Lock()
@@ -151,12 +182,18 @@ func (h *Handler) clientAuth(ctx context.Context, f config.Fabric) (*gitops.Clie
 	if maxFile <= 0 {
 		maxFile = ingest.DefaultMaxFileBytes
 	}
+	var paths []string
+	if file, _ := h.cfg.Fabrics.Load(); file != nil {
+		paths = file.SharedPaths(f.Repo, f.Branch)
+	}
 	c, err := gitops.New(gitops.Config{
-		URL: f.Repo, Branch: f.Branch, Dir: filepath.Join(h.cfg.DataDir, "clones", f.Name),
+		URL: f.Repo, Branch: f.Branch, Dir: filepath.Join(h.cfg.DataDir, "repos", cloneKey(f)),
 		Auth: auth, Author: h.cfg.Author, Timeout: h.cfg.GitTimeout, Depth: h.cfg.GitDepth,
 		// Bad paths and oversized files fail only this fabric, and only when they are in its
 		// folder; a raw file over ingest's limit fails the job at once, without being read.
-		Path: f.Path, MaxFileSize: maxFile,
+		// The clone is shared with the other fabrics of the branch: what is wrong in their
+		// folders fails their jobs, never this one's.
+		Path: f.Path, Paths: paths, MaxFileSize: maxFile,
 	})
 	return c, fa, err
 }

@@ -96,6 +96,16 @@ func (r *rig) handler(noHandoff bool) *tasks.Handler {
 	return h
 }
 
+// cloneDir is the worker's clone of fab.
+func (r *rig) cloneDir() string {
+	r.t.Helper()
+	f, ok := r.src.Fabric("fab")
+	if !ok {
+		r.t.Fatal("no fabric fab")
+	}
+	return tasks.CloneDir(r.dataDir, f)
+}
+
 func (r *rig) writeConfig(y string) {
 	r.t.Helper()
 	if err := os.WriteFile(r.cfgPath, []byte(y), 0o644); err != nil {
@@ -343,7 +353,7 @@ func TestCancelRunningIngest(t *testing.T) {
 		t.Fatalf("remote has %s commits; want 1 (a canceled job pushes nothing)", n)
 	}
 	// What the canceled ingest wrote is gone from the worker's clone: it is the remote head.
-	clone := filepath.Join(r.dataDir, "clones", "fab")
+	clone := r.cloneDir()
 	if st := gittest.Git(t, clone, "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Fatalf("clone after a canceled ingest is dirty:\n%s", st)
 	}

@@ -34,7 +34,7 @@ func (h *Handler) HandleIngest(ctx context.Context, t *asynq.Task) error {
 }
 
 func (h *Handler) ingestBody(ctx context.Context, a *attempt) error {
-	unlock := h.lock(a.fab.Name)
+	unlock := h.lock(a.fab)
 	defer unlock()
 	return h.ingestStage(ctx, a, "")
 }

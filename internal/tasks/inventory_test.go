@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -120,7 +119,7 @@ func TestInventoryAndChanges(t *testing.T) {
 func TestNothingNew(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, map[string]string{fabricPath + "/raw/vpcs.yaml": goodVPC}, "")
-	clone := filepath.Join(r.dataDir, "clones", "fab")
+	clone := r.cloneDir()
 	first := r.runJob()
 	if err := os.RemoveAll(clone); err != nil {
 		t.Fatal(err)

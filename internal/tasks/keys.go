@@ -177,6 +177,25 @@ redis.call('SET', KEYS[1], ARGV[1])
 return {ARGV[1], 'active'}
 `)
 
+// settledScript records a scheduled resync that found nothing new (settled.go) as a job that
+// already succeeded, unless the fabric has a job running or waiting: the resync is then left to
+// triggerScript, which folds it into the waiting job or queues it behind the running one. It
+// also records the drift check of zero files the job stands for.
+//
+//	KEYS[1] active slot         KEYS[2] waiting slot     KEYS[3] history zset
+//	KEYS[4] history sequence    KEYS[5] the new job      KEYS[6] the fabric's drift check
+//	ARGV[1] new job ID          ARGV[2] its JSON         ARGV[3] its state
+//	ARGV[4] its format field    ARGV[5] the drift check's JSON
+//
+// Returns "created" or "busy".
+var settledScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 'busy' end
+redis.call('HSET', KEYS[5], 'data', ARGV[2], 'state', ARGV[3], 'format', ARGV[4])
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
+redis.call('SET', KEYS[6], ARGV[5])
+return 'created'
+`)
+
 // trimScript removes old jobs from a fabric's history and deletes their records.
 //
 //	KEYS[1] history zset       KEYS[2..n] the records of the jobs to remove

@@ -88,7 +88,11 @@ func (h *Handler) HandleResync(ctx context.Context, t *asynq.Task) error {
 	if !claimed {
 		return nil // another worker's scheduler already triggered this tick
 	}
-	if _, _, err := h.svc.Trigger(ctx, p.Fabric, TriggerSchedule); err != nil {
+	done, err := h.resyncSettled(ctx, fab)
+	if err == nil && !done {
+		_, _, err = h.svc.Trigger(ctx, p.Fabric, TriggerSchedule)
+	}
+	if err != nil {
 		// Let asynq's retry of this tick through the claim it took.
 		return errors.Join(err, h.svc.releaseResync(context.WithoutCancel(ctx), p.Fabric))
 	}

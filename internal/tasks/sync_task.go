@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -48,7 +49,7 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock := h.lock(a.fab.Name)
+	unlock := h.lock(a.fab)
 	defer func() {
 		if unlock != nil {
 			unlock()
@@ -59,16 +60,22 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 		// A resync with nothing new: one round trip to the remote, no fetch, no checkout, no
 		// ingest task (inventory.go, nothingNew).
 		if head, ok := h.nothingNew(ctx, c, a.fab); ok {
-			if _, err := h.svc.update(ctx, id, func(j *Job) error {
-				return j.stageDone(StageGitSync, head, a.fab.Branch, h.svc.clock())
-			}); err != nil {
-				return nil, err
-			}
 			// Settled means no drift at this commit: the check says so, as a full sync would.
 			if err := h.recordDrift(ctx, a, nil); err != nil {
 				return nil, err
 			}
-			return nil, h.succeed(ctx, id, "", "nothing new: "+a.fab.Branch+" is still at "+short(head)+", where the last sync left the fabric settled")
+			// One write ends the job: the git sync done at head, and succeeded.
+			j, ended, err := h.svc.end(ctx, id, func(j *Job, now time.Time) error {
+				if err := j.stageDone(StageGitSync, head, a.fab.Branch, now); err != nil {
+					return err
+				}
+				j.logf(now, nothingNewMessage(a.fab.Branch, head))
+				return j.succeed("", now)
+			})
+			if err == nil && ended {
+				h.logSucceeded(ctx, j, "")
+			}
+			return nil, err
 		}
 	}
 	h.note(ctx, id, 2, "fetching "+c.URL())

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -29,7 +30,33 @@ type Server struct {
 	URL  string // base URL, e.g. http://127.0.0.1:PORT
 	Root string // directory holding the bare repos
 
-	srv *httptest.Server
+	srv      *httptest.Server
+	mu       sync.Mutex
+	requests map[string]int // by service, see Requests
+}
+
+// Requests returns how many requests the server answered for service: "git-upload-pack" (a
+// fetch or clone's pack), "git-receive-pack" (a push) or "info/refs" (a ref advertisement:
+// every clone, fetch, push and ls-remote starts with one).
+func (s *Server) Requests(service string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[service]
+}
+
+func (s *Server) count(r *http.Request) {
+	service := "info/refs"
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+		service = "git-upload-pack"
+	case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+		service = "git-receive-pack"
+	case !strings.HasSuffix(r.URL.Path, "/info/refs"):
+		return
+	}
+	s.mu.Lock()
+	s.requests[service]++
+	s.mu.Unlock()
 }
 
 type serverOptions struct {
@@ -73,9 +100,15 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if o.auth {
 		h = basicAuth(o.user, o.password, h)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Root: root, srv: srv}
+	s := &Server{Root: root, requests: map[string]int{}}
+	backend := h
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.count(r)
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.srv.Close)
+	s.URL = s.srv.URL
+	return s
 }
 
 func basicAuth(user, password string, next http.Handler) http.Handler {
