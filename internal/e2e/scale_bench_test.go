@@ -69,22 +69,36 @@ func BenchmarkResyncScale(b *testing.B) {
 					time.Sleep(time.Second)
 				}
 				b.ReportMetric(float64(finished()), "warmup-jobs")
+				// Then let the ticks queued during the warm-up drain (each fabric has at most one
+				// queued, see tasks.ResyncProvider), so that the window sees the steady state.
+				drain := time.Now()
+				for time.Since(drain) < 3*time.Minute {
+					q, err := sys.svc.Inspector().GetQueueInfo(tasks.QueueSync)
+					if err == nil && q.Pending < n/50 {
+						break
+					}
+					time.Sleep(time.Second)
+				}
+				b.ReportMetric(time.Since(drain).Seconds(), "drain-s")
 				redisCPU := func() float64 {
 					info, _ := rdb.Info(ctx, "cpu").Result()
 					return infoField(info, "used_cpu_sys") + infoField(info, "used_cpu_user")
 				}
 				// Ticks: the scheduler's resync tasks (and the few sync tasks) the workers ran.
-				processed := func() int {
+				processed := func() (int, int) {
 					q, err := sys.svc.Inspector().GetQueueInfo(tasks.QueueSync)
 					if err != nil {
-						return 0
+						return 0, 0
 					}
-					return q.Processed
+					return q.Processed, q.Failed
 				}
-				j0, cpu0, r0, p0, t0 := finished(), cpuTime(b), redisCPU(), processed(), time.Now()
+				p0, f0 := processed()
+				j0, cpu0, r0, t0 := finished(), cpuTime(b), redisCPU(), time.Now()
 				time.Sleep(window)
-				j1, cpu1, r1, p1, el := finished(), cpuTime(b), redisCPU(), processed(), time.Since(t0)
+				j1, cpu1, r1, el := finished(), cpuTime(b), redisCPU(), time.Since(t0)
+				p1, f1 := processed()
 				b.ReportMetric(float64(p1-p0)/el.Minutes(), "sync-queue-tasks/min")
+				b.ReportMetric(float64(f1-f0)/el.Minutes(), "failed-tasks/min")
 				b.ReportMetric((r1-r0)/el.Seconds(), "redis-cpu-cores")
 				perMin := float64(j1-j0) / el.Minutes()
 				b.ReportMetric(perMin, "resyncs/min")

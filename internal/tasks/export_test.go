@@ -70,3 +70,6 @@ const HandoffLease = handoffLease
 func (s *Service) ReleaseResync(ctx context.Context, fabric string) error {
 	return s.releaseResync(ctx, fabric)
 }
+
+// ResyncClaimKey is the key of a fabric's resync claim.
+func ResyncClaimKey(fabric string) string { return resyncClaimKey(fabric) }

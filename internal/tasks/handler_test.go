@@ -422,6 +422,20 @@ func TestResyncClaimsOneTick(t *testing.T) {
 	if err != nil || len(cfgs) != 1 || cfgs[0].Cronspec != "@every 1m0s" || cfgs[0].Task.Type() != tasks.TypeResync {
 		t.Fatalf("GetConfigs = %v, %v; want one @every 1m0s resync", cfgs, err)
 	}
+	// At most one tick of a fabric is queued: the scheduler's next one, while it waits, is
+	// refused at the enqueue (the worker's scheduler drops it silently).
+	client := asynq.NewClientFromRedisClient(r.svc.Redis())
+	if _, err := client.EnqueueContext(ctx, cfgs[0].Task, cfgs[0].Opts...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.EnqueueContext(ctx, cfgs[0].Task, cfgs[0].Opts...); !errors.Is(err, asynq.ErrDuplicateTask) {
+		t.Fatalf("a second tick while the first waits: %v; want ErrDuplicateTask", err)
+	}
+	// The claim of the tick that ran is held for half the interval (1m), not more: a tick that
+	// waited in the queue a few seconds less than the one before is still a tick.
+	if ttl := r.svc.Redis().PTTL(ctx, tasks.ResyncClaimKey("fab")).Val(); ttl <= 0 || ttl > 30*time.Second {
+		t.Fatalf("resync claim held for %v; want at most 30s", ttl)
+	}
 }
 
 // TestThroughAsynq runs a job through a real asynq server in this process: the handlers as

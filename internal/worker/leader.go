@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -59,7 +60,8 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 				RedisUniversalClient:       cfg.Redis,
 				PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
 				SyncInterval:               cfg.ScheduleSync,
-				SchedulerOpts:              &asynq.SchedulerOpts{Logger: asynqLogger{log, cfg.RedisLog}, LogLevel: asynq.WarnLevel},
+				SchedulerOpts: &asynq.SchedulerOpts{Logger: asynqLogger{log, cfg.RedisLog}, LogLevel: asynq.WarnLevel,
+					EnqueueErrorHandler: tickError(log, cfg.RedisLog)},
 			})
 			if err == nil {
 				err = m.Start()
@@ -80,6 +82,22 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// tickError handles a resync tick the scheduler could not enqueue. A tick for a fabric whose
+// previous tick is still queued is dropped by design (tasks.ResyncProvider makes ticks unique):
+// nothing to say. Anything else means Redis did not take it: that goes to the rate-limited
+// Redis log, and the next tick tries again.
+func tickError(log *slog.Logger, redisLog *tasks.RedisLog) func(*asynq.Task, []asynq.Option, error) {
+	return func(t *asynq.Task, _ []asynq.Option, err error) {
+		switch {
+		case errors.Is(err, asynq.ErrDuplicateTask):
+		case redisLog != nil:
+			redisLog.Unavailable(context.Background(), "scheduler", "enqueue a resync tick: "+err.Error())
+		default:
+			log.Warn("scheduler could not enqueue a resync tick", "payload", string(t.Payload()), "err", err)
 		}
 	}
 }

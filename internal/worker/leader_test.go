@@ -1,13 +1,19 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/redistest"
@@ -79,4 +85,23 @@ func TestSchedulerLeader(t *testing.T) {
 	}
 	cancels[first]() // the leader stops (and releases its lease)
 	waitFor("a new leader", func() bool { n, who := count(); return n == 1 && who != first })
+}
+
+// TestTickError: a tick refused because the fabric's last one still waits is dropped in
+// silence; any other enqueue failure is logged.
+func TestTickError(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{asynq.ErrDuplicateTask, ""},
+		{fmt.Errorf("wrapped: %w", asynq.ErrDuplicateTask), ""},
+		{errors.New("connection refused"), "scheduler could not enqueue a resync tick"},
+	} {
+		var buf bytes.Buffer
+		tickError(slog.New(slog.NewTextHandler(&buf, nil)), nil)(asynq.NewTask(tasks.TypeResync, []byte(`{"fabric":"f"}`)), nil, tt.err)
+		if got := buf.String(); (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("tickError(%v) logged %q; want %q", tt.err, got, tt.want)
+		}
+	}
 }
