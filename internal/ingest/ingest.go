@@ -301,23 +301,10 @@ type ingester struct {
 	inMemory int      // bytes of planned output held in memory
 	spilled  int64    // bytes of planned output written to Options.Scratch
 	logFiles []logFile
-	intern   map[string]string   // kinds, apiVersions and namespaces, stored once
 	docs     int                 // documents the first pass found
 	deletes  map[string]deletion // resource file -> the delete document that removes it
 	sums     map[string][32]byte // sha256 of the untouched resource files read so far (checkExisting)
 	drift    *driftScan          // what scanDrift found
-}
-
-// interned returns s, shared with earlier equal strings.
-func (in *ingester) interned(s string) string {
-	if v, ok := in.intern[s]; ok {
-		return v
-	}
-	if in.intern == nil {
-		in.intern = map[string]string{}
-	}
-	in.intern[s] = s
-	return s
 }
 
 // rawFile is one raw YAML file to ingest.
@@ -332,7 +319,8 @@ type rawFile struct {
 
 // planned is what the first pass keeps of a document that defines or
 // deletes a resource, for the second pass to write: its manifest entry
-// (without the sum) and its normalized bytes.
+// (without the sum) and its normalized bytes. The plan stores it compactly
+// (planRec); planList.at returns it as this struct.
 type planned struct {
 	entry
 	Out     []byte // the normalized document; nil when it is in Options.Scratch (or a delete)
@@ -341,35 +329,7 @@ type planned struct {
 	Line    int32  // of metadata.name, in the raw file
 	Managed bool
 	Delete  bool
-}
-
-// planList is the plan: planned documents in order, in blocks of planBlock
-// that never move once full, so that a plan of 100,000 documents grows
-// without copying itself (and holding twice its size while it does). The
-// first block grows by doubling, so a small fabric allocates little.
-// Pointers from at are valid until the next add.
-type planList struct {
-	blocks [][]planned
-	n      int
-}
-
-const planBlock = 4096
-
-func (l *planList) len() int { return l.n }
-
-func (l *planList) at(i int) *planned { return &l.blocks[i/planBlock][i%planBlock] }
-
-func (l *planList) add(p planned) {
-	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == planBlock {
-		size := planBlock
-		if len(l.blocks) == 0 {
-			size = 16
-		}
-		l.blocks = append(l.blocks, make([]planned, 0, size))
-	}
-	b := &l.blocks[len(l.blocks)-1]
-	*b = append(*b, p) // the first block doubles up to planBlock
-	l.n++
+	idx     int // in the plan
 }
 
 // identity names p's resource for messages (see identityString).
@@ -404,6 +364,7 @@ func (in *ingester) keep(p *planned, out []byte) error {
 func (in *ingester) output(p *planned) ([]byte, error) {
 	if out := p.Out; out != nil {
 		p.Out = nil
+		in.plan.release(p.idx)
 		return out, nil
 	}
 	out := make([]byte, p.Size)
@@ -446,6 +407,9 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	}
 	in.res.Drift = in.driftResult()
 
+	// What the write pass adds to the Result, allocated once.
+	in.res.Written = make([]string, 0, in.plan.len()+2*len(in.files)+3)
+	in.res.Changes = make([]FileChange, 0, in.plan.len())
 	for i := range in.files {
 		if err := in.writeFile(ctx, i); err != nil {
 			return nil, err
@@ -470,6 +434,9 @@ func (in *ingester) run(ctx context.Context) (*Result, error) {
 	}
 	slices.Sort(in.res.Written)
 	slices.Sort(in.res.Kept)
+	if len(in.res.Changes) == 0 {
+		in.res.Changes = nil
+	}
 	sortChanges(in.res.Changes)
 	res := in.res
 	return &res, nil
@@ -615,7 +582,10 @@ type docPlace struct {
 // validate is the first pass over every raw file. The resources seen so far
 // are local to it, so that they are garbage before the second pass writes.
 func (in *ingester) validate(ctx context.Context) error {
-	seen := map[string]int32{}
+	seen := &pathIndex{plan: &in.plan}
+	if in.v != nil && in.opts.Scratch != nil {
+		in.facts.SetSpill(scratchSpill{in})
+	}
 	for i := range in.files {
 		if err := stopped(ctx, "validate", in.files[i].Path); err != nil {
 			return err
@@ -632,15 +602,43 @@ func (in *ingester) validate(ctx context.Context) error {
 		for _, c := range in.v.CheckFacts(&in.facts) {
 			in.check(fromCheck(c))
 		}
+		if err := in.facts.Err(); err != nil {
+			return fmt.Errorf("keep validation facts in scratch space: %w", err)
+		}
+		large := in.facts.Size() >= collectBefore
 		in.facts = validate.Facts{}
+		if large {
+			// The fabric-wide checks' indexes (a few dozen bytes per resource) are
+			// garbage now, but they set the collector's next goal: collected now,
+			// the write pass starts from the live set alone.
+			runtime.GC()
+		}
 	}
 	if len(in.problems) > 0 {
 		return nil // nothing is written, so there is no drift to act on
 	}
 	return in.scanDrift(ctx, func(p string) bool {
-		_, written := seen[p]
+		_, written := seen.get(p)
 		return written || in.deleted(p)
 	}, true)
+}
+
+// scratchSpill keeps the validator's facts (validate.Facts) in Options.Scratch, after the
+// normalized documents, until the fabric-wide checks read them back.
+type scratchSpill struct{ in *ingester }
+
+func (s scratchSpill) Put(b []byte) (int64, error) {
+	off := s.in.spilled
+	if _, err := s.in.opts.Scratch.WriteAt(b, off); err != nil {
+		return 0, err
+	}
+	s.in.spilled += int64(len(b))
+	return off, nil
+}
+
+func (s scratchSpill) Get(b []byte, off int64) error {
+	_, err := s.in.opts.Scratch.ReadAt(b, off)
+	return err
 }
 
 // check records a validator's problem as an error or a warning.
@@ -657,14 +655,14 @@ func (in *ingester) check(p Problem) {
 // fabric as it will be. Their own problems are warnings (old debt never
 // blocks a sync). A file that does not parse is left to the user: it is
 // not this sync's to judge, and ingest never reads it for anything else.
-func (in *ingester) checkExisting(ctx context.Context, seen map[string]int32) error {
+func (in *ingester) checkExisting(ctx context.Context, seen *pathIndex) error {
 	mode, ok, err := in.t.typeOf("managed")
 	if err != nil || !ok || !mode.IsDir() {
 		return err
 	}
 	var paths []string
 	err = in.t.walk("managed", true, func(p string, mode fs.FileMode) error {
-		if _, replaced := seen[p]; !replaced && !in.deleted(p) && mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
+		if _, replaced := seen.get(p); !replaced && !in.deleted(p) && mode.IsRegular() && yamlName(p[strings.LastIndexByte(p, '/')+1:]) {
 			paths = append(paths, p)
 		}
 		return nil
@@ -769,7 +767,7 @@ func scalarString(n *yaml.Node) (string, bool) {
 
 // validateFile is the first pass over one raw file: it records every
 // problem, and the resources it defines in seen.
-func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[string]int32) error {
+func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen *pathIndex) error {
 	f := &in.files[fileIdx]
 	f.Plan[0] = in.plan.len()
 	defer func() { f.Plan[1] = in.plan.len() }()
@@ -825,7 +823,7 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 			return werr == nil
 		}
 		in.docs++
-		if first, dup := seen[r.Path]; dup {
+		if first, dup := seen.get(r.Path); dup {
 			fp := in.plan.at(int(first))
 			id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 			where := fmt.Sprintf("%s document %d (line %d)", in.files[fp.File].Path, fp.Document, fp.Line)
@@ -848,8 +846,8 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen map[stri
 				return false
 			}
 		}
-		seen[r.Path] = int32(in.plan.len())
 		in.plan.add(p)
+		seen.add(in.plan.len() - 1)
 		_, msg, err := in.t.writable(r.Path)
 		if err != nil {
 			werr = err
@@ -891,9 +889,9 @@ func (in *ingester) planned(fileIdx int, r docResult) planned {
 	return planned{
 		entry: entry{
 			Path:       r.Path,
-			Kind:       in.interned(r.Kind),
-			APIVersion: in.interned(r.APIVersion),
-			Namespace:  in.interned(r.Namespace),
+			Kind:       r.Kind,
+			APIVersion: r.APIVersion,
+			Namespace:  r.Namespace,
 			Name:       name, // in full, also when the file name is shortened
 			File:       int32(fileIdx),
 			Document:   int32(r.Doc.Index),
@@ -952,7 +950,7 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	if data == nil || sha256.Sum256(data) != f.Sum {
 		return fmt.Errorf("read %s: file changed during ingest", f.Path)
 	}
-	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path)}
+	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path), Resources: make([]string, 0, f.Plan[1]-f.Plan[0])}
 	// Resource files are written by up to in.workers goroutines when the
 	// Writer allows it; everything else, and all bookkeeping, in order here.
 	workers := 1
@@ -1115,11 +1113,14 @@ func (in *ingester) finishWrite(rw resourceWrite) error {
 	case outUnchanged:
 		in.res.Unchanged++
 		in.res.Kept = append(in.res.Kept, p.Path)
+		in.plan.setSum(p.idx, p.Sum, -1)
 	case outUpdated:
 		in.res.Updated++
+		in.plan.setSum(p.idx, p.Sum, len(in.res.Changes))
 		in.res.Changes = append(in.res.Changes, FileChange{Path: p.Path, Action: ChangeUpdated, Sum: p.Sum})
 	default:
 		in.res.Created++
+		in.plan.setSum(p.idx, p.Sum, len(in.res.Changes))
 		in.res.Changes = append(in.res.Changes, FileChange{Path: p.Path, Action: ChangeCreated, Sum: p.Sum})
 	}
 	return nil
@@ -1141,12 +1142,25 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return in.write(ctx, ManifestPath, ".hnp", buf)
+	err = in.write(ctx, ManifestPath, ".hnp", buf)
+	if len(buf) >= collectBefore {
+		runtime.GC() // see collectBefore; buf is not used after this
+	}
+	return err
 }
+
+// collectBefore is the size from which the manifest buffer is allocated on a
+// freshly collected heap, and collected again once written. It is the
+// largest single allocation of an ingest (about 300 bytes per resource file,
+// 30 MB for 100,000), made at the very end, when the garbage of the whole
+// write pass waits for the next cycle: with the collector's usual pacing
+// the peak would be that garbage plus the live set plus the buffer. One
+// collection with a heap of mostly pointer-free records costs a few
+// milliseconds; a small fabric never pays it.
+const collectBefore = 8 << 20
 
 // manifest returns the content of the new manifest.
 func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
-	byPath := func(a, b *entry) int { return strings.Compare(a.Path, b.Path) }
 	if in.drift == nil {
 		if err := in.scanDrift(ctx, nil, false); err != nil {
 			return nil, err
@@ -1159,29 +1173,47 @@ func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The entries of this run are in the plan, written by the second pass.
-	entries := make([]*entry, 0, in.plan.len()+len(others))
+	// The entries of this run are in the plan, written by the second pass:
+	// sorted as indices (others[i] is -1-i), made into entries one at a time.
+	order := make([]int32, 0, in.plan.len()+len(others))
 	for i := range in.plan.len() {
-		if p := in.plan.at(i); !p.Delete {
-			entries = append(entries, &p.entry)
+		if !in.plan.deletes(i) {
+			order = append(order, int32(i))
 		}
 	}
 	for i := range others {
-		entries = append(entries, &others[i])
+		order = append(order, int32(-1-i))
 	}
-	slices.SortFunc(entries, byPath)
+	pathOf := func(i int32) string {
+		if i < 0 {
+			return others[-1-i].Path
+		}
+		return in.plan.path(int(i))
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(pathOf(a), pathOf(b)) })
+	var e entry
+	entryOf := func(i int32) *entry {
+		if i < 0 {
+			return &others[-1-i]
+		}
+		in.plan.entry(int(i), &e, in.res.Changes)
+		return &e
+	}
 	// Size the buffer exactly: the manifest may be the largest thing held.
 	size := len(manifestHeader) + len("resources:\n")
 	var scratch []byte
-	for _, e := range entries {
-		scratch = appendManifestEntry(scratch[:0], e, in.files, in.opts.Commit, in.opts.JobID)
+	for _, i := range order {
+		scratch = appendManifestEntry(scratch[:0], entryOf(i), in.files, in.opts.Commit, in.opts.JobID)
 		size += len(scratch)
+	}
+	if size >= collectBefore {
+		runtime.GC() // see collectBefore
 	}
 	buf := make([]byte, 0, size)
 	buf = append(buf, manifestHeader...)
 	buf = append(buf, "resources:\n"...)
-	for _, e := range entries {
-		buf = appendManifestEntry(buf, e, in.files, in.opts.Commit, in.opts.JobID)
+	for _, i := range order {
+		buf = appendManifestEntry(buf, entryOf(i), in.files, in.opts.Commit, in.opts.JobID)
 	}
 	return buf, nil
 }
@@ -1205,6 +1237,15 @@ func (in *ingester) writeArchiveLog(ctx context.Context) error {
 	if len(bytes.TrimSpace(buf)) == 0 {
 		buf = append(buf[:0], archiveLogHeader...)
 	}
+	// Size the buffer exactly: at 100,000 resources the entry is megabytes.
+	scratch := appendLogEntry(nil, in.opts.JobID, in.opts.Commit, in.opts.Time, nil)
+	size := len(buf) + len(scratch)
+	head := len(appendLogEntry(scratch[:0], "", "", time.Time{}, nil))
+	for _, f := range in.logFiles {
+		scratch = appendLogEntry(scratch[:0], "", "", time.Time{}, []logFile{f})
+		size += len(scratch) - head
+	}
+	buf = slices.Grow(buf, size-len(buf))
 	buf = appendLogEntry(buf, in.opts.JobID, in.opts.Commit, in.opts.Time, in.logFiles)
 	return in.write(ctx, ArchiveLogPath, ".hnp", buf)
 }

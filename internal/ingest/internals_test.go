@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"testing/fstest"
 
@@ -94,3 +95,73 @@ type memoTestWriter struct{}
 
 func (memoTestWriter) WriteFile(string, []byte) error { return nil }
 func (memoTestWriter) Remove(string) error            { return nil }
+
+// TestPlanRecords: a planned document comes back from its compact record as
+// it went in (path, name inside or outside the path, interned strings,
+// output in memory or in scratch, flags, sums), and pathIndex finds every
+// path across its growth.
+func TestPlanRecords(t *testing.T) {
+	var l planList
+	x := &pathIndex{plan: &l}
+	const n = 3*planBlock + 7
+	for i := range n {
+		name := fmt.Sprintf("res-%d", i)
+		path := "managed/vpcs/" + name + ".yaml"
+		if i%5 == 0 {
+			path = fmt.Sprintf("unmanaged/things/short-%d.yaml", i) // a name not at the end of its path
+		}
+		p := planned{entry: entry{Path: path, Name: name, Kind: fmt.Sprintf("Kind%d", i%3), APIVersion: "v1", Namespace: []string{"", "team-a"}[i%2],
+			File: int32(i % 7), Document: int32(i)}, Line: int32(2 * i), Size: int32(i), Managed: i%5 != 0, Delete: i%11 == 0}
+		if i%2 == 0 {
+			p.Out = []byte(name)
+		} else {
+			p.Spill = int64(100 * i)
+		}
+		if _, ok := x.get(path); ok {
+			t.Fatalf("%s found before it was added", path)
+		}
+		if got := l.add(p); got != path {
+			t.Fatalf("add returned %q; want %q", got, path)
+		}
+		x.add(i)
+	}
+	var changes []FileChange
+	for i := range n {
+		sum := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		if i%3 == 0 {
+			l.setSum(i, sum, -1)
+		} else {
+			l.setSum(i, sum, len(changes))
+			changes = append(changes, FileChange{Sum: sum})
+		}
+	}
+	for i := range n {
+		p := l.at(i)
+		name := fmt.Sprintf("res-%d", i)
+		if p.Name != name || p.Kind != fmt.Sprintf("Kind%d", i%3) || p.APIVersion != "v1" || p.Namespace != []string{"", "team-a"}[i%2] ||
+			p.File != int32(i%7) || p.Document != int32(i) || p.Line != int32(2*i) || p.Size != int32(i) || p.Managed != (i%5 != 0) || p.Delete != (i%11 == 0) || p.idx != i {
+			t.Fatalf("document %d came back as %+v", i, p)
+		}
+		if i%2 == 0 && string(p.Out) != name || i%2 == 1 && (p.Out != nil || p.Spill != int64(100*i)) {
+			t.Fatalf("document %d: output %q at %d", i, p.Out, p.Spill)
+		}
+		if j, ok := x.get(p.Path); !ok || int(j) != i {
+			t.Fatalf("pathIndex.get(%s) = %d, %v; want %d", p.Path, j, ok, i)
+		}
+		var e entry
+		l.entry(i, &e, changes)
+		if want := sha256.Sum256([]byte{byte(i), byte(i >> 8)}); e.Sum != want || e.Path != p.Path {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+		if l.deletes(i) != p.Delete || l.path(i) != p.Path {
+			t.Fatalf("document %d: deletes/path disagree with at", i)
+		}
+	}
+	l.release(0)
+	if l.at(0).Out != nil {
+		t.Error("release kept the output")
+	}
+	if _, ok := x.get("managed/vpcs/none.yaml"); ok {
+		t.Error("found a path never added")
+	}
+}

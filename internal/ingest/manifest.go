@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -71,7 +72,7 @@ func appendManifestEntry(b []byte, e *entry, files []rawFile, commit, job string
 	b = append(b, ", sha256: "...)
 	var hexSum [64]byte
 	hex.Encode(hexSum[:], e.Sum[:])
-	b = appendScalar(b, string(hexSum[:]))
+	b = appendScalar(b, unsafe.String(&hexSum[0], len(hexSum))) // not kept: no copy
 	b = append(b, ", source: {"...)
 	sep := ""
 	var s source

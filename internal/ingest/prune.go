@@ -47,7 +47,7 @@ type deletion struct {
 // pass: a clash with a document that defines the same resource, or with
 // another delete of it, is a problem; a delete of a file that does not
 // exist is a warning. seen holds the resources defined so far.
-func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) error {
+func (in *ingester) noteDelete(fileIdx int, r docResult, seen *pathIndex) error {
 	f := &in.files[fileIdx]
 	id := identityString(r.Group, r.Kind, r.Namespace, r.Name)
 	here := docPlace{File: fileIdx, Doc: r.Doc.Index, Line: r.NameLine, Identity: id}
@@ -55,7 +55,7 @@ func (in *ingester) noteDelete(fileIdx int, r docResult, seen map[string]int32) 
 		in.check(Problem{File: f.Path, Document: r.Doc.Index, Line: r.NameLine, Column: r.NameCol,
 			Rule: RuleIngest, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
-	if first, ok := seen[r.Path]; ok {
+	if first, ok := seen.get(r.Path); ok {
 		at(SeverityError, "%s is deleted here and defined in %s: a sync can create or delete a resource, not both; drop one of the two documents", id, in.where(in.plan.at(int(first)).place()))
 		return nil
 	}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -40,7 +41,17 @@ spec:
 			}
 		}
 		var out []string
-		for _, p := range v.CheckFabric(append(rs, extra...)) {
+		all := append(rs, extra...)
+		var f Facts
+		f.chunk = 128
+		f.SetSpill(&memSpill{})
+		for _, r := range all {
+			f.Add(r)
+		}
+		if direct, viaFacts := v.CheckFabric(all), v.CheckFacts(&f); !reflect.DeepEqual(direct, viaFacts) {
+			t.Errorf("CheckFacts differs from CheckFabric:\n%v\n%v", viaFacts, direct)
+		}
+		for _, p := range v.CheckFabric(all) {
 			out = append(out, p.String())
 		}
 		return out

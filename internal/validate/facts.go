@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 )
 
@@ -9,11 +10,33 @@ import (
 // into large byte chunks: a fabric of 100,000 documents keeps 100,000 Resources while the rest
 // of the ingest goes on, and as Resource structs (a few hundred bytes of headers and pointers
 // each, beside their packed facts) they cost the garbage collector a walk through every one
-// at every cycle. In Facts they cost their bytes, in a few allocations that hold no pointers.
+// at every cycle. In Facts they cost their bytes, in a few allocations that hold no pointers;
+// with a Spill (SetSpill), full chunks are moved out of memory and read back, one at a time,
+// when CheckFacts runs, so that the facts of a large fabric cost almost no memory at all.
 // The zero Facts is empty and ready to use; it is not safe for concurrent use.
 type Facts struct {
-	chunks [][]byte
+	chunks [][]byte    // nil for a chunk in the Spill
+	meta   []chunkMeta // one per chunk
 	n      int
+	names  int // bytes of the names of the Resources added by Add
+	spill  Spill
+	err    error // the first error of the Spill
+	chunk  int   // the size of a full chunk; 0 means factsChunk (tests set it)
+}
+
+// chunkMeta is where a chunk of Facts is.
+type chunkMeta struct {
+	off     int64 // in the Spill
+	size    int
+	spilled bool
+}
+
+// Spill is where Facts may keep full chunks of records instead of memory: a scratch file,
+// say. Put stores b (it must not keep b) and returns where it is; Get fills b with the
+// bytes stored at off (off may be inside what one Put stored).
+type Spill interface {
+	Put(b []byte) (off int64, err error)
+	Get(b []byte, off int64) error
 }
 
 // Facts allocates chunks of twice the size of the one before, from factsFirstChunk to
@@ -22,6 +45,22 @@ const (
 	factsFirstChunk = 4 << 10
 	factsChunk      = 1 << 20
 )
+
+// SetSpill makes f keep its full chunks in s (nil: in memory). Set it before the first Add.
+func (f *Facts) SetSpill(s Spill) { f.spill = s }
+
+// Err is the first error of f's Spill: the chunk that could not be put stays in memory, and
+// a chunk that could not be read back makes CheckFacts report an internal error.
+func (f *Facts) Err() error { return f.err }
+
+// Size is the number of bytes of the records added, in memory or in the Spill.
+func (f *Facts) Size() int64 {
+	var n int64
+	for _, m := range f.meta {
+		n += int64(m.size)
+	}
+	return n
+}
 
 // Len is the number of Resources added.
 func (f *Facts) Len() int { return f.n }
@@ -35,28 +74,50 @@ func (f *Facts) Add(r *Resource) {
 	facts := allFacts(r)
 	i := f.room(recordSize(r, facts))
 	f.chunks[i] = appendRecord(f.chunks[i], r, facts)
+	f.meta[i].size = len(f.chunks[i])
 	f.n++
+	f.names += len(r.Name)
 }
 
 // AddRecord records a Resource encoded by Record.
 func (f *Facts) AddRecord(rec []byte) {
 	i := f.room(len(rec))
 	f.chunks[i] = append(f.chunks[i], rec...)
+	f.meta[i].size = len(f.chunks[i])
 	f.n++
 }
 
 // room returns the index of a chunk with room for size more bytes, allocating one when the
-// last has none.
+// last has none (or, with a Spill, moving a full last chunk there and reusing its memory).
 func (f *Facts) room(size int) int {
+	full := f.chunk
+	if full <= 0 {
+		full = factsChunk
+	}
 	last := len(f.chunks) - 1
 	if last >= 0 && cap(f.chunks[last])-len(f.chunks[last]) >= size {
 		return last
 	}
-	next := factsFirstChunk
+	var buf []byte
+	next := min(factsFirstChunk, full)
 	if last >= 0 {
-		next = min(2*cap(f.chunks[last]), factsChunk)
+		next = min(2*cap(f.chunks[last]), full)
+		if c := f.chunks[last]; f.spill != nil && f.err == nil && cap(c) >= full {
+			off, err := f.spill.Put(c)
+			if err != nil {
+				f.err = err
+			} else {
+				f.meta[last] = chunkMeta{off: off, size: len(c), spilled: true}
+				f.chunks[last] = nil
+				buf = c[:0]
+			}
+		}
 	}
-	f.chunks = append(f.chunks, make([]byte, 0, max(next, size)))
+	if cap(buf) < size {
+		buf = make([]byte, 0, max(next, size))
+	}
+	f.chunks = append(f.chunks, buf)
+	f.meta = append(f.meta, chunkMeta{})
 	return last + 1
 }
 
@@ -134,55 +195,70 @@ func appendRecord(b []byte, r *Resource, facts []byte) []byte {
 	return append(w.packed, facts...)
 }
 
-// resources decodes the Resources of f. Their strings and packed facts share f's bytes, so f
-// must not be added to while they are in use.
-func (f *Facts) resources() []*Resource {
-	slab := make([]Resource, 0, f.n)
-	rs := make([]*Resource, 0, f.n)
-	for _, c := range f.chunks {
-		d := &reader{b: c}
-		for len(d.b) > 0 && !d.bad {
-			var r Resource
-			r.Kind, r.Namespace, r.Name, r.At.File = d.str(), d.str(), d.str(), d.str()
-			r.At.Document, r.At.Line, r.At.Column = int(d.uvarint()), int(d.uvarint()), int(d.uvarint())
-			if len(d.b) == 0 {
-				break
-			}
-			flags := d.b[0]
-			d.b = d.b[1:]
-			r.New, r.Deleted = flags&1 != 0, flags&2 != 0
-			if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
-				r.Parts = make([]string, n)
-				for i := range r.Parts {
-					r.Parts[i] = d.str()
-				}
-			}
-			if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
-				r.VLANRanges = make([]VLANRange, n)
-				for i := range r.VLANRanges {
-					r.VLANRanges[i] = VLANRange{From: int(d.uvarint()), To: int(d.uvarint())}
-				}
-			}
-			if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
-				r.Subnets = make([]netip.Prefix, n)
-				for i := range r.Subnets {
-					r.Subnets[i] = d.prefix()
-				}
-			}
-			n := d.uvarint()
-			if d.bad || n > uint64(len(d.b)) {
-				break
-			}
-			r.packed = d.b[:n:n]
-			d.b = d.b[n:]
-			slab = append(slab, r)
-			rs = append(rs, &slab[len(slab)-1])
-		}
+// decodeRecord decodes the record at the start of b into r, its offers (Parts, VLANRanges,
+// Subnets) left encoded in offers, and returns the record's length (0: b holds no whole
+// record). r's strings and packed facts share b.
+func decodeRecord(b []byte, r *Resource) (offers []byte, n int) {
+	d := &reader{b: b}
+	*r = Resource{}
+	r.Kind, r.Namespace, r.Name, r.At.File = d.str(), d.str(), d.str(), d.str()
+	r.At.Document, r.At.Line, r.At.Column = int(d.uvarint()), int(d.uvarint()), int(d.uvarint())
+	if d.bad || len(d.b) == 0 {
+		return nil, 0
 	}
-	return rs
+	flags := d.b[0]
+	d.b = d.b[1:]
+	r.New, r.Deleted = flags&1 != 0, flags&2 != 0
+	start := len(b) - len(d.b)
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		d.str()
+	}
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		d.uvarint()
+		d.uvarint()
+	}
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		d.prefix()
+	}
+	offers = b[start : len(b)-len(d.b)]
+	k := d.uvarint()
+	if d.bad || k > uint64(len(d.b)) {
+		return nil, 0
+	}
+	r.packed = d.b[:k:k]
+	return offers, len(b) - len(d.b) + int(k)
 }
 
-// CheckFacts is CheckFabric over the Resources recorded in f.
-func (v *Validator) CheckFacts(f *Facts) []Problem {
-	return v.CheckFabric(f.resources())
+// decodeOffers sets parts, vlans and subnets (reusing them) to the offers decodeRecord
+// returned; the parts share offers.
+func decodeOffers(offers []byte, parts *[]string, vlans *[]VLANRange, subnets *[]netip.Prefix) {
+	d := &reader{b: offers}
+	*parts, *vlans, *subnets = (*parts)[:0], (*vlans)[:0], (*subnets)[:0]
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		*parts = append(*parts, d.str())
+	}
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		*vlans = append(*vlans, VLANRange{From: int(d.uvarint()), To: int(d.uvarint())})
+	}
+	for n := d.uvarint(); n > 0 && !d.bad; n-- {
+		*subnets = append(*subnets, d.prefix())
+	}
+}
+
+// CheckFacts is CheckFabric over the Resources recorded in f: the same problems, in the same
+// order. It reads the records a few times, one chunk at a time, and keeps a few dozen bytes
+// per Resource in memory (see factsChecker), not the Resources. f must not be added to
+// while it runs.
+func (v *Validator) CheckFacts(f *Facts) (problems []Problem) {
+	defer func() {
+		if r := recover(); r != nil {
+			problems = []Problem{{Rule: RuleInternal, Severity: Error, Message: fmt.Sprintf("internal error while checking the fabric: %v", r)}}
+		}
+	}()
+	c := &factsChecker{v: v, f: f}
+	problems = c.run()
+	if c.err != nil {
+		return []Problem{{Rule: RuleInternal, Severity: Error, Message: fmt.Sprintf("internal error while checking the fabric: read the facts back: %v", c.err)}}
+	}
+	return problems
 }

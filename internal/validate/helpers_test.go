@@ -51,13 +51,19 @@ func checkAll(v *Validator, docs []*Doc, extra ...*Resource) []Problem {
 		}
 	}
 	// Through Facts, as ingest keeps them, the fabric checks find the same problems.
-	var f Facts
+	// In memory, and with chunks of a few records moved to a Spill.
+	var f, spilled Facts
+	spilled.chunk = 256
+	spilled.SetSpill(&memSpill{})
 	for _, r := range rs {
 		f.Add(r)
+		spilled.Add(r)
 	}
-	direct, viaFacts := v.CheckFabric(rs), v.CheckFacts(&f)
-	if !reflect.DeepEqual(direct, viaFacts) {
-		panic(fmt.Sprintf("CheckFacts differs from CheckFabric:\n%v\n%v", viaFacts, direct))
+	direct := v.CheckFabric(rs)
+	for _, f := range []*Facts{&f, &spilled} {
+		if viaFacts := v.CheckFacts(f); !reflect.DeepEqual(direct, viaFacts) {
+			panic(fmt.Sprintf("CheckFacts differs from CheckFabric:\n%v\n%v", viaFacts, direct))
+		}
 	}
 	return append(ps, direct...)
 }
@@ -98,4 +104,21 @@ func fuzzDocs(src []byte, file string, max int, isNew func(i int) bool) (docs []
 		docs = append(docs, newTestDoc(file, i, n.Content[0], isNew(i)))
 	}
 	return docs
+}
+
+// memSpill is a Spill in memory.
+type memSpill struct{ b []byte }
+
+func (m *memSpill) Put(b []byte) (int64, error) {
+	off := int64(len(m.b))
+	m.b = append(m.b, b...)
+	return off, nil
+}
+
+func (m *memSpill) Get(b []byte, off int64) error {
+	if off < 0 || off+int64(len(b)) > int64(len(m.b)) {
+		return fmt.Errorf("read %d bytes at %d of %d", len(b), off, len(m.b))
+	}
+	copy(b, m.b[off:])
+	return nil
 }

@@ -1,7 +1,10 @@
 package validate
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,3 +43,54 @@ func TestPack(t *testing.T) {
 		t.Error("dropFacts left facts")
 	}
 }
+
+// TestFactsSpill: with a Spill, full chunks leave memory and come back for
+// CheckFacts; a Spill that fails keeps the chunk in memory (Put) or makes
+// CheckFacts report an internal error (Get).
+func TestFactsSpill(t *testing.T) {
+	mk := func(i int) *Resource {
+		r := &Resource{Kind: "Connection", Namespace: "default", Name: fmt.Sprintf("c-%d", i), New: true, At: Pos{File: "raw/a.yaml", Document: i + 1}}
+		r.packClaim(Claim{Space: "port", Key: fmt.Sprintf("leaf-01/E1/%d", i%50), Show: "port", Rule: "connection-port-reused"})
+		return r
+	}
+	v := Default()
+	var plain, spilled Facts
+	s := &memSpill{}
+	spilled.chunk = 512
+	spilled.SetSpill(s)
+	for i := range 100 {
+		plain.Add(mk(i))
+		spilled.Add(mk(i))
+	}
+	if len(s.b) == 0 || spilled.Len() != 100 || spilled.Size() != plain.Size() {
+		t.Fatalf("spilled %d bytes, %d records of %d bytes (in memory: %d)", len(s.b), spilled.Len(), spilled.Size(), plain.Size())
+	}
+	want := v.CheckFacts(&plain)
+	if len(want) != 50 {
+		t.Fatalf("%d problems; want 50 (every port used twice)", len(want))
+	}
+	if got := v.CheckFacts(&spilled); !reflect.DeepEqual(got, want) {
+		t.Errorf("through the Spill:\n%v\nwant:\n%v", got, want)
+	}
+	s.b = s.b[:10] // what was put is lost
+	if got := v.CheckFacts(&spilled); len(got) != 1 || got[0].Rule != RuleInternal {
+		t.Errorf("a Spill that cannot read back: %v; want one internal error", got)
+	}
+	var failing Facts
+	failing.chunk = 512
+	failing.SetSpill(failSpill{})
+	for i := range 100 {
+		failing.Add(mk(i))
+	}
+	if failing.Err() == nil {
+		t.Error("no error from a failing Put")
+	}
+	if got := v.CheckFacts(&failing); !reflect.DeepEqual(got, want) {
+		t.Errorf("after a failing Put (chunks kept in memory):\n%v\nwant:\n%v", got, want)
+	}
+}
+
+type failSpill struct{}
+
+func (failSpill) Put([]byte) (int64, error) { return 0, errors.New("disk full") }
+func (failSpill) Get([]byte, int64) error   { return errors.New("unreachable") }

@@ -61,7 +61,7 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 				PeriodicTaskConfigProvider: tasks.ResyncProvider{Fabrics: cfg.Handler.Fabrics},
 				SyncInterval:               cfg.ScheduleSync,
 				SchedulerOpts: &asynq.SchedulerOpts{Logger: asynqLogger{log, cfg.RedisLog}, LogLevel: asynq.WarnLevel,
-					EnqueueErrorHandler: tickError(log, cfg.RedisLog)},
+					PostEnqueueFunc: tickError(log, cfg.RedisLog)},
 			})
 			if err == nil {
 				err = m.Start()
@@ -90,14 +90,14 @@ func runScheduler(ctx context.Context, cfg Config, log *slog.Logger) {
 // previous tick is still queued is dropped by design (tasks.ResyncProvider makes ticks unique):
 // nothing to say. Anything else means Redis did not take it: that goes to the rate-limited
 // Redis log, and the next tick tries again.
-func tickError(log *slog.Logger, redisLog *tasks.RedisLog) func(*asynq.Task, []asynq.Option, error) {
-	return func(t *asynq.Task, _ []asynq.Option, err error) {
+func tickError(log *slog.Logger, redisLog *tasks.RedisLog) func(*asynq.TaskInfo, error) {
+	return func(_ *asynq.TaskInfo, err error) {
 		switch {
-		case errors.Is(err, asynq.ErrDuplicateTask):
+		case err == nil, errors.Is(err, asynq.ErrDuplicateTask):
 		case redisLog != nil:
 			redisLog.Unavailable(context.Background(), "scheduler", "enqueue a resync tick: "+err.Error())
 		default:
-			log.Warn("scheduler could not enqueue a resync tick", "payload", string(t.Payload()), "err", err)
+			log.Warn("scheduler could not enqueue a resync tick", "err", err)
 		}
 	}
 }

@@ -94,12 +94,13 @@ func TestTickError(t *testing.T) {
 		err  error
 		want string
 	}{
+		{nil, ""},
 		{asynq.ErrDuplicateTask, ""},
 		{fmt.Errorf("wrapped: %w", asynq.ErrDuplicateTask), ""},
 		{errors.New("connection refused"), "scheduler could not enqueue a resync tick"},
 	} {
 		var buf bytes.Buffer
-		tickError(slog.New(slog.NewTextHandler(&buf, nil)), nil)(asynq.NewTask(tasks.TypeResync, []byte(`{"fabric":"f"}`)), nil, tt.err)
+		tickError(slog.New(slog.NewTextHandler(&buf, nil)), nil)(nil, tt.err)
 		if got := buf.String(); (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("tickError(%v) logged %q; want %q", tt.err, got, tt.want)
 		}
