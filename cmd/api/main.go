@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer func() { _ = rdb.Close() }() // after the server stopped: nothing is left to use it
 	svc := tasks.NewService(rdb)
 	svc.SetLogger(log)
+	svc.SetReplicaWait(tasks.ReplicaWait(s.RedisURL)) // with Sentinel, a 202 means a replica has the job
 	svc.SetNotifies(tasks.NotifyWanted(fabrics))
 	// Keys named before slot tags get their new names (docs/SCALING.md); the workers do it too.
 	mctx, mcancel := context.WithTimeout(ctx, 5*time.Second) // Redis need not answer to serve

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,6 +130,17 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	s.cmd = nil
+}
+
+// Freeze stops the server's process (SIGSTOP) for d, then lets it go on, as a server that
+// stalls (a long fork, a slow disk, a network hiccup) does; it returns at once.
+func (s *Server) Freeze(d time.Duration) {
+	s.t.Helper()
+	p := s.cmd.Process
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("freeze redis-server: %v", err)
+	}
+	time.AfterFunc(d, func() { _ = p.Signal(syscall.SIGCONT) })
 }
 
 // Restart starts the server again on the same port after Stop.

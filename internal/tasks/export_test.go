@@ -73,3 +73,6 @@ func (s *Service) ReleaseResync(ctx context.Context, fabric string) error {
 
 // ResyncClaimKey is the key of a fabric's resync claim.
 func ResyncClaimKey(fabric string) string { return resyncClaimKey(fabric) }
+
+// JobKey is the key of a job's record.
+func JobKey(id string) string { return jobKey(id) }

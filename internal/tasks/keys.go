@@ -32,6 +32,7 @@ import (
 //	fabsync:fabric:{<t>}:<f>:jobs       zset: the fabric's job IDs by sequence (its history)
 //	fabsync:fabric:{<t>}:<f>:jobs:seq   counter behind that sequence
 //	fabsync:fabric:{<t>}:<f>:resync-claim string: held while one scheduler tick is being handled
+//	fabsync:fabric:{<t>}:<f>:fence      string: written before a WAIT for replicas (expires)
 //	fabsync:scheduler:leader            string: the ID of the worker that runs the scheduler
 //	fabsync:webhook:delivery:<id>       string: a webhook delivery already handled (expires)
 //	fabsync:epoch                       string: set once; its absence means Redis lost its data
@@ -110,6 +111,10 @@ func inventoryKey(fabric string) string  { return fabricKey(fabric, "inventory")
 func contentKey(fabric string) string    { return fabricKey(fabric, "content") }
 func historyKey(fabric string) string    { return fabricKey(fabric, "jobs") }
 func historySeqKey(fabric string) string { return fabricKey(fabric, "jobs:seq") }
+// fenceKey is written (expiring after a minute) just before a WAIT for replicas
+// (Service.SetReplicaWait), which needs a write of its own connection to wait for.
+func fenceKey(fabric string) string { return fabricKey(fabric, "fence") }
+
 func resyncClaimKey(fabric string) string {
 	return fabricKey(fabric, "resync-claim")
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -27,6 +28,8 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger             // SetLogger; where a failed enqueue of a job's notifications is told [discards]
 	notifies  func(fabric string) bool // SetNotifies; nil: every job end enqueues its notifications
+	replicas  int                      // SetReplicaWait: replicas a new job must reach [0: none]
+	replicaTO time.Duration            // how long a trigger waits for them
 
 	mu    sync.Mutex
 	epoch string // the Redis epoch this service last saw (see Reconcile)
@@ -97,12 +100,51 @@ func (s *Service) TriggerDryRun(ctx context.Context, fabric, trigger string) (*J
 	return s.startTriggered(ctx, fabric, j, slot, err)
 }
 
+// SetReplicaWait makes every trigger that creates a job wait, before it answers, until n
+// replicas of the Redis master hold the job and its task (Redis WAIT), for at most timeout. With
+// Sentinel this is what makes an acknowledged trigger survive a failover: replication is
+// asynchronous, and a job the master took but no replica had yet would be lost with it. When
+// fewer replicas answer in time the trigger still succeeds (the job is on the master, as with a
+// single Redis) and the shortfall is logged. Call before the Service is used.
+func (s *Service) SetReplicaWait(n int, timeout time.Duration) { s.replicas, s.replicaTO = n, timeout }
+
+// ReplicaWait is the replica wait REDIS_URL asks for: a Sentinel URL (redis-sentinel://) waits
+// for one replica for up to a second; any other URL for none.
+func ReplicaWait(redisURL string) (int, time.Duration) {
+	if strings.HasPrefix(redisURL, "redis-sentinel://") {
+		return 1, time.Second
+	}
+	return 0, 0
+}
+
+// awaitReplicas waits for the replicas SetReplicaWait asks for to have every write the master
+// took so far: a write to a key of fabric's slot and a WAIT on the same connection (WAIT counts
+// the connection's own writes, and the master's replication stream is one ordered log).
+func (s *Service) awaitReplicas(ctx context.Context, fabric string) {
+	if s.replicas <= 0 {
+		return
+	}
+	pipe := s.store.rdb.Pipeline()
+	pipe.Set(ctx, fenceKey(fabric), "1", time.Minute)
+	wait := pipe.Do(ctx, "WAIT", s.replicas, s.replicaTO.Milliseconds())
+	_, err := pipe.Exec(ctx)
+	acked, _ := wait.Int()
+	if err != nil || acked < s.replicas {
+		s.log.WarnContext(ctx, "a new job is not on a Redis replica yet; a failover now would lose it",
+			"fabric", fabric, "replicas", acked, "wanted", s.replicas, "err", err)
+	}
+}
+
 // startTriggered enqueues the first task of a job that got the fabric's slot; one that cannot
 // be enqueued ends failed at once.
 func (s *Service) startTriggered(ctx context.Context, fabric string, j *Job, slot Slot, err error) (*Job, Slot, error) {
+	if err == nil && slot == SlotWaiting {
+		s.awaitReplicas(ctx, fabric)
+	}
 	if err != nil || slot != SlotActive {
 		return j, slot, err
 	}
+	defer s.awaitReplicas(ctx, fabric) // the job and its task, enqueued below
 	if err := s.enqueueSync(ctx, j.ID, fabric); err != nil {
 		// Nothing will run this job: end it now rather than leave it queued. If even that
 		// fails, the reconciler enqueues it after its grace period.
