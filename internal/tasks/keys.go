@@ -111,6 +111,7 @@ func inventoryKey(fabric string) string  { return fabricKey(fabric, "inventory")
 func contentKey(fabric string) string    { return fabricKey(fabric, "content") }
 func historyKey(fabric string) string    { return fabricKey(fabric, "jobs") }
 func historySeqKey(fabric string) string { return fabricKey(fabric, "jobs:seq") }
+
 // fenceKey is written (expiring after a minute) just before a WAIT for replicas
 // (Service.SetReplicaWait), which needs a write of its own connection to wait for.
 func fenceKey(fabric string) string { return fabricKey(fabric, "fence") }

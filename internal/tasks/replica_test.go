@@ -38,10 +38,10 @@ func TestReplicaWait(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, tt := range []struct {
-		name     string
-		replicas int
-		timeout  time.Duration
-		min, max time.Duration // how long the trigger takes while the replica is frozen 700 ms
+		name              string
+		replicas          int
+		timeout           time.Duration
+		min, max          time.Duration // how long the trigger takes while the replica is frozen 700 ms
 		onReplica, warned bool
 	}{
 		{"waits for the replica", 1, 5 * time.Second, 500 * time.Millisecond, 4 * time.Second, true, false},
