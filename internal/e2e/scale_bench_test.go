@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,4 +149,82 @@ func infoField(info, key string) float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkSyncThroughput measures full sync jobs per minute (git sync, ingest and validation
+// of new raw files, commit, push) with 1 and with 2 in-process workers (production poll
+// intervals, concurrency 4 each). Each fabric has a repository of its own on the git server,
+// so that the fabrics' pushes do not race each other. A round pushes 3 new raw files (9
+// documents) to every fabric (not timed), triggers them all and times until every job
+// succeeded; the two systems take turns, FABSYNC_BENCH_ROUNDS rounds each (default 3), and
+// each system's figure is the median of its rounds. FABSYNC_BENCH_FABRICS sets the number of
+// fabrics (default 100). Run with -benchtime 1x.
+func BenchmarkSyncThroughput(b *testing.B) {
+	n := envInts("FABSYNC_BENCH_FABRICS", []int{100})[0]
+	rounds := envInts("FABSYNC_BENCH_ROUNDS", []int{3})[0]
+	doc := readTestdata(b, "wiring.yaml")
+	type bench struct {
+		sys  *system
+		urls []string
+		rate []float64 // jobs/min of each round
+		cpu  []float64 // cores used in each round (this process and its git children)
+	}
+	setup := func(workers int) *bench {
+		gs := gittest.NewServer(b)
+		be := &bench{}
+		var cfg strings.Builder
+		cfg.WriteString("fabrics:\n")
+		for i := 0; i < n; i++ {
+			u := gs.NewRepo(b, fmt.Sprintf("gitops-%d", i), nil)
+			be.urls = append(be.urls, u)
+			fmt.Fprintf(&cfg, "  - {name: f%d, repo: %q, path: fab}\n", i, u)
+		}
+		be.sys = start(b, cfg.String(), options{workers: workers, poll: -1, concurrency: 4})
+		return be
+	}
+	systems := []*bench{setup(1), setup(2)}
+	for r := 0; r < rounds; r++ {
+		for _, be := range systems {
+			for i, u := range be.urls {
+				files := map[string]string{}
+				for k := 0; k < 3; k++ {
+					prefix := fmt.Sprintf("r%d-%d-", r, k)
+					files[fmt.Sprintf("fab/raw/r%d-%d.yaml", r, k)] = strings.NewReplacer(
+						"leaf-01", prefix+"leaf-01", "server-01", prefix+"server-01",
+						"asn: 65101", fmt.Sprintf("asn: %d", 64512+(r*10+k+i)%1000)).Replace(doc)
+				}
+				gittest.Commit(b, u, files, "drop wiring")
+			}
+			t0, c0 := time.Now(), cpuTime(b)
+			ids := make([]string, n)
+			for i := range ids {
+				j, _ := be.sys.trigger(fmt.Sprintf("f%d", i))
+				ids[i] = j.ID
+			}
+			for _, id := range ids {
+				if j := be.sys.wait(id); j.State != tasks.StateSucceeded || j.Ingest.Files != 3 {
+					b.Fatalf("job %s = %s, %d files (%s)", id, j.State, j.Ingest.Files, j.Reason)
+				}
+			}
+			el := time.Since(t0)
+			be.rate = append(be.rate, float64(n)/el.Minutes())
+			be.cpu = append(be.cpu, (cpuTime(b)-c0).Seconds()/el.Seconds())
+		}
+	}
+	med := func(x []float64) float64 {
+		s := append([]float64(nil), x...)
+		sort.Float64s(s)
+		return s[len(s)/2]
+	}
+	var ratios []float64
+	for r := 0; r < rounds; r++ {
+		ratios = append(ratios, systems[1].rate[r]/systems[0].rate[r])
+	}
+	b.Logf("jobs/min, 1 worker %.0f, 2 workers %.0f; cores %.2f and %.2f", systems[0].rate, systems[1].rate, systems[0].cpu, systems[1].cpu)
+	b.ReportMetric(med(systems[0].cpu), "cores-1worker")
+	b.ReportMetric(med(systems[1].cpu), "cores-2workers")
+	b.ReportMetric(med(systems[0].rate), "jobs/min-1worker")
+	b.ReportMetric(med(systems[1].rate), "jobs/min-2workers")
+	b.ReportMetric(med(ratios), "2-over-1")
+	b.ReportMetric(0, "ns/op")
 }
