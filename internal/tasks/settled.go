@@ -28,13 +28,14 @@ import (
 //
 // The branch head comes from the worker's headCache: one ls-remote per repository, branch and
 // auth answers every scheduled resync of that repository's fabrics for a tenth of their resync
-// interval (at most maxHeadAge). A push is therefore seen by the next tick at the latest, a
-// tenth of an interval late at the worst; a manual or webhook trigger always asks the remote
-// itself (gitSync, nothingNew), and a tick that finds a job running or waiting takes the
-// usual path and is folded into it.
+// interval (at most maxHeadAge); while the next ls-remote is under way, ticks go on with the
+// head it replaces, for up to twice that, rather than wait for it. A push is therefore seen by
+// the first tick after it at the latest, a fifth of an interval late at the worst; a manual or
+// webhook trigger always asks the remote itself (gitSync, nothingNew), and a tick that finds a
+// job running or waiting takes the usual path and is folded into it.
 
 // maxHeadAge bounds how old a branch head read from the remote may be when a scheduled resync
-// relies on it.
+// relies on it without asking again (twice that while it asks).
 const maxHeadAge = 5 * time.Second
 
 // headAge is how old a head a scheduled resync of a fabric with resync interval every may use.
@@ -48,17 +49,19 @@ type headCache struct {
 }
 
 type headEntry struct {
-	mu    sync.Mutex // held while asking the remote
-	head  string
-	asked time.Time // when the ls-remote that read head started
+	mu     sync.Mutex // guards the fields
+	head   string
+	asked  time.Time     // when the ls-remote that read head started
+	asking chan struct{} // not nil while an ls-remote is under way; closed when it ends
 }
 
 // maxHeadEntries bounds the cache: past it (many repositories, or configurations come and
 // gone) it starts over.
 const maxHeadEntries = 10000
 
-// get returns the head of key if one was asked for at most maxAge before now, or asks ask. An
-// error is not remembered.
+// get returns the head of key if one was asked for at most maxAge before now, or asks ask.
+// While another caller asks, it returns the head being replaced if that is at most 2*maxAge
+// old, and otherwise waits for the answer. An error is not remembered.
 func (hc *headCache) get(ctx context.Context, key string, maxAge time.Duration, now func() time.Time, ask func(context.Context) (string, error)) (string, error) {
 	hc.mu.Lock()
 	if hc.m == nil || len(hc.m) >= maxHeadEntries {
@@ -70,18 +73,37 @@ func (hc *headCache) get(ctx context.Context, key string, maxAge time.Duration, 
 		hc.m[key] = e
 	}
 	hc.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.head != "" && now().Sub(e.asked) <= maxAge {
-		return e.head, nil
+	for {
+		e.mu.Lock()
+		age := now().Sub(e.asked)
+		if e.head != "" && (age <= maxAge || e.asking != nil && age <= 2*maxAge) {
+			head := e.head
+			e.mu.Unlock()
+			return head, nil
+		}
+		if wait := e.asking; wait != nil {
+			e.mu.Unlock()
+			select {
+			case <-wait:
+				continue // answered, or failed: then this caller asks
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		e.asking = done
+		e.mu.Unlock()
+		asked := now()
+		head, err := ask(ctx)
+		e.mu.Lock()
+		if err == nil {
+			e.head, e.asked = head, asked
+		}
+		e.asking = nil
+		close(done)
+		e.mu.Unlock()
+		return head, err
 	}
-	asked := now()
-	head, err := ask(ctx)
-	if err != nil {
-		return "", err
-	}
-	e.head, e.asked = head, asked
-	return head, nil
 }
 
 // headKey identifies the remote branch a fabric reads and the credentials it reads it with
