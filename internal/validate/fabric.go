@@ -3,7 +3,6 @@ package validate
 import (
 	"cmp"
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -186,224 +185,14 @@ const maxListed = 8
 // even a deleted one, is not checked (the fabric does not manage that
 // kind). A problem is located at
 // a resource this sync brings when one is involved, and is a warning when
-// none is. Problems are sorted by position. It never panics.
-func (v *Validator) CheckFabric(rs []*Resource) (problems []Problem) {
-	defer func() {
-		if r := recover(); r != nil {
-			problems = []Problem{{Rule: RuleInternal, Severity: Error, Message: fmt.Sprintf("internal error while checking the fabric: %v", r)}}
-		}
-	}()
-	add := func(rule string, at Pos, isNew bool, format string, args ...any) {
-		if v.disabled[rule] {
-			return
-		}
-		sev := v.severity(rule)
-		if !isNew {
-			sev = Warning
-		}
-		problems = append(problems, Problem{Pos: at, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
-	}
-
-	// Deleted resources first: they hide every other Resource of the
-	// same key.
-	gone := map[resKey]*Resource{}
+// none is. Problems are sorted by position. It never panics. It records rs
+// as Facts and runs CheckFacts, the one implementation of these checks.
+func (v *Validator) CheckFabric(rs []*Resource) []Problem {
+	var f Facts
 	for _, r := range rs {
-		if r != nil && r.Deleted {
-			if k := (resKey{r.Kind, r.Namespace, r.Name}); gone[k] == nil {
-				gone[k] = r
-			}
-		}
+		f.Add(r)
 	}
-	referrers := map[*Resource][]referrer{} // deleted resource -> resources that still name it
-	if len(gone) > 0 {
-		kept := make([]*Resource, 0, len(rs))
-		for _, r := range rs {
-			if r != nil && gone[resKey{r.Kind, r.Namespace, r.Name}] == nil {
-				kept = append(kept, r)
-			}
-		}
-		rs = kept
-	}
-
-	byKey := make(map[resKey]*Resource, len(rs))
-	held := map[string]bool{}
-	for k := range gone {
-		held[k.kind] = true
-	}
-	names := map[[2]string][]string{} // kind, namespace -> names
-	for _, r := range rs {
-		if r == nil {
-			continue
-		}
-		held[r.Kind] = true
-		k := resKey{r.Kind, r.Namespace, r.Name}
-		if _, dup := byKey[k]; !dup {
-			byKey[k] = r
-			names[[2]string{r.Kind, r.Namespace}] = append(names[[2]string{r.Kind, r.Namespace}], r.Name)
-		}
-	}
-
-	// Claims are many (every switch port of every connection) and clash rarely: the first pass
-	// keeps one small entry per (space, key), and only the keys held twice are looked at again.
-	type claimKey struct{ space, key string }
-	seed := maphash.MakeSeed()
-	hashOf := func(space, key string) uint64 {
-		var h maphash.Hash
-		h.SetSeed(seed)
-		h.WriteString(space)
-		h.WriteByte(0)
-		h.WriteString(key)
-		return h.Sum64()
-	}
-	held2 := map[uint64]bool{} // hash of (space, key) -> held more than once (or a hash collision)
-	prefixes := map[string][]prefixAt{}
-	var f facts
-	for _, r := range rs {
-		if r == nil {
-			continue
-		}
-		r.unpackInto(&f)
-		refs, rclaims, rprefixes, withins := f.refs, f.claims, f.prefixes, f.withins
-		for i := range refs {
-			ref := &refs[i]
-			if !held[ref.Kind] {
-				continue
-			}
-			t, ok := byKey[resKey{ref.Kind, r.Namespace, ref.Name}]
-			if d := gone[resKey{ref.Kind, r.Namespace, ref.Name}]; !ok && d != nil {
-				if rf := (referrer{r.Kind, r.Name}); !slices.Contains(referrers[d], rf) {
-					referrers[d] = append(referrers[d], rf)
-				}
-				continue
-			}
-			if !ok {
-				add(ref.Rule, r.at(ref.At), r.New, "%s %s: %s %s does not exist (%s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, listNames(ref.Kind, names[[2]string{ref.Kind, r.Namespace}]))
-				continue
-			}
-			if ref.Part != "" && !slices.Contains(t.Parts, ref.Part) {
-				add(ref.Rule, r.at(ref.At), r.New, "%s %s: %s %s has no subnet %s (subnets: %s)", noun(r.Kind), r.Name, noun(ref.Kind), ref.Name, ref.Part, listOrNone(t.Parts))
-			}
-		}
-		for i := range rclaims {
-			c := &rclaims[i]
-			k := hashOf(c.Space, c.Key)
-			if _, seen := held2[k]; seen {
-				held2[k] = true
-			} else {
-				held2[k] = false
-			}
-		}
-		for i := range rprefixes {
-			p := &rprefixes[i]
-			prefixes[p.Space] = append(prefixes[p.Space], prefixAt{r, *p})
-		}
-		for i := range withins {
-			w := &withins[i]
-			if !held[w.Kind] {
-				continue
-			}
-			t, ok := byKey[resKey{w.Kind, r.Namespace, w.Name}]
-			if !ok {
-				continue // the Ref to it reports that
-			}
-			if w.VLAN > 0 {
-				if !vlanIn(w.VLAN, t.VLANRanges) {
-					add(w.Rule, r.at(w.At), r.New, "%s %s: %s is outside %s %s (ranges %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, rangesString(t.VLANRanges))
-				}
-				continue
-			}
-			if w.Prefix.IsValid() && !prefixIn(w.Prefix, t.Subnets) {
-				add(w.Rule, r.at(w.At), r.New, "%s %s: %s is outside %s %s (subnets %s)", noun(r.Kind), r.Name, w.Show, noun(w.Kind), w.Name, prefixesString(t.Subnets))
-			}
-		}
-	}
-
-	// Deletes that leave references behind.
-	for d, rfs := range referrers {
-		add(RuleDeleteLeavesReferences, d.At, d.New, "deleting %s %s leaves %s referring to it", noun(d.Kind), d.Name, referrersString(rfs))
-	}
-
-	// Claims: the first holder keeps it; old holders before new ones, so a
-	// clash between old debt and a new document is reported on the new one.
-	type claimant struct {
-		r *Resource
-		c Claim
-	}
-	claims := map[claimKey][]claimant{}
-	for k, twice := range held2 {
-		if !twice {
-			delete(held2, k)
-		}
-	}
-	for _, r := range rs {
-		if len(held2) == 0 {
-			break
-		}
-		if r == nil {
-			continue
-		}
-		r.unpackInto(&f)
-		for i := range f.claims {
-			c := &f.claims[i]
-			if held2[hashOf(c.Space, c.Key)] {
-				k := claimKey{c.Space, c.Key}
-				claims[k] = append(claims[k], claimant{r, *c})
-			}
-		}
-	}
-	keys := make([]claimKey, 0, len(claims))
-	for k, cs := range claims {
-		if len(cs) > 1 { // one holder: its hash collided with another key's
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b claimKey) int {
-		return cmp.Or(strings.Compare(a.space, b.space), strings.Compare(a.key, b.key))
-	})
-	for _, k := range keys {
-		cs := claims[k]
-		slices.SortStableFunc(cs, func(a, b claimant) int {
-			return cmp.Or(cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.c.At), b.r.at(b.c.At)))
-		})
-		first := cs[0]
-		for _, o := range cs[1:] {
-			if o.r == first.r {
-				add(o.c.Rule, o.r.at(o.c.At), o.r.New, "%s %s: %s is used twice", noun(o.r.Kind), o.r.Name, o.c.Show)
-				continue
-			}
-			add(o.c.Rule, o.r.at(o.c.At), o.r.New, "%s is already used by %s %s", o.c.Show, noun(first.r.Kind), first.r.Name)
-		}
-	}
-
-	// Prefixes: CIDR prefixes either nest or are disjoint, so after sorting
-	// by address (wider first) each one need only be compared with the
-	// widest open one before it.
-	spaces := make([]string, 0, len(prefixes))
-	for s := range prefixes {
-		spaces = append(spaces, s)
-	}
-	slices.Sort(spaces)
-	for _, s := range spaces {
-		ps := prefixes[s]
-		slices.SortStableFunc(ps, func(a, b prefixAt) int {
-			return cmp.Or(a.p.Prefix.Addr().Compare(b.p.Prefix.Addr()), cmp.Compare(a.p.Prefix.Bits(), b.p.Prefix.Bits()), cmpNew(a.r.New, b.r.New), cmpPos(a.r.at(a.p.At), b.r.at(b.p.At)))
-		})
-		var open *prefixAt
-		for i := range ps {
-			cur := &ps[i]
-			if open == nil || !open.p.Prefix.Contains(cur.p.Prefix.Addr()) {
-				open = cur
-				continue
-			}
-			at, other := cur, open
-			if !cur.r.New && open.r.New {
-				at, other = open, cur
-			}
-			add(at.p.Rule, at.r.at(at.p.At), at.r.New, "%s %s: %s overlaps %s of %s %s", noun(at.r.Kind), at.r.Name, at.p.Show, other.p.Show, noun(other.r.Kind), other.r.Name)
-		}
-	}
-	sortProblems(problems)
-	return problems
+	return v.CheckFacts(&f)
 }
 
 // referrer is a resource that names another.
@@ -433,11 +222,6 @@ func referrersString(rfs []referrer) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
-
-type prefixAt struct {
-	r *Resource
-	p PrefixClaim
 }
 
 // cmpNew orders old (false) before new (true).

@@ -245,8 +245,8 @@ func decodeOffers(offers []byte, parts *[]string, vlans *[]VLANRange, subnets *[
 	}
 }
 
-// CheckFacts is CheckFabric over the Resources recorded in f: the same problems, in the same
-// order. It reads the records a few times, one chunk at a time, and keeps a few dozen bytes
+// CheckFacts checks the fabric as a whole, as CheckFabric describes, over the Resources
+// recorded in f. It reads the records a few times, one chunk at a time, and keeps a few dozen bytes
 // per Resource in memory (see factsChecker), not the Resources. f must not be added to
 // while it runs.
 func (v *Validator) CheckFacts(f *Facts) (problems []Problem) {
