@@ -186,6 +186,9 @@ Flags:
   --crds PATH            as for check: CRD files or folders, relative to the current folder
   --strict               as for check
   --disable RULE         as for check
+  --memory-limit MIB     a soft memory limit for the process [48]: the garbage collector
+                         works harder near it, an ingest never fails for it; 0 for none;
+                         the GOMEMLIMIT environment variable, when set, wins
 
 Exit codes of ingest: 0 ingested (or nothing to ingest); 2 errors found, nothing written;
 64 usage or configuration error, as for check; 1 any other error (if it happened while

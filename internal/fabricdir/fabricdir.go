@@ -138,6 +138,35 @@ func (w Writer) WriteFile(name string, data []byte) error {
 	return od.root.WriteFile(filepath.Base(p), data, 0o644)
 }
 
+// CreateFile creates or truncates name (a slash path relative to Root), creating its folders,
+// and returns a writer of its content, complete once Close returned nil; a symbolic link where
+// the file would be is refused, as by WriteFile. It lets ingest write a large file (a big
+// fabric's manifest) in pieces instead of holding it whole (ingest.StreamWriter).
+func (w Writer) CreateFile(name string) (io.WriteCloser, error) {
+	p, err := local(name)
+	if err != nil {
+		return nil, err
+	}
+	d := filepath.Dir(p)
+	if d == "." {
+		return w.Root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	}
+	if w.open == nil {
+		if err := w.Root.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+		return w.Root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	}
+	od, err := w.dir(d, true)
+	if err != nil {
+		return nil, err
+	}
+	if od.file != nil {
+		return createIn(od.file, filepath.Base(p))
+	}
+	return od.root.OpenFile(filepath.Base(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+}
+
 // Remove removes name.
 func (w Writer) Remove(name string) error {
 	p, err := local(name)

@@ -3,6 +3,7 @@ package fabricdir_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,33 @@ func testWriter(t *testing.T, newWriter func(*os.Root) fabricdir.Writer) {
 	}
 	if err := w.WriteFile("managed/switches/y.yaml", []byte("y")); err == nil {
 		t.Error("wrote through a symbolic link out of the folder")
+	}
+	// CreateFile: a file in pieces, in new folders; refused outside and through the same links.
+	for _, name := range []string{".hnp/manifest.yaml", "top2.yaml"} {
+		f, err := w.CreateFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range []string{"one ", "two"} {
+			if _, err := io.WriteString(f, piece); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))); err != nil || string(b) != "one two" {
+			t.Fatalf("CreateFile(%s) wrote %q, %v", name, b, err)
+		}
+	}
+	if _, err := w.CreateFile("../x.yaml"); !errors.Is(err, fabricdir.ErrOutside) {
+		t.Errorf("CreateFile(../x.yaml) = %v; want ErrOutside", err)
+	}
+	for _, name := range []string{"unmanaged/z.yaml", "managed/switches/y.yaml"} {
+		if f, err := w.CreateFile(name); err == nil {
+			_ = f.Close()
+			t.Errorf("CreateFile(%s) went through a symbolic link out of the folder", name)
+		}
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("files written outside the folder: %v", ents)

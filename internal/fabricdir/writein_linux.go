@@ -35,6 +35,16 @@ func writeIn(dir *os.File, name string, data []byte) error {
 	return nil
 }
 
+// createIn creates or truncates the file name (one path element) in the open folder dir, as
+// writeIn does, and returns it open for writing.
+func createIn(dir *os.File, name string) (*os.File, error) {
+	fd, err := openat(int(dir.Fd()), name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
 // removeIn removes the file name (one path element) from the open folder dir.
 func removeIn(dir *os.File, name string) error {
 	for {

@@ -16,3 +16,5 @@ var errNoWriteIn = errors.New("fabricdir: writeIn is only used on Linux")
 func writeIn(*os.File, string, []byte) error { return errNoWriteIn }
 
 func removeIn(*os.File, string) error { return errNoWriteIn }
+
+func createIn(*os.File, string) (*os.File, error) { return nil, errNoWriteIn }

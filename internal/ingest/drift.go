@@ -459,7 +459,7 @@ func (in *ingester) driftOnly(ctx context.Context) (*Result, error) {
 	if err := in.writeReverts(ctx); err != nil {
 		return nil, err
 	}
-	buf, err := in.manifest(ctx)
+	buf, err := in.manifestBytes(ctx)
 	if err != nil {
 		return nil, err
 	}

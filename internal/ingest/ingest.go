@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -132,6 +133,16 @@ var ErrInvalidOptions = errors.New("invalid ingest options")
 type Writer interface {
 	WriteFile(name string, data []byte) error
 	Remove(name string) error
+}
+
+// StreamWriter is a Writer that can also take a file in pieces. Ingest writes the manifest
+// (about 300 bytes per resource file, 30 MB for 100,000: the largest thing an ingest would
+// hold) through CreateFile when its Writer has it, instead of building it in memory; the bytes
+// are the same. CreateFile creates or truncates name; the file is complete once Close returned
+// nil. A failed write leaves part of it, like a failed ingest leaves part of its output: the
+// caller throws the working tree away.
+type StreamWriter interface {
+	CreateFile(name string) (io.WriteCloser, error)
 }
 
 // Result counts what an ingest did.
@@ -1138,10 +1149,14 @@ func (p *planned) prefix() string {
 // one for every other resource file, carried over from the old manifest or
 // made from the file as Options.Drift says (see otherEntries).
 func (in *ingester) writeManifest(ctx context.Context) error {
-	buf, err := in.manifest(ctx)
+	size, each, err := in.manifest(ctx)
 	if err != nil {
 		return err
 	}
+	if sw, ok := in.w.(StreamWriter); ok {
+		return in.stream(ctx, sw, ManifestPath, ".hnp", each)
+	}
+	buf := gather(size, each)
 	err = in.write(ctx, ManifestPath, ".hnp", buf)
 	if len(buf) >= collectBefore {
 		runtime.GC() // see collectBefore; buf is not used after this
@@ -1149,9 +1164,52 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 	return err
 }
 
-// collectBefore is the size from which the manifest buffer is allocated on a
-// freshly collected heap, and collected again once written. It is the
-// largest single allocation of an ingest (about 300 bytes per resource file,
+// manifestBytes returns the manifest whole.
+func (in *ingester) manifestBytes(ctx context.Context) ([]byte, error) {
+	size, each, err := in.manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gather(size, each), nil
+}
+
+// gather collects the size bytes each emits into one buffer, allocated on a freshly collected
+// heap when it is large (see collectBefore).
+func gather(size int, each func(emit func([]byte) error) error) []byte {
+	if size >= collectBefore {
+		runtime.GC()
+	}
+	buf := make([]byte, 0, size)
+	_ = each(func(b []byte) error { buf = append(buf, b...); return nil }) // appending never fails
+	return buf
+}
+
+// stream writes name through sw, its content handed to emit in pieces by each.
+func (in *ingester) stream(ctx context.Context, sw StreamWriter, name, prefix string, each func(emit func([]byte) error) error) error {
+	if err := beforeWrite(ctx, name, prefix); err != nil {
+		return err
+	}
+	in.wrote = true
+	f, err := sw.CreateFile(name)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = each(func(b []byte) error {
+		_, err := bw.Write(b)
+		return err
+	})
+	if err = errors.Join(err, bw.Flush(), f.Close()); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	in.res.Written = append(in.res.Written, name)
+	return nil
+}
+
+// collectBefore is the size from which the manifest buffer, when the Writer
+// takes the manifest whole (no StreamWriter), is allocated on a freshly
+// collected heap, and collected again once written. It is the largest
+// single allocation of such an ingest (about 300 bytes per resource file,
 // 30 MB for 100,000), made at the very end, when the garbage of the whole
 // write pass waits for the next cycle: with the collector's usual pacing
 // the peak would be that garbage plus the live set plus the buffer. One
@@ -1160,10 +1218,10 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 const collectBefore = 8 << 20
 
 // manifest returns the content of the new manifest.
-func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
+func (in *ingester) manifest(ctx context.Context) (int, func(emit func([]byte) error) error, error) {
 	if in.drift == nil {
 		if err := in.scanDrift(ctx, nil, false); err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 	}
 	if in.drift.badManifest && len(in.drift.others) > 0 {
@@ -1171,7 +1229,7 @@ func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 	}
 	others, err := in.otherEntries(ctx)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	// The entries of this run are in the plan, written by the second pass:
 	// sorted as indices (others[i] is -1-i), made into entries one at a time.
@@ -1199,23 +1257,26 @@ func (in *ingester) manifest(ctx context.Context) ([]byte, error) {
 		in.plan.entry(int(i), &e, in.res.Changes)
 		return &e
 	}
-	// Size the buffer exactly: the manifest may be the largest thing held.
+	// The size, for a Writer that takes the manifest whole: a buffer of exactly that size.
 	size := len(manifestHeader) + len("resources:\n")
 	var scratch []byte
 	for _, i := range order {
 		scratch = appendManifestEntry(scratch[:0], entryOf(i), in.files, in.opts.Commit, in.opts.JobID)
 		size += len(scratch)
 	}
-	if size >= collectBefore {
-		runtime.GC() // see collectBefore
+	each := func(emit func([]byte) error) error {
+		if err := emit([]byte(manifestHeader + "resources:\n")); err != nil {
+			return err
+		}
+		for _, i := range order {
+			scratch = appendManifestEntry(scratch[:0], entryOf(i), in.files, in.opts.Commit, in.opts.JobID)
+			if err := emit(scratch); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, manifestHeader...)
-	buf = append(buf, "resources:\n"...)
-	for _, i := range order {
-		buf = appendManifestEntry(buf, entryOf(i), in.files, in.opts.Commit, in.opts.JobID)
-	}
-	return buf, nil
+	return size, each, nil
 }
 
 // writeArchiveLog appends this run's entry to .hnp/archive-log.yaml,

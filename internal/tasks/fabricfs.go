@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -261,6 +262,15 @@ func (w recordingWriter) WriteFile(name string, data []byte) error {
 		w.rec.after(name, data)
 	}
 	return nil
+}
+
+// CreateFile writes a file that is not a resource file (the manifest) in pieces, as a run
+// without the recorder does; ingest streams no resource file.
+func (w recordingWriter) CreateFile(name string) (io.WriteCloser, error) {
+	if resourceFile(name) {
+		return nil, fmt.Errorf("refusing to stream resource file %s past the recorder", name)
+	}
+	return w.w.CreateFile(name)
 }
 
 // Remove records name's old bytes, removes it and records the removal.
