@@ -49,7 +49,7 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock := h.lock(a.fab)
+	var unlock func() // the clone's lock, taken once the clone is needed
 	defer func() {
 		if unlock != nil {
 			unlock()
@@ -78,6 +78,9 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 			return nil, err
 		}
 	}
+	// The clone is shared by the fabrics of the branch: their tasks take turns (the check
+	// above needs no clone, so it does not wait for a neighbour's ingest).
+	unlock = h.lock(a.fab)
 	h.note(ctx, id, 2, "fetching "+c.URL())
 	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, h.gitProgress(ctx, id)) })
 	if err != nil {
