@@ -86,17 +86,30 @@ func reportedDrift(drift []ingest.Drift) bool {
 	return false
 }
 
+// settledAt returns the commit at which the fabric's last job left it settled under f's
+// settings as they are now, or "" when it did not (or under other settings, or never).
+func (s *store) settledAt(ctx context.Context, f config.Fabric) (string, error) {
+	settled, err := s.rdb.HGet(ctx, inventoryKey(f.Name), fieldInvSettled).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the inventory: %w", err)
+	}
+	commit, key, _ := strings.Cut(settled, " ")
+	if key != settledKey(f) {
+		return "", nil
+	}
+	return commit, nil
+}
+
 // nothingNew reports whether a resync of the fabric has nothing to do, at the cost of one round
 // trip to the remote and one to Redis: the branch is still at the commit the fabric's last job
 // left settled, under the same settings. Then the job needs no fetch, no checkout, no drift
 // check and no ingest task. Any doubt (no inventory, an error) says no: the full sync runs.
 func (h *Handler) nothingNew(ctx context.Context, c *gitops.Client, f config.Fabric) (string, bool) {
-	settled, err := h.svc.store.rdb.HGet(ctx, inventoryKey(f.Name), fieldInvSettled).Result()
-	if err != nil || settled == "" {
-		return "", false
-	}
-	commit, key, _ := strings.Cut(settled, " ")
-	if key != settledKey(f) {
+	commit, err := h.svc.store.settledAt(ctx, f)
+	if err != nil || commit == "" {
 		return "", false
 	}
 	head, err := c.RemoteHead(ctx)

@@ -2,17 +2,13 @@ package tasks
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fabsync/fabsync/internal/config"
 	"github.com/fabsync/fabsync/internal/ingest"
@@ -117,17 +113,9 @@ func headKey(f config.Fabric) string {
 // (see the top of this file). It reports whether it did; false with no error means the tick
 // takes the usual path (Trigger).
 func (h *Handler) resyncSettled(ctx context.Context, f config.Fabric) (bool, error) {
-	rdb := h.svc.store.rdb
-	settled, err := rdb.HGet(ctx, inventoryKey(f.Name), fieldInvSettled).Result()
-	if errors.Is(err, redis.Nil) || settled == "" {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read the inventory: %w", err)
-	}
-	commit, key, _ := strings.Cut(settled, " ")
-	if key != settledKey(f) {
-		return false, nil
+	commit, err := h.svc.store.settledAt(ctx, f)
+	if err != nil || commit == "" {
+		return false, err
 	}
 	head, err := h.heads.get(ctx, headKey(f), headAge(time.Duration(f.Resync)), h.svc.clock, func(ctx context.Context) (string, error) {
 		c, err := h.client(ctx, f)
@@ -144,7 +132,7 @@ func (h *Handler) resyncSettled(ctx context.Context, f config.Fabric) (bool, err
 		return false, err
 	}
 	h.svc.store.trim(ctx, f.Name)
-	recordJobEnd(ctx, rdb, j)
+	recordJobEnd(ctx, h.svc.store.rdb, j)
 	h.svc.notifyEnd(ctx, j)
 	h.logSucceeded(ctx, j, "")
 	return true, nil
@@ -160,12 +148,11 @@ func nothingNewMessage(branch, head string) string {
 // files it stands for, unless f has a job running or waiting (then false: the tick is folded
 // into that one by Trigger).
 func (s *store) createSettled(ctx context.Context, f config.Fabric, head string) (*Job, bool, error) {
-	var random [5]byte
-	if _, err := rand.Read(random[:]); err != nil {
-		return nil, false, fmt.Errorf("job id: %w", err)
+	j, err := s.newJobOf(f.Name, TriggerSchedule)
+	if err != nil {
+		return nil, false, err
 	}
-	now := s.now()
-	j := newJob(newID(now, f.Name, random[:]), f.Name, TriggerSchedule, now)
+	now := j.CreatedAt
 	if err := errors.Join(j.start(StageGitSync, 1, now), j.stageDone(StageGitSync, head, f.Branch, now)); err != nil {
 		return nil, false, err
 	}

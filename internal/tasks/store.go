@@ -37,14 +37,22 @@ const (
 	SlotWaiting              // the new job waits for the running one
 )
 
-// newJobRecord returns a new queued job of fabric and its JSON.
-func (s *store) newJobRecord(fabric, trigger string, dryRun bool) (*Job, []byte, error) {
+// newJobOf returns a new queued job of fabric, with a new ID.
+func (s *store) newJobOf(fabric, trigger string) (*Job, error) {
 	var random [5]byte
 	if _, err := rand.Read(random[:]); err != nil {
-		return nil, nil, fmt.Errorf("job id: %w", err)
+		return nil, fmt.Errorf("job id: %w", err)
 	}
 	now := s.now()
-	j := newJob(newID(now, fabric, random[:]), fabric, trigger, now)
+	return newJob(newID(now, fabric, random[:]), fabric, trigger, now), nil
+}
+
+// newJobRecord returns a new queued job of fabric and its JSON.
+func (s *store) newJobRecord(fabric, trigger string, dryRun bool) (*Job, []byte, error) {
+	j, err := s.newJobOf(fabric, trigger)
+	if err != nil {
+		return nil, nil, err
+	}
 	if dryRun {
 		j.DryRun = true
 		j.Log[0].Message = "dry run queued (trigger " + trigger + "); it will push nothing"
