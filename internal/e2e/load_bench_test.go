@@ -225,16 +225,7 @@ func BenchmarkClickToSucceeded(b *testing.B) {
 	phase := map[string][]time.Duration{}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		files := map[string]string{}
-		for k := 0; k < 10; k++ {
-			// Distinct names and ASNs per round, so that every round creates resources and they
-			// validate: the connection's references are renamed with the switch and server.
-			prefix := fmt.Sprintf("r%d-%d-", i, k)
-			files[fmt.Sprintf("fab/raw/r%d-%d.yaml", i, k)] = strings.NewReplacer(
-				"leaf-01", prefix+"leaf-01", "server-01", prefix+"server-01",
-				"asn: 65101", fmt.Sprintf("asn: %d", 64512+(i*10+k)%1000)).Replace(doc)
-		}
-		gittest.Commit(b, url, files, "drop wiring")
+		gittest.Commit(b, url, roundFiles(doc, i, 10, 0), "drop wiring")
 		b.StartTimer()
 		t0 := time.Now()
 		j, _ := sys.trigger("fab")
@@ -275,6 +266,21 @@ func BenchmarkClickToSucceeded(b *testing.B) {
 	for name, d := range phase {
 		b.ReportMetric(ms(quantile(d, 0.5)), name+"-p50-ms")
 	}
+}
+
+// roundFiles returns n raw files for round of a benchmark, each a copy of the wiring doc with
+// names and an ASN of its own (offset shifts the ASNs, for fabrics of one round), so that every
+// round creates resources and they validate: the connection's references are renamed with the
+// switch and server.
+func roundFiles(doc string, round, n, offset int) map[string]string {
+	files := map[string]string{}
+	for k := 0; k < n; k++ {
+		prefix := fmt.Sprintf("r%d-%d-", round, k)
+		files[fmt.Sprintf("fab/raw/r%d-%d.yaml", round, k)] = strings.NewReplacer(
+			"leaf-01", prefix+"leaf-01", "server-01", prefix+"server-01",
+			"asn: 65101", fmt.Sprintf("asn: %d", 64512+(round*10+k+offset)%1000)).Replace(doc)
+	}
+	return files
 }
 
 // quantile returns the q quantile of d (sorting it), 0 for none.

@@ -186,14 +186,7 @@ func BenchmarkSyncThroughput(b *testing.B) {
 	for r := 0; r < rounds; r++ {
 		for _, be := range systems {
 			for i, u := range be.urls {
-				files := map[string]string{}
-				for k := 0; k < 3; k++ {
-					prefix := fmt.Sprintf("r%d-%d-", r, k)
-					files[fmt.Sprintf("fab/raw/r%d-%d.yaml", r, k)] = strings.NewReplacer(
-						"leaf-01", prefix+"leaf-01", "server-01", prefix+"server-01",
-						"asn: 65101", fmt.Sprintf("asn: %d", 64512+(r*10+k+i)%1000)).Replace(doc)
-				}
-				gittest.Commit(b, u, files, "drop wiring")
+				gittest.Commit(b, u, roundFiles(doc, r, 3, i), "drop wiring")
 			}
 			t0, c0 := time.Now(), cpuTime(b)
 			ids := make([]string, n)
