@@ -69,10 +69,12 @@
 // ingest's own YAML writer (emit.go: yaml.v3's encoder's bytes, without its
 // per-node events) where the tree is of the shape it writes; the second
 // pass writes what the first kept, in memory up to MemoryBudget and then in
-// Options.Scratch. Memory grows with the largest raw file and the number of
-// resource files, not with the total size of raw/: raw files are read one
-// at a time, twice (validate, then write, which also archives them), and
-// documents are normalized by a bounded pool of workers whose results are
+// Options.Scratch. Memory grows with the number of resource files and the
+// largest document, not with the size of raw/ or of its largest file: raw
+// files are read one at a time, in each pass (validate, then write, which
+// also archives them); one of at most 1 MiB whole, a larger one in pieces
+// (rawread.go), with its checksum checked at every read; and documents are
+// normalized by a bounded pool of workers whose results are
 // consumed in order, so the output is deterministic. With a
 // ConcurrentWriter the resource files are written by such a pool too.
 // Options.Memo lets a caller that ingests the same fabric again and again

@@ -106,7 +106,7 @@ type Scratch interface {
 
 // MemoryBudget is how many bytes of normalized documents Ingest keeps in
 // memory between its passes before it uses Options.Scratch.
-const MemoryBudget = 4 << 20
+const MemoryBudget = 1 << 20
 
 // Phases reported to Options.Progress.
 const (
@@ -533,22 +533,15 @@ func archivePathFor(job, raw string) string {
 // readRaw reads a raw file within the size limit; a nil slice with a
 // problem recorded means it is too large.
 func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
-	fh, err := in.fsys.Open(f.Path)
+	fh, size, err := in.openRaw(f.Path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+		return nil, err
 	}
 	// Only read: closing cannot lose data, and the content read is
 	// already checked (size, and the checksum in the second pass).
 	defer func() { _ = fh.Close() }()
-	size := int64(-1)
-	if st, err := fh.Stat(); err == nil {
-		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("read %s: not a regular file", f.Path)
-		}
-		if st.Size() > in.lim.MaxFileBytes {
-			return nil, nil
-		}
-		size = st.Size()
+	if size > in.lim.MaxFileBytes {
+		return nil, nil
 	}
 	data, err := readAll(io.LimitReader(fh, in.lim.MaxFileBytes+1), size)
 	if err != nil {
@@ -778,25 +771,54 @@ func scalarString(n *yaml.Node) (string, bool) {
 
 // validateFile is the first pass over one raw file: it records every
 // problem, and the resources it defines in seen.
-func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen *pathIndex) error {
+func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen *pathIndex) (err error) {
 	f := &in.files[fileIdx]
 	f.Plan[0] = in.plan.len()
 	defer func() { f.Plan[1] = in.plan.len() }()
-	data, err := in.readRaw(f)
+	look, err := in.lookAt(f)
 	if err != nil {
 		return err
 	}
-	if data == nil {
+	if look.tooLarge {
 		in.problem(Problem{File: f.Path, Message: fmt.Sprintf("file is larger than the limit of %s; split it into smaller files", sizeString(in.lim.MaxFileBytes))})
 		return nil
 	}
-	f.Sum = sha256.Sum256(data)
-	f.Size = int64(len(data))
-	if msg, line, col, ok := checkText(data); !ok {
-		in.problem(Problem{File: f.Path, Line: line, Column: col, Message: msg})
-		return nil
+	if look.notText {
+		// Read whole to say where: such a file goes no further.
+		if look.data, err = in.readRaw(f); err != nil {
+			return err
+		}
+		if look.data == nil || sha256.Sum256(look.data) != f.Sum {
+			return fmt.Errorf("read %s: %w", f.Path, errChanged)
+		}
 	}
-	sp := newSplitter(data)
+	var sp *splitter
+	if look.data != nil {
+		if msg, line, col, ok := checkText(look.data); !ok {
+			in.problem(Problem{File: f.Path, Line: line, Column: col, Message: msg})
+			return nil
+		}
+		sp = newSplitter(look.data)
+	} else {
+		s, err := in.streamRaw(f)
+		if err != nil {
+			return err
+		}
+		sp = newStreamSplitter(s)
+		defer func() {
+			var serr error
+			switch {
+			case sp.Err() != nil:
+				serr = fmt.Errorf("read %s: %w", f.Path, sp.Err())
+			case sp.finished: // else a problem stopped the reading
+				serr = s.done()
+			}
+			s.close()
+			if err == nil {
+				err = serr
+			}
+		}()
+	}
 	count := 0
 	next := func() (rawDoc, bool) {
 		d, ok := sp.Next()
@@ -954,12 +976,21 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	if err := stopped(ctx, "convert", f.Path); err != nil {
 		return err
 	}
-	data, err := in.readRaw(f)
-	if err != nil {
-		return err
-	}
-	if data == nil || sha256.Sum256(data) != f.Sum {
-		return fmt.Errorf("read %s: file changed during ingest", f.Path)
+	// A large file is not held: checked now, copied to the archive in pieces.
+	sw, stream := in.w.(StreamWriter)
+	var data []byte
+	if stream = stream && f.Size > wholeFileMax; stream {
+		if err := in.copyRaw(f, func([]byte) error { return nil }); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if data, err = in.readRaw(f); err != nil {
+			return err
+		}
+		if data == nil || sha256.Sum256(data) != f.Sum {
+			return fmt.Errorf("read %s: %w", f.Path, errChanged)
+		}
 	}
 	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path), Resources: make([]string, 0, f.Plan[1]-f.Plan[0])}
 	// Resource files are written by up to in.workers goroutines when the
@@ -1000,7 +1031,12 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	if werr != nil {
 		return werr
 	}
-	if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
+	archive := func(emit func([]byte) error) error { return in.copyRaw(f, emit) }
+	if stream {
+		if err := in.stream(ctx, sw, lf.Archived, archiveDir+"/"+in.opts.JobID, archive); err != nil {
+			return err
+		}
+	} else if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
 		return err
 	}
 	in.res.Archived++

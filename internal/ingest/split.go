@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"unicode/utf8"
 )
 
@@ -14,8 +15,8 @@ type rawDoc struct {
 	Empty bool   // only blank lines, comments, directives and markers: nothing to ingest
 }
 
-// splitter cuts a YAML stream held in memory into documents by looking at
-// lines only, so that a syntax error in one document cannot hide the others
+// splitter cuts a YAML stream, held in memory or read in pieces, into
+// documents by looking at lines only, so that a syntax error in one document cannot hide the others
 // and every document knows the line it starts on.
 //
 // YAML makes this exact: a line that starts with "---" or "..." followed by
@@ -36,6 +37,12 @@ type splitter struct {
 	src  []byte
 	pos  int // offset of the next line
 	line int // number of the line at pos
+
+	// r, when set, is the rest of the stream: src is a window of it that
+	// more moves on (see newStreamSplitter); err is r's failure.
+	r     io.Reader
+	err   error
+	piece int
 
 	// The open document or prologue.
 	open     bool // a document has started
@@ -62,11 +69,79 @@ func newSplitter(src []byte) *splitter {
 
 var utf8BOM = []byte("\xEF\xBB\xBF")
 
+// newStreamSplitter is a splitter of the stream r, which it reads in pieces
+// of at least streamPiece bytes as it goes: it holds the open document and
+// one piece, never the whole stream. The documents it returns keep the
+// window they were cut from; a window is never written again once a
+// document points into it, so they stay valid after Next is called again.
+// A read error ends the stream early; Err returns it.
+func newStreamSplitter(r io.Reader) *splitter { return newPieceSplitter(r, streamPiece) }
+
+// newPieceSplitter is newStreamSplitter reading piece bytes at a time.
+func newPieceSplitter(r io.Reader, piece int) *splitter {
+	s := &splitter{r: r, line: 1, piece: piece}
+	for len(s.src) < len(utf8BOM) && s.more() {
+	}
+	if bytes.HasPrefix(s.src, utf8BOM) {
+		s.pos = len(utf8BOM)
+	}
+	return s
+}
+
+// streamPiece is how much a stream splitter reads at a time, at least.
+const streamPiece = 64 << 10
+
+// Err returns the error that ended a stream splitter's reading, if any.
+func (s *splitter) Err() error { return s.err }
+
+// more moves a stream splitter's window on: a new window holds what the
+// splitter may still cut from (the open document or prologue, else the
+// next line) plus the next piece of the stream. It reports whether it read
+// anything; false at the end of the stream, or always for a splitter of
+// bytes in memory.
+func (s *splitter) more() bool {
+	if s.r == nil {
+		return false
+	}
+	from := s.pos
+	if s.open || s.havePro {
+		from = min(from, s.start)
+	}
+	tail := s.src[from:]
+	// At least twice the tail, so that a long document costs as many
+	// windows as doublings, not one per piece.
+	win := make([]byte, len(tail), max(2*len(tail), len(tail)+s.piece))
+	copy(win, tail)
+	for len(win) < cap(win) {
+		n, err := s.r.Read(win[len(win):cap(win)])
+		win = win[:len(win)+n]
+		if err != nil {
+			if err != io.EOF {
+				s.err = err
+			}
+			s.r = nil
+			break
+		}
+	}
+	read := len(win) > len(tail)
+	s.src = win
+	s.pos -= from
+	s.start -= from
+	s.keepEnd -= from
+	return read
+}
+
 // nextLine returns the line at s.pos without its terminator and advances.
 func (s *splitter) nextLine() (text []byte, start int) {
-	start = s.pos
 	rest := s.src[s.pos:]
 	i := bytes.IndexAny(rest, "\r\n")
+	// A stream splitter reads on until the line ends, and past a CR to
+	// see whether an LF follows.
+	for (i < 0 || (rest[i] == '\r' && i+1 == len(rest))) && s.more() {
+		rest = s.src[s.pos:]
+		i = bytes.IndexAny(rest, "\r\n")
+	}
+	start = s.pos
 	if i < 0 {
 		s.pos = len(s.src)
 		s.line++
@@ -144,7 +219,7 @@ func blankOrComment(l []byte) bool {
 // Next returns the next document, or ok == false at the end of the stream.
 func (s *splitter) Next() (d rawDoc, ok bool) {
 	for !s.finished {
-		if s.pos >= len(s.src) {
+		if s.pos >= len(s.src) && !s.more() {
 			s.finished = true
 			if s.open {
 				return s.cut(len(s.src)), true
@@ -202,7 +277,7 @@ func (s *splitter) Next() (d rawDoc, ok bool) {
 // cut closes the open document at offset end.
 func (s *splitter) cut(end int) rawDoc {
 	s.index++
-	data := s.src[s.start:end]
+	data := s.src[s.start:end:end] // never appended to over what follows
 	if bytes.IndexByte(data, '\r') >= 0 {
 		data = toLF(data)
 	}
