@@ -164,11 +164,12 @@ func (in *ingester) attachExcerpts() error {
 		if data == nil || sha256.Sum256(data) != f.Sum {
 			continue // changed meanwhile: no excerpt rather than a wrong one
 		}
+		lines := fileLines(data) // once for all of the file's problems
 		for _, p := range ps {
 			if n == maxExcerpts {
 				return nil
 			}
-			p.Excerpt = excerpt(data, p.Line, p.Column)
+			p.Excerpt = excerptOf(lines, p.Line, p.Column)
 			n++
 		}
 	}

@@ -199,8 +199,17 @@ const maxExcerptWidth = 120
 // line is 0 or beyond the file. The lines are joined by "\n", without a
 // final line break.
 func excerpt(data []byte, line, col int) string {
+	return excerptOf(fileLines(data), line, col)
+}
+
+// fileLines are the lines of data, a whole raw file, as excerpt counts them.
+func fileLines(data []byte) [][]byte {
 	data, _ = bytes.CutPrefix(data, utf8BOM)
-	lines := splitLines(data)
+	return splitLines(data)
+}
+
+// excerptOf is excerpt of the file whose fileLines are lines.
+func excerptOf(lines [][]byte, line, col int) string {
 	if line < 1 || line > len(lines) {
 		return ""
 	}
