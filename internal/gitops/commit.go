@@ -84,6 +84,8 @@ func (c *Client) commit(ctx context.Context, dir, message string, paths []string
 	}
 
 	b := &builder{c: c, ctx: ctx, repo: repo, sc: c.loadStatCache(repo)}
+	b.objs.dir = filepath.Join(c.cfg.Dir, git.GitDirName, "objects", "pack")
+	defer b.objs.discard() // a commit given up leaves no pack behind
 	var sub plumbing.Hash
 	if named {
 		sub, err = b.edit(root, ".", pt.root, b.ignoresAbove("."), true)
@@ -119,13 +121,18 @@ func (c *Client) commit(ctx context.Context, dir, message string, paths []string
 			return "", false, fmt.Errorf("%s: sign: %s", op, opaque(err))
 		}
 	}
-	obj := repo.Storer.NewEncodedObject()
+	obj := &plumbing.MemoryObject{}
 	if err := commit.Encode(obj); err != nil {
 		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
 	}
-	h, err := repo.Storer.SetEncodedObject(obj)
-	if err != nil {
+	h := obj.Hash()
+	if err := b.storeObject(obj); err != nil {
 		return "", false, fmt.Errorf("%s: %s", op, opaque(err))
+	}
+	// Every object of the commit goes into the store before the branch
+	// points at it.
+	if err := b.objs.finish(); err != nil {
+		return "", false, fmt.Errorf("%s: store objects: %s", op, opaque(err))
 	}
 	if err := repo.Storer.CheckAndSetReference(plumbing.NewHashReference(c.branch, h), headRef); err != nil {
 		return "", false, fmt.Errorf("%s: update branch: %s", op, opaque(err))
@@ -151,6 +158,7 @@ type builder struct {
 	ctx      context.Context
 	repo     *git.Repository
 	sc       *statCache
+	objs     newObjects     // the new objects, one pack (objpack.go)
 	recorded []*index.Entry // index entries of the files looked at
 	n        int
 }
@@ -404,31 +412,32 @@ func (b *builder) storeFile(abs string, size int64) (plumbing.Hash, error) {
 	return hw.Hash(), nil
 }
 
-// storeBytes stores data as a blob, unless the store has it, and returns its
-// hash.
+// storeBytes stores data as a blob in the commit's pack (objpack.go), unless
+// the store or the pack has it, and returns its hash.
 func (b *builder) storeBytes(data []byte) (plumbing.Hash, error) {
 	h := plumbing.ComputeHash(plumbing.BlobObject, data)
-	if b.repo.Storer.HasEncodedObject(h) == nil {
+	if b.objs.has(h) || b.repo.Storer.HasEncodedObject(h) == nil {
 		return h, nil
 	}
-	obj := b.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	obj.SetSize(int64(len(data)))
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return b.repo.Storer.SetEncodedObject(obj)
+	return h, b.objs.add(plumbing.BlobObject, h, data)
 }
 
-// storeTree stores a tree of entries (in any order), unless the store has
-// it, and returns its hash.
+// storeObject adds the encoded object obj to the commit's new objects (the
+// store lacks it).
+func (b *builder) storeObject(obj *plumbing.MemoryObject) error {
+	r, err := obj.Reader()
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return b.objs.add(obj.Type(), obj.Hash(), data)
+}
+
+// storeTree stores a tree of entries (in any order) in the commit's pack,
+// unless the store or the pack has it, and returns its hash.
 func (b *builder) storeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 	key := func(e object.TreeEntry) string {
 		if e.Mode == filemode.Dir {
@@ -437,14 +446,15 @@ func (b *builder) storeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 		return e.Name
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
-	obj := b.repo.Storer.NewEncodedObject()
+	obj := &plumbing.MemoryObject{}
 	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if h := obj.Hash(); b.repo.Storer.HasEncodedObject(h) == nil {
+	h := obj.Hash()
+	if b.objs.has(h) || b.repo.Storer.HasEncodedObject(h) == nil {
 		return h, nil
 	}
-	return b.repo.Storer.SetEncodedObject(obj)
+	return h, b.storeObject(obj)
 }
 
 // splice returns the hash of root with its folder dir replaced by the tree
