@@ -63,12 +63,38 @@ const stateFile = "fabsync-sync"
 // the same way, from what the checkout recorded, until someone pushes a fix.
 // Anything else (network, timeout, server errors, I/O) is transient.
 func (c *Client) Sync(ctx context.Context, progress func(Progress)) (string, error) {
+	return c.sync(ctx, plumbing.ZeroHash, progress)
+}
+
+// SyncAt is Sync for a caller that has just asked the remote where the
+// branch is (RemoteHead) and hands that answer in as head (hex): it syncs
+// the clone to head without asking the remote again, which saves one round
+// trip. It fetches only when the clone lacks head, and checks head out,
+// exactly as Sync does for a remote head it found itself.
+//
+// If the branch moved since the caller asked, the clone is synced to head,
+// the older commit, as a Sync would be when the branch moves right after its
+// own look: a Push from there is refused (ErrPushRejected, it pushes only
+// onto the commit synced) and the next Sync catches the new head. If head is
+// no commit the fetch brings (the branch was rewritten meanwhile) or no hash
+// at all, SyncAt asks the remote as Sync does. Without a usable clone it
+// clones the branch as it is now. Errors are those of Sync.
+func (c *Client) SyncAt(ctx context.Context, head string, progress func(Progress)) (string, error) {
+	known := plumbing.ZeroHash
+	if plumbing.IsHash(head) {
+		known = plumbing.NewHash(head)
+	}
+	return c.sync(ctx, known, progress)
+}
+
+// sync is Sync and, for a remote head known non-zero, SyncAt.
+func (c *Client) sync(ctx context.Context, known plumbing.Hash, progress func(Progress)) (string, error) {
 	op := "sync " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
 	if repo, closeRepo := c.open(); repo != nil {
-		head, err := c.update(ctx, repo, progress)
+		head, err := c.update(ctx, repo, known, progress)
 		closeRepo()
 		var local *localError
 		if err == nil || !errors.As(err, &local) || ctx.Err() != nil {
@@ -157,9 +183,10 @@ func (c *Client) resetErr(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("%s: %s", op, opaque(err))
 }
 
-// update brings an existing clone to the remote head. Failures of the local
-// clone are returned as *localError.
-func (c *Client) update(ctx context.Context, repo *git.Repository, progress func(Progress)) (string, error) {
+// update brings an existing clone to the remote head: known when not zero
+// (SyncAt), else asked for. Failures of the local clone are returned as
+// *localError.
+func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbing.Hash, progress func(Progress)) (string, error) {
 	op := "fetch " + c.cfg.Branch
 	auth, err := c.authMethod(ctx)
 	if err != nil {
@@ -183,12 +210,17 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 
 	// One look at the advertised refs tells whether there is anything to
 	// fetch; a no-op sync then costs this one round trip, like `git fetch`.
-	target, found, err := c.advertised(ctx, op, remote, auth, c.branch)
-	if err != nil {
-		return "", err
-	}
-	if !found {
-		return "", fmt.Errorf("%s: %w", op, ErrBranchNotFound)
+	// SyncAt's caller has looked already.
+	target := known
+	if target.IsZero() {
+		var found bool
+		target, found, err = c.advertised(ctx, op, remote, auth, c.branch)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return "", fmt.Errorf("%s: %w", op, ErrBranchNotFound)
+		}
 	}
 
 	if !c.hasCommit(repo, target) {
@@ -219,6 +251,12 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, progress func
 			return "", &localError{terr}
 		}
 		if !c.hasCommit(repo, target) {
+			if !known.IsZero() {
+				// The branch no longer holds the caller's head: ask the
+				// remote, as Sync does.
+				<-fpDone
+				return c.update(ctx, repo, plumbing.ZeroHash, progress)
+			}
 			return "", &localError{fmt.Errorf("%s: fetched commit %s is missing", op, target)}
 		}
 	}

@@ -151,6 +151,13 @@ func cloneKey(f config.Fabric) string {
 // sync and ingest one after the other, the second without a fetch of its own when the branch
 // has not moved, and each pushes on top of the other's commit.
 func (h *Handler) lock(f config.Fabric) func() {
+	unlock, _ := h.lockWaited(f)
+	return unlock
+}
+
+// lockWaited is lock, also reporting whether another task held the clone when it asked (and
+// so it waited).
+func (h *Handler) lockWaited(f config.Fabric) (unlock func(), waited bool) {
 	key := cloneKey(f)
 	h.mu.Lock()
 	m, ok := h.locks[key]
@@ -159,8 +166,11 @@ func (h *Handler) lock(f config.Fabric) func() {
 		h.locks[key] = m
 	}
 	h.mu.Unlock()
+	if m.TryLock() {
+		return m.Unlock, false
+	}
 	m.Lock()
-	return m.Unlock
+	return m.Unlock, true
 }
 
 // client returns the git client of fabric's clone in this worker.

@@ -107,16 +107,18 @@ func (s *store) settledAt(ctx context.Context, f config.Fabric) (string, error) 
 // trip to the remote and one to Redis: the branch is still at the commit the fabric's last job
 // left settled, under the same settings. Then the job needs no fetch, no checkout, no drift
 // check and no ingest task. Any doubt (no inventory, an error) says no: the full sync runs.
-func (h *Handler) nothingNew(ctx context.Context, c *gitops.Client, f config.Fabric) (string, bool) {
+// head is the remote's answer whenever it was asked ("" when not, or on an error), so that the
+// full sync need not ask again (gitops.SyncAt).
+func (h *Handler) nothingNew(ctx context.Context, c *gitops.Client, f config.Fabric) (head string, settled bool) {
 	commit, err := h.svc.store.settledAt(ctx, f)
 	if err != nil || commit == "" {
 		return "", false
 	}
-	head, err := c.RemoteHead(ctx)
-	if err != nil || head != commit {
+	head, err = c.RemoteHead(ctx)
+	if err != nil {
 		return "", false
 	}
-	return head, true
+	return head, head == commit
 }
 
 // publishInventory publishes the fabric's inventory at commit, read from the clone's working

@@ -56,10 +56,12 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 		}
 	}()
 	id := a.p.JobID
+	known := "" // the remote head, when the nothing-new check asked for it
 	if !a.dryRun {
 		// A resync with nothing new: one round trip to the remote, no fetch, no checkout, no
 		// ingest task (inventory.go, nothingNew).
-		if head, ok := h.nothingNew(ctx, c, a.fab); ok {
+		head, ok := h.nothingNew(ctx, c, a.fab)
+		if ok {
 			// Settled means no drift at this commit: the check says so, as a full sync would.
 			if err := h.recordDrift(ctx, a, nil); err != nil {
 				return nil, err
@@ -77,12 +79,27 @@ func (h *Handler) gitSync(ctx context.Context, a *attempt) (*handoff, error) {
 			}
 			return nil, err
 		}
+		known = head
 	}
 	// The clone is shared by the fabrics of the branch: their tasks take turns (the check
 	// above needs no clone, so it does not wait for a neighbour's ingest).
-	unlock = h.lock(a.fab)
+	var waited bool
+	unlock, waited = h.lockWaited(a.fab)
+	if waited {
+		// A neighbour held the clone meanwhile and may have pushed: the head the check saw
+		// may be stale, and a sync to it would only have its push refused. Ask again.
+		known = ""
+	}
 	h.note(ctx, id, 2, "fetching "+c.URL())
-	head, err := h.timed(ctx, "sync", func() (string, error) { return c.Sync(ctx, h.gitProgress(ctx, id)) })
+	head, err := h.timed(ctx, "sync", func() (string, error) {
+		if known != "" {
+			// The check's answer is a moment old: the sync goes to that head without asking
+			// again (one round trip less). If the branch moved since, the push is refused and
+			// the job retried, or, when nothing is pushed, the next sync catches the new head.
+			return c.SyncAt(ctx, known, h.gitProgress(ctx, id))
+		}
+		return c.Sync(ctx, h.gitProgress(ctx, id))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("git sync: %w", err)
 	}
