@@ -168,13 +168,14 @@ Examples:
 		{
 			name: "ingest", optArgs: []string{"DIR"}, repeat: true, local: true,
 			summary: "ingest a fabric folder on disk by hand, as the worker would (no commit)",
-			help: `Does to the fabric folder DIR (default: the current folder; several DIRs are done one
-after the other, each its own fabric, as the worker does them) what a sync's ingest stage
-does, in your working tree, without a server: it checks everything first, as 'fabsync
-check' does, and only when there is no error it writes the normalized resource files
-under managed/ (the twelve fabric kinds) and unmanaged/ (other kinds), archives the raw
-files under .hnp/archive/JOB/ and removes them from raw/, and updates .hnp/manifest.yaml
-and .hnp/archive-log.yaml. JOB is a new ID such as 20260301T100000Z-0a1b2c3d4e. Nothing
+			help: `Does to the fabric folder DIR (default: the current folder; several DIRs are each their
+own fabric, as the worker does them, reported in the order given, small ones ingested
+several at once, one per core) what a sync's ingest stage does, in your working tree,
+without a server: it checks everything first, as 'fabsync check' does, and only when
+there is no error it writes the normalized resource files under managed/ (the twelve
+fabric kinds) and unmanaged/ (other kinds), archives the raw files under
+.hnp/archive/JOB/ and removes them from raw/, and updates .hnp/manifest.yaml and
+.hnp/archive-log.yaml. JOB is a new ID such as 20260301T100000Z-0a1b2c3d4e. Nothing
 is committed: review the changes with git and commit them yourself. With no YAML file
 in raw/ there is nothing to do, so a second run changes nothing.
 
@@ -188,14 +189,18 @@ Flags:
   --disable RULE         as for check
   --memory-limit MIB     a soft memory limit for the process [48]: the garbage collector
                          works harder near it, an ingest never fails for it; 0 for none;
-                         the GOMEMLIMIT environment variable, when set, wins
+                         the GOMEMLIMIT environment variable, when set, wins. Under a
+                         limit, while several DIRs are ingested at once, the collector
+                         lets the heap grow to 5 times the live data (GOGC=400), unless
+                         GOGC is set
 
 Exit codes of ingest: 0 ingested (or nothing to ingest); 2 errors found, nothing written;
 64 usage or configuration error, as for check; 1 any other error (if it happened while
 writing, DIR may be partly ingested: restore it with git before running ingest again).
 With several DIRs, every DIR is checked to be a fabric folder before any is ingested (64
 if one is not), each fabric's errors leave only that fabric unwritten, and the exit code
-is 1 if any DIR failed so, else 2 if any had errors, else 0.
+is 1 if any DIR failed so, else 2 if any had errors, else 0. After Ctrl-C no further DIR
+is started, each DIR that was is reported (ingested, or interrupted), and it exits 130.
 
 Examples:
   fabsync ingest gitops/hedgehog/fabric-1 --crds crds/
