@@ -2,7 +2,7 @@
 # Whole-process ingestion benchmark: `fabsync ingest` against kubectl-slice on the same input,
 # run in turn (A B A B ...), as BENCHMARKS.md reports it. Public tools only: bash, awk, GNU time.
 #
-#   KUBECTL_SLICE=/path/to/kubectl-slice scripts/bench-ingest.sh [RUNS]
+#   KUBECTL_SLICE=/path/to/kubectl-slice [CASES="hhf hhf1"] scripts/bench-ingest.sh [RUNS]
 #
 # kubectl-slice is built from its public source (github.com/patrickdappollonio/kubectl-slice,
 # `go build -o kubectl-slice .` in a clone; the module proxy does not serve it) and never
@@ -13,8 +13,11 @@
 #   one:  fabsync ingest DIR                    kubectl-slice -f raw/file-000.yaml -o OUT
 #   many: fabsync ingest DIR                    kubectl-slice -f F -o OUT, for each raw file F
 #   hhf:  fabsync ingest --disable ... DIR...   kubectl-slice -d DIR -r -o OUT
+#   hhf1: the same                              kubectl-slice -d F/raw -o F/out, for each fabric F
 # (kubectl-slice run the way it is fastest for each case: per file for many, where -d takes
-# 3x as long; in one process for hhf, where 480 processes take 6x as long).
+# 3x as long; in one process for hhf, where 480 processes take 6x as long. In one process it
+# writes 121 files, the 80 copies' documents appended to the same names; hhf1 writes every
+# fabric's files, as fabsync does.) CASES (default: one many hhf hhf1) picks the cases.
 set -euo pipefail
 runs=${1:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +46,7 @@ side() { # side a|b CASE: one timed run
 	local cmd
 	if [ "$1" = a ]; then
 		case $2 in
-		hhf) cmd="cp -a $dir/hhf $w && $dir/fabsync ingest --disable vpcpeering-unknown-vpc,externalpeering-unknown-vpc $w/* >/dev/null" ;;
+		hhf | hhf1) cmd="cp -a $dir/hhf $w && $dir/fabsync ingest --disable vpcpeering-unknown-vpc,externalpeering-unknown-vpc $w/* >/dev/null" ;;
 		*) cmd="cp -a $dir/$2 $w && $dir/fabsync ingest $w >/dev/null" ;;
 		esac
 	else
@@ -51,13 +54,14 @@ side() { # side a|b CASE: one timed run
 		one) cmd="cp -a $dir/one $w && $ks -q -f $w/raw/file-000.yaml -o $o" ;;
 		many) cmd="cp -a $dir/many $w && for f in $w/raw/*.yaml; do $ks -q -f \$f -o $o || exit 1; done" ;;
 		hhf) cmd="cp -a $dir/hhf $w && $ks -q -d $w -r -o $o" ;;
+		hhf1) cmd="cp -a $dir/hhf $w && for f in $w/*; do $ks -q -d \$f/raw -o \$f/out || exit 1; done" ;;
 		esac
 	fi
 	"$timebin" -f "%e %U %S %M" -o "$dir/time.$1" sh -c "$cmd"
 	cat "$dir/time.$1"
 }
 
-for c in one many hhf; do
+for c in ${CASES:-one many hhf hhf1}; do
 	side a "$c" >/dev/null && side b "$c" >/dev/null # warm-up
 	for _ in $(seq "$runs"); do
 		echo "$(side a "$c") $(side b "$c")"

@@ -19,34 +19,20 @@ import (
 // leave Root is refused. Made with NewWriter it keeps the folders it wrote into open, so that
 // writing a file costs one open of its name in an open folder instead of a walk from Root
 // (ingest writes thousands of files into a few folders); Close it then. A Writer{Root: r}
-// literal walks from Root every time. On Linux NewWriter's refuses to write to a name that is a
-// symbolic link; otherwise *os.Root follows one only when it stays inside Root (ingest refuses
-// symbolic links before it writes anything, either way). Either is safe for concurrent use (it
-// implements ingest.ConcurrentWriter), for distinct names.
+// literal walks from Root every time. On Linux NewWriter's refuses a symbolic link where it
+// writes, as a file or as a folder on the way (it walks the folders one at a time, opening each
+// without following a link); otherwise *os.Root follows one only when it stays inside Root
+// (ingest refuses symbolic links before it writes anything, either way). Either is safe for
+// concurrent use (it implements ingest.ConcurrentWriter), for distinct names.
 type Writer struct {
 	Root *os.Root
 	open *openDirs // NewWriter's
 }
 
-// openDirs are the folders under Root a Writer keeps open, by local path.
+// openDirs are the folders under Root a Writer keeps open, by local path ("." is Root).
 type openDirs struct {
 	mu   sync.Mutex
 	dirs map[string]*openDir
-}
-
-// openDir is a folder under Root, opened through Root: as a Root, and where the system allows
-// writing a file in it with a few plain system calls (see writeIn), as a file.
-type openDir struct {
-	root *os.Root
-	file *os.File // nil where writeIn is not used
-}
-
-func (d *openDir) close() error {
-	err := d.root.Close()
-	if d.file != nil {
-		err = errors.Join(err, d.file.Close())
-	}
-	return err
 }
 
 // NewWriter returns a Writer for root that keeps the folders it writes into open.
@@ -83,30 +69,31 @@ func local(name string) (string, error) {
 	return p, nil
 }
 
-// dir returns the folder d (a local path under Root, not "."), opened, creating it when
-// create is set, and keeps it open.
+// dir returns the folder d (a clean local path under Root, or "." for Root), opened, creating
+// it and the folders on the way when create is set, and keeps it and them open.
 func (w Writer) dir(d string, create bool) (*openDir, error) {
 	w.open.mu.Lock()
 	defer w.open.mu.Unlock()
+	return w.dirLocked(d, create)
+}
+
+func (w Writer) dirLocked(d string, create bool) (*openDir, error) {
 	if od, ok := w.open.dirs[d]; ok {
 		return od, nil
 	}
-	if create {
-		if err := w.Root.MkdirAll(d, 0o755); err != nil {
+	var od *openDir
+	var err error
+	if d == "." {
+		od, err = openRootDir(w.Root)
+	} else {
+		var parent *openDir
+		if parent, err = w.dirLocked(filepath.Dir(d), create); err != nil {
 			return nil, err
 		}
+		od, err = openIn(parent, filepath.Base(d), d, create)
 	}
-	r, err := w.Root.OpenRoot(d)
 	if err != nil {
 		return nil, err
-	}
-	od := &openDir{root: r}
-	if useWriteIn {
-		// Opened through Root, so it is d itself, whatever links the tree holds.
-		if od.file, err = r.Open("."); err != nil {
-			_ = r.Close()
-			return nil, err
-		}
 	}
 	w.open.dirs[d] = od
 	return od, nil
@@ -118,24 +105,19 @@ func (w Writer) WriteFile(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	d := filepath.Dir(p)
-	if d == "." {
-		return w.Root.WriteFile(p, data, 0o644)
-	}
 	if w.open == nil {
-		if err := w.Root.MkdirAll(d, 0o755); err != nil {
-			return err
+		if d := filepath.Dir(p); d != "." {
+			if err := w.Root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
 		}
 		return w.Root.WriteFile(p, data, 0o644)
 	}
-	od, err := w.dir(d, true)
+	od, err := w.dir(filepath.Dir(p), true)
 	if err != nil {
 		return err
 	}
-	if od.file != nil {
-		return writeIn(od.file, filepath.Base(p), data)
-	}
-	return od.root.WriteFile(filepath.Base(p), data, 0o644)
+	return writeIn(od, filepath.Base(p), data)
 }
 
 // CreateFile creates or truncates name (a slash path relative to Root), creating its folders,
@@ -147,24 +129,19 @@ func (w Writer) CreateFile(name string) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := filepath.Dir(p)
-	if d == "." {
-		return w.Root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	}
 	if w.open == nil {
-		if err := w.Root.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+		if d := filepath.Dir(p); d != "." {
+			if err := w.Root.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
 		}
 		return w.Root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	}
-	od, err := w.dir(d, true)
+	od, err := w.dir(filepath.Dir(p), true)
 	if err != nil {
 		return nil, err
 	}
-	if od.file != nil {
-		return createIn(od.file, filepath.Base(p))
-	}
-	return od.root.OpenFile(filepath.Base(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return createIn(od, filepath.Base(p))
 }
 
 // Remove removes name.
@@ -173,18 +150,14 @@ func (w Writer) Remove(name string) error {
 	if err != nil {
 		return err
 	}
-	d := filepath.Dir(p)
-	if w.open == nil || d == "." {
+	if w.open == nil {
 		return w.Root.Remove(p)
 	}
-	od, err := w.dir(d, false)
+	od, err := w.dir(filepath.Dir(p), false)
 	if err != nil {
 		return err
 	}
-	if od.file != nil {
-		return removeIn(od.file, filepath.Base(p))
-	}
-	return od.root.Remove(filepath.Base(p))
+	return removeIn(od, filepath.Base(p))
 }
 
 // Outputs are the folders of a fabric that ingest reads and writes.
@@ -247,6 +220,29 @@ func YAMLFiles(fsys fs.FS, dir string) ([]string, error) {
 		return nil
 	})
 	return files, err
+}
+
+// RawBytes returns how many bytes the YAML files under raw/ in root hold (those YAMLFiles
+// lists), as their folder entries say: about what an ingest of the folder reads. No raw/ is 0.
+func RawBytes(root *os.Root) (int64, error) {
+	var n int64
+	err := fs.WalkDir(root.FS(), "raw", func(f string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) && n == 0 {
+		return 0, nil
+	}
+	return n, err
 }
 
 // Scratch returns an empty temporary file in dir (the system's temporary folder when dir is

@@ -1,33 +1,73 @@
 package fabricdir
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
 )
 
-// useWriteIn says that writeIn and removeIn are used (see openDir).
-const useWriteIn = true
+// openDir is a folder a Writer keeps open: a file descriptor, in which a file is written with
+// a few plain system calls. Going through an *os.Root instead costs twice as many for each
+// file, and for each folder a dozen (Root.MkdirAll opens every folder on the way again, and
+// every file it opens is registered with the runtime's poller and given up again).
+type openDir struct {
+	fd   int
+	root *os.File // set for Root itself: fd is its descriptor
+}
+
+func (d *openDir) close() error {
+	if d.root != nil {
+		return d.root.Close()
+	}
+	return syscall.Close(d.fd)
+}
+
+// openRootDir opens root itself as an openDir.
+func openRootDir(root *os.Root) (*openDir, error) {
+	f, err := root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	return &openDir{fd: int(f.Fd()), root: f}, nil
+}
+
+// openIn opens the folder name (one path element) in the open folder parent, making it first
+// when create is set; path (the folder's path under Root) is for errors. A symbolic link there
+// is refused (O_NOFOLLOW), never followed, and so is anything that is not a folder.
+func openIn(parent *openDir, name, path string, create bool) (*openDir, error) {
+	if create {
+		for {
+			err := syscall.Mkdirat(parent.fd, name, 0o755)
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil && err != syscall.EEXIST {
+				return nil, &fs.PathError{Op: "mkdir", Path: path, Err: err}
+			}
+			break
+		}
+	}
+	fd, err := openat(parent.fd, name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &openDir{fd: fd}, nil
+}
 
 // writeIn writes data to the file name (one path element) in the open folder dir, creating it
 // or truncating it: openat with O_NOFOLLOW (a symbolic link there is refused, never followed),
 // write and close, three system calls where going through an *os.Root costs six (its file is
 // also registered with the runtime's poller, and given up again).
-func writeIn(dir *os.File, name string, data []byte) error {
-	fd, err := openat(int(dir.Fd()), name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+func writeIn(dir *openDir, name string, data []byte) error {
+	fd, err := createAt(dir, name)
 	if err != nil {
-		return &fs.PathError{Op: "open", Path: name, Err: err}
+		return err
 	}
-	for len(data) > 0 {
-		n, err := syscall.Write(fd, data)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			_ = syscall.Close(fd)
-			return &fs.PathError{Op: "write", Path: name, Err: err}
-		}
-		data = data[n:]
+	if err := writeAll(fd, name, data); err != nil {
+		_ = syscall.Close(fd)
+		return err
 	}
 	if err := syscall.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: name, Err: err}
@@ -35,20 +75,73 @@ func writeIn(dir *os.File, name string, data []byte) error {
 	return nil
 }
 
+func createAt(dir *openDir, name string) (int, error) {
+	fd, err := openat(dir.fd, name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return fd, nil
+}
+
+func writeAll(fd int, name string, data []byte) error {
+	for len(data) > 0 {
+		n, err := syscall.Write(fd, data)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &fs.PathError{Op: "write", Path: name, Err: err}
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
 // createIn creates or truncates the file name (one path element) in the open folder dir, as
 // writeIn does, and returns it open for writing.
-func createIn(dir *os.File, name string) (*os.File, error) {
-	fd, err := openat(int(dir.Fd()), name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+func createIn(dir *openDir, name string) (io.WriteCloser, error) {
+	fd, err := createAt(dir, name)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	return &fdWriter{fd: fd, name: name}, nil
+}
+
+// fdWriter is a file open for writing, as a plain descriptor (an *os.File would cost a system
+// call more to make, and nothing here needs the runtime's poller).
+type fdWriter struct {
+	fd   int // -1 once closed
+	name string
+}
+
+var errClosed = errors.New("file already closed")
+
+func (f *fdWriter) Write(p []byte) (int, error) {
+	if f.fd < 0 {
+		return 0, &fs.PathError{Op: "write", Path: f.name, Err: errClosed}
+	}
+	if err := writeAll(f.fd, f.name, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (f *fdWriter) Close() error {
+	if f.fd < 0 {
+		return &fs.PathError{Op: "close", Path: f.name, Err: errClosed}
+	}
+	err := syscall.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return &fs.PathError{Op: "close", Path: f.name, Err: err}
+	}
+	return nil
 }
 
 // removeIn removes the file name (one path element) from the open folder dir.
-func removeIn(dir *os.File, name string) error {
+func removeIn(dir *openDir, name string) error {
 	for {
-		err := syscall.Unlinkat(int(dir.Fd()), name)
+		err := syscall.Unlinkat(dir.fd, name)
 		if err == syscall.EINTR {
 			continue
 		}

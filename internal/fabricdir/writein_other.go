@@ -4,17 +4,48 @@ package fabricdir
 
 import (
 	"errors"
+	"io"
+	"io/fs"
 	"os"
 )
 
-// useWriteIn says that writeIn and removeIn are used: not on this system, where files are
-// written through *os.Root.
-const useWriteIn = false
+// openDir is a folder a Writer keeps open: here an *os.Root, through which its files are
+// written.
+type openDir struct {
+	root  *os.Root
+	owned bool // root was opened for the openDir (it is not the Writer's Root)
+}
 
-var errNoWriteIn = errors.New("fabricdir: writeIn is only used on Linux")
+func (d *openDir) close() error {
+	if !d.owned {
+		return nil
+	}
+	return d.root.Close()
+}
 
-func writeIn(*os.File, string, []byte) error { return errNoWriteIn }
+func openRootDir(root *os.Root) (*openDir, error) { return &openDir{root: root}, nil }
 
-func removeIn(*os.File, string) error { return errNoWriteIn }
+// openIn opens the folder name (one path element) in the open folder parent, making it first
+// when create is set; path (the folder's path under Root) is for errors.
+func openIn(parent *openDir, name, path string, create bool) (*openDir, error) {
+	if create {
+		if err := parent.root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, &fs.PathError{Op: "mkdir", Path: path, Err: err}
+		}
+	}
+	r, err := parent.root.OpenRoot(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &openDir{root: r, owned: true}, nil
+}
 
-func createIn(*os.File, string) (*os.File, error) { return nil, errNoWriteIn }
+func writeIn(dir *openDir, name string, data []byte) error {
+	return dir.root.WriteFile(name, data, 0o644)
+}
+
+func createIn(dir *openDir, name string) (io.WriteCloser, error) {
+	return dir.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+}
+
+func removeIn(dir *openDir, name string) error { return dir.root.Remove(name) }
