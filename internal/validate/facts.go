@@ -41,9 +41,13 @@ type Spill interface {
 
 // Facts allocates chunks of twice the size of the one before, from factsFirstChunk to
 // factsChunk (a larger record gets its own), so that a small fabric allocates little.
+// With a Spill, chunks from factsSpillFrom bytes on go there once full: what stays in memory
+// is the first few small chunks (under factsSpillFrom together) and the one being filled, so a
+// small fabric never writes to its Spill.
 const (
 	factsFirstChunk = 4 << 10
 	factsChunk      = 1 << 20
+	factsSpillFrom  = 128 << 10
 )
 
 // SetSpill makes f keep its full chunks in s (nil: in memory). Set it before the first Add.
@@ -102,14 +106,16 @@ func (f *Facts) room(size int) int {
 	next := min(factsFirstChunk, full)
 	if last >= 0 {
 		next = min(2*cap(f.chunks[last]), full)
-		if c := f.chunks[last]; f.spill != nil && f.err == nil && cap(c) >= full {
+		if c := f.chunks[last]; f.spill != nil && f.err == nil && cap(c) >= min(full, factsSpillFrom) {
 			off, err := f.spill.Put(c)
 			if err != nil {
 				f.err = err
 			} else {
 				f.meta[last] = chunkMeta{off: off, size: len(c), spilled: true}
 				f.chunks[last] = nil
-				buf = c[:0]
+				if cap(c) >= next {
+					buf = c[:0]
+				}
 			}
 		}
 	}

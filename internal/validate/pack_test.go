@@ -94,3 +94,53 @@ type failSpill struct{}
 
 func (failSpill) Put([]byte) (int64, error) { return 0, errors.New("disk full") }
 func (failSpill) Get([]byte, int64) error   { return errors.New("unreachable") }
+
+// TestFactsSpillSizes: with the real chunk sizes, a small fabric's facts stay in memory (its
+// Spill is never written), and a large fabric's stay in memory only up to the small first
+// chunks and the one being filled, whatever their total.
+func TestFactsSpillSizes(t *testing.T) {
+	mk := func(i int) *Resource {
+		r := &Resource{Kind: "Connection", Namespace: "default", Name: fmt.Sprintf("connection-%06d", i), New: true, At: Pos{File: "raw/a.yaml", Document: i + 1}}
+		r.packClaim(Claim{Space: "port", Key: fmt.Sprintf("leaf-%03d/E1/%d", i/50, i%50), Show: "port", Rule: "connection-port-reused"})
+		return r
+	}
+	inMemory := func(f *Facts) int {
+		n := 0
+		for _, c := range f.chunks {
+			n += cap(c)
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		records   int
+		spillUsed bool
+	}{
+		{100, false},
+		{1000, false},
+		{50000, true},
+	} {
+		var f Facts
+		s := &memSpill{}
+		f.SetSpill(s)
+		for i := range tt.records {
+			f.Add(mk(i))
+		}
+		if (len(s.b) > 0) != tt.spillUsed {
+			t.Errorf("%d records (%d bytes): %d bytes spilled; want spilled: %v", tt.records, f.Size(), len(s.b), tt.spillUsed)
+		}
+		if limit := factsSpillFrom + factsChunk; inMemory(&f) > limit {
+			t.Errorf("%d records (%d bytes): %d bytes in memory; want at most %d", tt.records, f.Size(), inMemory(&f), limit)
+		}
+		if f.Size() != int64(len(s.b))+int64(sumLen(f.chunks)) {
+			t.Errorf("%d records: Size %d, not what is in the Spill and in memory", tt.records, f.Size())
+		}
+	}
+}
+
+func sumLen(chunks [][]byte) int {
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	return n
+}
