@@ -70,6 +70,7 @@ bench-scale:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 3m ./internal/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime 3m ./internal/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzStreamSplitter$$' -fuzztime 1m ./internal/ingest
 
 build:
 	mkdir -p bin
