@@ -263,6 +263,7 @@ func Ingest(ctx context.Context, fsys fs.FS, opts Options, w Writer) (res *Resul
 		t:       newTree(fsys),
 		workers: opts.Workers,
 		v:       opts.Validator,
+		scr:     scratchIO{s: opts.Scratch},
 	}
 	if in.workers <= 0 {
 		in.workers = runtime.GOMAXPROCS(0)
@@ -308,9 +309,9 @@ type ingester struct {
 	v        *validate.Validator
 	facts    validate.Facts // the Resources the validator found, for CheckFacts
 	res      Result
-	plan     planList // the documents that define or delete a resource, in order
-	inMemory int      // bytes of planned output held in memory
-	spilled  int64    // bytes of planned output written to Options.Scratch
+	plan     planList  // the documents that define or delete a resource, in order
+	inMemory int       // bytes of planned output held in memory
+	scr      scratchIO // Options.Scratch: planned output beyond MemoryBudget, then facts
 	logFiles []logFile
 	docs     int                 // documents the first pass found
 	deletes  map[string]deletion // resource file -> the delete document that removes it
@@ -363,11 +364,11 @@ func (in *ingester) keep(p *planned, out []byte) error {
 		p.Out = out
 		return nil
 	}
-	if _, err := in.opts.Scratch.WriteAt(out, in.spilled); err != nil {
+	off, err := in.scr.put(out)
+	if err != nil {
 		return fmt.Errorf("keep normalized documents in scratch space: %w", err)
 	}
-	p.Spill = in.spilled
-	in.spilled += int64(len(out))
+	p.Spill = off
 	return nil
 }
 
@@ -379,7 +380,7 @@ func (in *ingester) output(p *planned) ([]byte, error) {
 		return out, nil
 	}
 	out := make([]byte, p.Size)
-	if _, err := in.opts.Scratch.ReadAt(out, p.Spill); err != nil {
+	if err := in.scr.get(out, p.Spill); err != nil {
 		return nil, fmt.Errorf("read normalized documents back from scratch space: %w", err)
 	}
 	return out, nil
@@ -631,18 +632,10 @@ func (in *ingester) validate(ctx context.Context) error {
 // normalized documents, until the fabric-wide checks read them back.
 type scratchSpill struct{ in *ingester }
 
-func (s scratchSpill) Put(b []byte) (int64, error) {
-	off := s.in.spilled
-	if _, err := s.in.opts.Scratch.WriteAt(b, off); err != nil {
-		return 0, err
-	}
-	s.in.spilled += int64(len(b))
-	return off, nil
-}
+func (s scratchSpill) Put(b []byte) (int64, error) { return s.in.scr.put(b) }
 
 func (s scratchSpill) Get(b []byte, off int64) error {
-	_, err := s.in.opts.Scratch.ReadAt(b, off)
-	return err
+	return s.in.scr.get(b, off)
 }
 
 // check records a validator's problem as an error or a warning.
