@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -131,20 +130,7 @@ func maskedTree(t *testing.T, dir string) map[string]string {
 // several fabrics are ingested at once whatever the machine.
 func runWith(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(fabsyncBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TZ=UTC", "GOMAXPROCS=4"}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run fabsync %s: %v", strings.Join(args, " "), err)
-	}
-	return result{code, stdout.String(), stderr.String()}
+	return runBinaryEnv(t, dir, []string{"GOMAXPROCS=4"}, args...)
 }
 
 func TestIngestSeveralAtOnceAsOneByOne(t *testing.T) {
