@@ -793,22 +793,22 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen *pathInd
 		}
 		sp = newSplitter(look.data)
 	} else {
-		s, err := in.streamRaw(f)
-		if err != nil {
-			return err
+		s, serr := in.streamRaw(f)
+		if serr != nil {
+			return serr
 		}
 		sp = newStreamSplitter(s)
-		defer func() {
-			var serr error
+		defer func() { // err is validateFile's own: what the reading found goes in it
+			var rerr error
 			switch {
 			case sp.Err() != nil:
-				serr = fmt.Errorf("read %s: %w", f.Path, sp.Err())
+				rerr = fmt.Errorf("read %s: %w", f.Path, sp.Err())
 			case sp.finished: // else a problem stopped the reading
-				serr = s.done()
+				rerr = s.done()
 			}
 			s.close()
 			if err == nil {
-				err = serr
+				err = rerr
 			}
 		}()
 	}

@@ -168,22 +168,28 @@ func TestRawInPieces(t *testing.T) {
 	}
 }
 
-// TestRawChanged: a raw file read in pieces that changes between any two of its reads fails
-// the ingest as changed, before anything of it is written or with its archive copy.
+// TestRawChanged: a raw file read in pieces that reads differently at any one of its reads
+// fails the ingest as changed, before anything of it is written or with its archive copy.
 func TestRawChanged(t *testing.T) {
 	defer func(n int64) { wholeFileMax = n }(wholeFileMax)
 	wholeFileMax = -1
 	raw := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
 	for read := 2; read <= 4; read++ { // the first pass's splitting, the second's check, the archive copy
 		fsys := &changingFS{MapFS: fstest.MapFS{"raw/a.yaml": {Data: []byte(raw)}}, name: "raw/a.yaml", after: read, data: []byte(raw + "data:\n  k: v\n")}
-		_, err := Ingest(t.Context(), fsys, Options{JobID: "job-1"}, &pieceRecorder{})
+		w := &pieceRecorder{}
+		_, err := Ingest(t.Context(), fsys, Options{JobID: "job-1"}, w)
 		if !errors.Is(err, errChanged) || !strings.Contains(err.Error(), "raw/a.yaml") {
 			t.Fatalf("file changed at read %d: err = %v; want %v naming the file", read, err, errChanged)
+		}
+		// Found by the first pass's second read, before anything is written; by the write
+		// pass's check, before anything of the file is written; by the archive copy, last.
+		if wrote := len(w.names) > 0; wrote != (read == 4) {
+			t.Fatalf("file changed at read %d: wrote %q", read, w.names)
 		}
 	}
 }
 
-// changingFS serves data for name from its after-th Open on.
+// changingFS serves data for name at its after-th Open, and the original at every other.
 type changingFS struct {
 	fstest.MapFS
 	name  string
@@ -194,7 +200,7 @@ type changingFS struct {
 
 func (c *changingFS) Open(name string) (fs.File, error) {
 	if name == c.name {
-		if c.opens++; c.opens >= c.after {
+		if c.opens++; c.opens == c.after {
 			return fstest.MapFS{name: {Data: c.data}}.Open(name)
 		}
 	}
