@@ -45,7 +45,7 @@ func TestScratchIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	cs := &countingScratch{File: f}
 	x := scratchIO{s: cs}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -113,7 +113,7 @@ func TestIngestThroughScratch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	cs := &countingScratch{File: f}
 	opts.Scratch = cs
 	got := &pieceRecorder{}
