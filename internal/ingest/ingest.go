@@ -541,15 +541,34 @@ func (in *ingester) readRaw(f *rawFile) ([]byte, error) {
 	// Only read: closing cannot lose data, and the content read is
 	// already checked (size, and the checksum in the second pass).
 	defer func() { _ = fh.Close() }()
+	return in.readOpen(fh, size, f.Path)
+}
+
+// readOpen reads the raw file fh, of size bytes (-1: not known), whole
+// within the size limit; nil when it is over.
+func (in *ingester) readOpen(fh fs.File, size int64, path string) ([]byte, error) {
 	if size > in.lim.MaxFileBytes {
 		return nil, nil
 	}
 	data, err := readAll(io.LimitReader(fh, in.lim.MaxFileBytes+1), size)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > in.lim.MaxFileBytes {
 		return nil, nil
+	}
+	return data, nil
+}
+
+// readSame reads raw file f whole again; it fails as changed unless the
+// content is what the first read saw.
+func (in *ingester) readSame(f *rawFile) ([]byte, error) {
+	data, err := in.readRaw(f)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil || sha256.Sum256(data) != f.Sum {
+		return nil, fmt.Errorf("read %s: %w", f.Path, errChanged)
 	}
 	return data, nil
 }
@@ -778,11 +797,8 @@ func (in *ingester) validateFile(ctx context.Context, fileIdx int, seen *pathInd
 	}
 	if look.notText {
 		// Read whole to say where: such a file goes no further.
-		if look.data, err = in.readRaw(f); err != nil {
+		if look.data, err = in.readSame(f); err != nil {
 			return err
-		}
-		if look.data == nil || sha256.Sum256(look.data) != f.Sum {
-			return fmt.Errorf("read %s: %w", f.Path, errChanged)
 		}
 	}
 	var sp *splitter
@@ -978,11 +994,8 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 		}
 	} else {
 		var err error
-		if data, err = in.readRaw(f); err != nil {
+		if data, err = in.readSame(f); err != nil {
 			return err
-		}
-		if data == nil || sha256.Sum256(data) != f.Sum {
-			return fmt.Errorf("read %s: %w", f.Path, errChanged)
 		}
 	}
 	lf := logFile{Raw: f.Path, Archived: in.archivePath(f.Path), Resources: make([]string, 0, f.Plan[1]-f.Plan[0])}

@@ -62,20 +62,19 @@ func (in *ingester) lookAt(f *rawFile) (rawLook, error) {
 	if size > in.lim.MaxFileBytes {
 		return rawLook{tooLarge: true}, nil
 	}
-	r := io.LimitReader(fh, in.lim.MaxFileBytes+1)
 	if size >= 0 && size <= wholeFileMax {
-		data, err := readAll(r, size)
+		data, err := in.readOpen(fh, size, f.Path)
 		if err != nil {
-			return rawLook{}, fmt.Errorf("read %s: %w", f.Path, err)
+			return rawLook{}, err
 		}
-		if int64(len(data)) > in.lim.MaxFileBytes {
+		if data == nil {
 			return rawLook{tooLarge: true}, nil
 		}
 		f.Sum, f.Size = sha256.Sum256(data), int64(len(data))
 		return rawLook{data: data}, nil
 	}
 	var tc textCheck
-	sum, n, err := eachPiece(r, tc.add)
+	sum, n, err := eachPiece(io.LimitReader(fh, in.lim.MaxFileBytes+1), tc.add)
 	if err != nil {
 		return rawLook{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}
