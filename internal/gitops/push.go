@@ -17,6 +17,10 @@ import (
 // ErrPushRejected; the caller then Syncs again, redoes its change, commits
 // and pushes again. Pushing with nothing new is a no-op returning nil.
 //
+// What it sends is found from its own commits on top of the remote head (the
+// folders they changed, sendpack.go), not from a walk of the whole
+// repository; a history of another shape goes through go-git's push.
+//
 // ctx (and Config.Timeout) bound the push. progress, when not nil, is called
 // on the caller's goroutine with the server's progress. Errors wrap ErrAuth,
 // ErrRemoteNotFound, ErrBranchNotFound or ErrInvalidConfig when permanent.
@@ -49,6 +53,15 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 	defer cancel()
 	proxyOpts, done := c.proxyFor(opCtx)
 	defer done()
+	// Our own push when the clone's branch is a line of commits on top of the remote head
+	// (sendpack.go); go-git's otherwise.
+	err = c.sendPack(opCtx, repo, base.Hash(), local.Hash(), auth, proxyOpts, newProgress(progress))
+	if !errors.Is(err, errNotOurs) {
+		if err == nil {
+			return nil
+		}
+		return c.netErr(opCtx, op, err)
+	}
 	err = repo.PushContext(opCtx, &git.PushOptions{
 		RemoteName:   remoteName,
 		RefSpecs:     []config.RefSpec{config.RefSpec(c.branch + ":" + c.branch)},
