@@ -37,7 +37,8 @@ type Client struct {
 	branch    plumbing.ReferenceName
 	tracking  plumbing.ReferenceName // refs/remotes/origin/<branch>
 	fetchSpec string
-	secrets   []string // scrubbed from every error
+	secrets   []string           // scrubbed from every error
+	held      *heldAdvertisement // RemoteHead's look over HTTP, for the next SyncAt (held.go)
 }
 
 // New validates cfg and returns a Client for it. It does no I/O beyond cheap

@@ -15,6 +15,8 @@ import (
 // `git ls-remote`, with or without a clone in Dir (it neither reads nor writes one). It is how a
 // resync finds that nothing is new without a fetch or a checkout. Errors wrap ErrAuth,
 // ErrRemoteNotFound, ErrBranchNotFound (no such branch) or ErrInvalidConfig when permanent.
+// Over smart HTTP the Client keeps what the remote answered until its next Sync or SyncAt, so that
+// a SyncAt to this head fetches without asking again.
 func (c *Client) RemoteHead(ctx context.Context) (string, error) {
 	op := "read the head of " + c.cfg.Branch
 	if err := ctx.Err(); err != nil {
@@ -25,7 +27,15 @@ func (c *Client) RemoteHead(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	head, found, err := c.advertised(ctx, op, remote, auth, plumbing.NewBranchReferenceName(c.cfg.Branch))
+	c.dropHeld()
+	var head plumbing.Hash
+	var found bool
+	if c.stateless() {
+		// Kept for a SyncAt to this head: its fetch needs no look of its own (held.go).
+		head, found, err = c.advertisedHeld(ctx, op, auth, c.branch)
+	} else {
+		head, found, err = c.advertised(ctx, op, remote, auth, c.branch)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
 // This file is Push's fast path: the objects to send are found from the commits themselves.
@@ -167,12 +166,7 @@ func (c *Client) sendPack(ctx context.Context, repo *git.Repository, base, local
 	if err != nil {
 		return err
 	}
-	ep, err := transport.NewEndpoint(c.cfg.URL)
-	if err != nil {
-		return err
-	}
-	ep.Proxy = proxy
-	cl, err := client.NewClient(ep)
+	cl, ep, err := c.transport(proxy)
 	if err != nil {
 		return err
 	}

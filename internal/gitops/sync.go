@@ -90,11 +90,17 @@ func (c *Client) SyncAt(ctx context.Context, head string, progress func(Progress
 // sync is Sync and, for a remote head known non-zero, SyncAt.
 func (c *Client) sync(ctx context.Context, known plumbing.Hash, progress func(Progress)) (string, error) {
 	op := "sync " + c.cfg.Branch
+	held := c.takeHeld()
+	if held != nil && held.head != known {
+		_ = held.close()
+		held = nil
+	}
+	defer func() { _ = held.close() }() // update closes it when it uses it
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
 	if repo, closeRepo := c.open(); repo != nil {
-		head, err := c.update(ctx, repo, known, progress)
+		head, err := c.update(ctx, repo, known, held, progress)
 		closeRepo()
 		var local *localError
 		if err == nil || !errors.As(err, &local) || ctx.Err() != nil {
@@ -186,7 +192,11 @@ func (c *Client) resetErr(ctx context.Context, op string, err error) error {
 // update brings an existing clone to the remote head: known when not zero
 // (SyncAt), else asked for. Failures of the local clone are returned as
 // *localError.
-func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbing.Hash, progress func(Progress)) (string, error) {
+//
+// held, when not nil, is RemoteHead's look at the remote that gave known: the fetch uses it
+// instead of looking again (held.go), and closes it. When the remote refuses that fetch
+// (the branch was rewritten since), update asks the remote as Sync does.
+func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbing.Hash, held *heldAdvertisement, progress func(Progress)) (string, error) {
 	op := "fetch " + c.cfg.Branch
 	auth, err := c.authMethod(ctx)
 	if err != nil {
@@ -223,6 +233,31 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbin
 		}
 	}
 
+	if held != nil && c.hasCommit(repo, target) {
+		_ = held.close()
+		held = nil
+	}
+	if held != nil {
+		opCtx, cancel := c.opContext(ctx)
+		err := c.fetchHeld(opCtx, repo, held, target, newProgress(progress))
+		opErr := opCtx.Err()
+		cancel()
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return "", fmt.Errorf("%s: %w", op, ctx.Err())
+		case opErr != nil || isNetwork(err):
+			if opErr != nil {
+				err = opErr
+			}
+			return "", c.translate(op, err)
+		default:
+			// Refused (no longer a commit of the branch, say), or a failure of the clone:
+			// Sync's way finds out which.
+			<-fpDone
+			return c.update(ctx, repo, plumbing.ZeroHash, nil, progress)
+		}
+	}
 	if !c.hasCommit(repo, target) {
 		opCtx, cancel := c.opContext(ctx)
 		proxyOpts, done := c.proxyFor(opCtx)
@@ -255,7 +290,7 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbin
 				// The branch no longer holds the caller's head: ask the
 				// remote, as Sync does.
 				<-fpDone
-				return c.update(ctx, repo, plumbing.ZeroHash, progress)
+				return c.update(ctx, repo, plumbing.ZeroHash, nil, progress)
 			}
 			return "", &localError{fmt.Errorf("%s: fetched commit %s is missing", op, target)}
 		}
