@@ -3,8 +3,12 @@ package ingest
 import (
 	"crypto/sha256"
 	"fmt"
+	"strconv"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/fabsync/fabsync/internal/validate"
 )
@@ -163,5 +167,35 @@ func TestPlanRecords(t *testing.T) {
 	}
 	if _, ok := x.get("managed/vpcs/none.yaml"); ok {
 		t.Error("found a path never added")
+	}
+}
+
+// TestAppendScalar: a manifest scalar is plain when plainSafe says so and otherwise exactly
+// what strconv.Quote writes (the quick path for printable ASCII included), and reads back as
+// itself: for every one-byte string and for the shapes a manifest holds.
+func TestAppendScalar(t *testing.T) {
+	cases := []string{"", "vpc-1", "default", "0123abcdef", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		"yes", "No", "NULL", "true", "False", "on", "off", "y", "n", "tru", "falsey",
+		"raw/a b.yaml", `say "hi"`, `back\slash`, "tab\there", "line\nbreak", "ünïcode", "\x7f", "a: b", "-lead", ".hnp/x"}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		got := string(appendScalar(nil, s))
+		want := strconv.Quote(s)
+		if plainSafe(s) {
+			want = s
+		}
+		if got != want {
+			t.Errorf("appendScalar(%q) = %s; want %s", s, got, want)
+		}
+		var back string
+		if err := yaml.Unmarshal([]byte("v: "+got), &struct {
+			V *string `yaml:"v"`
+		}{&back}); err != nil || back != s {
+			if utf8.ValidString(s) {
+				t.Errorf("appendScalar(%q) = %s reads back as %q, %v", s, got, back, err)
+			}
+		}
 	}
 }

@@ -110,7 +110,24 @@ func appendScalar(b []byte, s string) []byte {
 	if plainSafe(s) {
 		return append(b, s...)
 	}
+	if quoteSafe(s) {
+		// What strconv.AppendQuote writes for s, without its look at every rune.
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	return strconv.AppendQuote(b, s)
+}
+
+// quoteSafe reports whether s is printable ASCII with no double quote or backslash: then s quoted
+// as it is is what strconv.Quote gives (a hex checksum, a path with a space).
+func quoteSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // plainSafe reports whether s can be written as a plain scalar in flow and
@@ -129,6 +146,9 @@ func plainSafe(s string) bool {
 		default:
 			return false
 		}
+	}
+	if len(s) > len("false") {
+		return true // longer than any of the words below
 	}
 	switch strings.ToLower(s) {
 	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
