@@ -21,9 +21,9 @@ import (
 //
 // go-git's push (Remote.PushContext) works out what the remote lacks by walking every object
 // reachable from the refs the remote advertises: the whole tree of the branch (and of every
-// commit of the clone's history), at every push. Measured on a small fabric (internal/e2e's
-// BenchmarkClickToSucceeded) that walk made a push grow from 31 to 48 ms over 20 clicks, and it
-// grows with the repository. Our commits are made on top of the commit the remote branch is
+// commit of the clone's history), at every push, so it grows with the repository: 20-30 ms of
+// a push of 1,000 new files on a 5,000-commit repository (BenchmarkCommitPush1000), a few ms
+// of a small click's. Our commits are made on top of the commit the remote branch is
 // at (Push checks that the remote still advertises it), so what the remote lacks is what each
 // new commit's tree holds that its parent's tree does not hold at the same path: a walk of the
 // changed folders only. An object that base held in one of those folders is not sent, wherever
