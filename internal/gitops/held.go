@@ -68,7 +68,8 @@ func (c *Client) stateless() bool {
 }
 
 // advertisedHeld is advertised for an HTTP remote: it reads the advertisement through an
-// upload-pack session and, when ref is there, keeps both on c for the fetch of a SyncAt.
+// upload-pack session and, when ref is there, keeps both on c for the fetch of a SyncAt. The
+// caller has dropped any earlier one (c.held is nil).
 func (c *Client) advertisedHeld(ctx context.Context, op string, auth transport.AuthMethod, ref plumbing.ReferenceName) (plumbing.Hash, bool, error) {
 	opCtx, cancel := c.opContext(ctx)
 	defer cancel()
@@ -76,19 +77,21 @@ func (c *Client) advertisedHeld(ctx context.Context, op string, auth transport.A
 	if err != nil {
 		return plumbing.ZeroHash, false, c.netErr(opCtx, op, err)
 	}
+	defer func() {
+		if c.held == nil {
+			_ = sess.Close() // not kept
+		}
+	}()
 	adv, err := sess.AdvertisedReferencesContext(opCtx)
 	if err != nil {
-		_ = sess.Close()
 		return plumbing.ZeroHash, false, c.netErr(opCtx, op, err)
 	}
 	refs, err := adv.AllReferences()
 	if err != nil {
-		_ = sess.Close()
 		return plumbing.ZeroHash, false, c.netErr(opCtx, op, err)
 	}
 	r, err := refs.Reference(ref)
 	if err != nil || r.Type() != plumbing.HashReference {
-		_ = sess.Close()
 		return plumbing.ZeroHash, false, nil
 	}
 	c.held = &heldAdvertisement{head: r.Hash(), sess: sess, adv: adv}
@@ -177,13 +180,17 @@ func (c *Client) fetchHeld(ctx context.Context, repo *git.Repository, h *heldAdv
 	var pack io.Reader = resp
 	switch {
 	case req.Capabilities.Supports(capability.Sideband64k):
-		d := sideband.NewDemuxer(sideband.Sideband64k, resp)
-		d.Progress = progress
-		pack = d
+		pack = demuxer(sideband.Sideband64k, resp, progress)
 	case req.Capabilities.Supports(capability.Sideband):
-		d := sideband.NewDemuxer(sideband.Sideband, resp)
-		d.Progress = progress
-		pack = d
+		pack = demuxer(sideband.Sideband, resp, progress)
 	}
 	return packfile.UpdateObjectStorage(repo.Storer, pack)
+}
+
+// demuxer reads the pack out of r, a sideband stream of type t, handing progress messages to
+// progress (nil: dropped).
+func demuxer(t sideband.Type, r io.Reader, progress sideband.Progress) io.Reader {
+	d := sideband.NewDemuxer(t, r)
+	d.Progress = progress
+	return d
 }

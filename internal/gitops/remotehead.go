@@ -22,7 +22,6 @@ func (c *Client) RemoteHead(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: remoteName, URLs: []string{c.cfg.URL}})
 	auth, err := c.authMethod(ctx)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
@@ -34,6 +33,7 @@ func (c *Client) RemoteHead(ctx context.Context) (string, error) {
 		// Kept for a SyncAt to this head: its fetch needs no look of its own (held.go).
 		head, found, err = c.advertisedHeld(ctx, op, auth, c.branch)
 	} else {
+		remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: remoteName, URLs: []string{c.cfg.URL}})
 		head, found, err = c.advertised(ctx, op, remote, auth, c.branch)
 	}
 	if err != nil {
