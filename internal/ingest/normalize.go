@@ -114,6 +114,9 @@ func parseDoc(data []byte) (n *yaml.Node, err error) {
 			n, err = nil, &syntaxError{Msg: fmt.Sprintf("YAML parser failed on this document: %v", r)}
 		}
 	}()
+	if n, ok := quickParse(data); ok {
+		return n, nil
+	}
 	var doc yaml.Node
 	if !hasExoticBreak(data) {
 		// The splitter cut data at every document marker, so it holds one

@@ -1,0 +1,472 @@
+package ingest
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// quickParse parses data, one document, into the node tree yaml.Unmarshal
+// gives for it, when data is written in the plain block style most
+// resources are written in; ok is false for anything else, and the caller
+// asks yaml.v3. It is an optimization only: parsing a document is most of
+// what an ingest costs, and yaml.v3 spends most of that on tokens and events
+// a plain document does not need. TestQuickParse and FuzzQuickParse hold it
+// to yaml.v3's tree, Line, Column, Tag, Style and comments included,
+// whenever it says ok.
+//
+// The subset: LF line ends, spaces, printable ASCII; a head of blank lines,
+// an optional "---" line and one block of comment lines in column 1 right
+// above the first key (the header real wiring files give each resource);
+// comments at the end of a line holding a scalar, and no other comment
+// (no other '#' at all); block mappings whose keys are
+// plain one-line scalars; block sequences ("- ", compact "- key: value" and
+// "- - x" items, and sequences at their key's indentation); values that are
+// one-line plain scalars (tagged as yaml.v3 tags them: only !!str, !!int,
+// !!bool and !!null are told apart here, anything that might be a float or
+// a timestamp is left to yaml.v3), quoted scalars with no escapes, flow
+// sequences of such plain scalars, {} and [], and empty values (null).
+// Anchors, aliases, tags, block and multi-line scalars, flow mappings with
+// content, directives, and lines ending in a space are all left to yaml.v3.
+func quickParse(data []byte) (doc *yaml.Node, ok bool) {
+	for _, c := range data {
+		if c < ' ' && c != '\n' || c >= 0x7f {
+			return nil, false
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, quick := r.(quickFail); !quick {
+				panic(r)
+			}
+			doc, ok = nil, false
+		}
+	}()
+	p := &quickParser{src: string(data)}
+	head, marker := p.header()
+	p.advance()
+	if !p.has {
+		return nil, false
+	}
+	if marker == 0 {
+		marker = p.cur.num
+	}
+	doc = p.node(yaml.DocumentNode, "", marker, 1)
+	if marker == p.cur.num {
+		doc.Column = p.cur.indent + 1
+	}
+	root := p.block()
+	if p.has {
+		return nil, false
+	}
+	if head != "" {
+		if root.Kind != yaml.MappingNode {
+			return nil, false
+		}
+		root.Content[0].HeadComment = head
+	}
+	doc.Content = []*yaml.Node{root}
+	return doc, true
+}
+
+// header reads the lines above the document's first line of content: blank
+// lines, then a "---" line, a block of comment lines, both (in either
+// order), or neither, with no blank line after them. It returns the
+// comments as yaml.v3 gives them (the first key's head comment), and the
+// line of the "---", 0 if there is none.
+func (p *quickParser) header() (head string, marker int) {
+	const (
+		blanks   = iota
+		marked   // "---"
+		comments // comments, no "---" yet
+		both     // comments after "---", or "---" after comments
+	)
+	state, headStart, headEnd := blanks, 0, 0
+	for p.next < len(p.src) {
+		start, end := p.next, p.lineEnd(p.next)
+		switch line := p.src[start:end]; {
+		case strings.TrimLeft(line, " ") == "":
+			if state != blanks {
+				panic(quickFail{}) // a blank line after the header
+			}
+		case line == "---" && (state == blanks || state == comments):
+			marker = p.line + 1
+			state++ // blanks -> marked, comments -> both
+		case line[0] == '#' && line[len(line)-1] != ' ':
+			switch {
+			case state == blanks || state == marked:
+				headStart = start
+				state += 2 // blanks -> comments, marked -> both
+			case headEnd != start-1:
+				panic(quickFail{}) // comments on both sides of the "---"
+			}
+			headEnd = end
+		case line[0] == '#' || line == "---":
+			panic(quickFail{}) // a second "---", or a comment with a trailing space
+		default:
+			p.inDoc = true
+			return p.src[headStart:headEnd], marker
+		}
+		p.next, p.line = end+1, p.line+1
+	}
+	return "", marker
+}
+
+// quickParser is quickParse's state: the document and the line it is on.
+type quickParser struct {
+	src  string
+	next int  // offset of the line after cur
+	line int  // number of the line at next, minus one
+	has  bool // cur is a line; false at the end of the document
+	// inDoc is set once the header, where "---" may be, is behind.
+	inDoc bool
+	cur   quickLine
+	slab  []yaml.Node // nodes are cut from here, a chunk at a time
+}
+
+// quickLine is the part of a line the parser has yet to read: for "- a: b",
+// once the "- " has been read, "a: b", at the column of the "a".
+type quickLine struct {
+	num    int // 1-based
+	indent int // 0-based column of start
+	start  int // offset of the first character to read
+	end    int // offset of the end of what is to be read: the line's end or its comment's start
+	// comment is the offset of the '#' of the comment that ends the line,
+	// -1 if there is none, and lineEnd the line's end (its LF, or the end
+	// of src). Only a scalar or an empty flow collection may have such a
+	// comment (see value).
+	comment, lineEnd int
+}
+
+// quickFail is a parse the quick parser does not take on.
+type quickFail struct{}
+
+// advance moves cur to the next line that is not blank. It panics with
+// quickFail at a line quickParse leaves to yaml.v3 whatever its context: a
+// document marker, a comment, or a trailing space. quickParse recovers.
+func (p *quickParser) advance() {
+	p.has = false
+	for p.next < len(p.src) {
+		start, end := p.next, p.lineEnd(p.next)
+		p.next, p.line = end+1, p.line+1
+		i := start
+		for i < end && p.src[i] == ' ' {
+			i++
+		}
+		if i == end {
+			continue // blank
+		}
+		if p.src[end-1] == ' ' || i == start && p.inDoc && (strings.HasPrefix(p.src[i:], "---") || strings.HasPrefix(p.src[i:], "...")) {
+			panic(quickFail{})
+		}
+		p.cur, p.has = quickLine{num: p.line, indent: i - start, start: i, end: end, comment: -1, lineEnd: end}, true
+		if hash := strings.IndexByte(p.src[i:end], '#'); hash >= 0 {
+			hash += i
+			if hash == i || p.src[hash-1] != ' ' {
+				panic(quickFail{}) // a comment line, or a '#' a scalar might hold
+			}
+			p.cur.comment, p.cur.end = hash, len(strings.TrimRight(p.src[:hash], " "))
+		}
+		return
+	}
+}
+
+// lineEnd is the offset of the end of the line that starts at start: its
+// LF, or the end of src.
+func (p *quickParser) lineEnd(start int) int {
+	if end := strings.IndexByte(p.src[start:], '\n'); end >= 0 {
+		return start + end
+	}
+	return len(p.src)
+}
+
+// rest is what is left to read of the current line.
+func (p *quickParser) rest() string { return p.src[p.cur.start:p.cur.end] }
+
+// node returns a new node, cut from the slab.
+func (p *quickParser) node(kind yaml.Kind, tag string, line, col int) *yaml.Node {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]yaml.Node, 0, 64)
+	}
+	p.slab = p.slab[:len(p.slab)+1]
+	n := &p.slab[len(p.slab)-1]
+	n.Kind, n.Tag, n.Line, n.Column = kind, tag, line, col
+	return n
+}
+
+// block parses the block mapping or sequence that starts where cur is.
+func (p *quickParser) block() *yaml.Node {
+	if p.seqItem() {
+		return p.sequence()
+	}
+	return p.mapping()
+}
+
+// seqItem reports whether cur starts with a block sequence's "-".
+func (p *quickParser) seqItem() bool {
+	r := p.rest()
+	return r[0] == '-' && (len(r) == 1 || r[1] == ' ')
+}
+
+// sequence parses the block sequence whose first "-" is where cur is.
+func (p *quickParser) sequence() *yaml.Node {
+	col := p.cur.indent
+	s := p.node(yaml.SequenceNode, "!!seq", p.cur.num, col+1)
+	for p.has && p.cur.indent == col && p.seqItem() {
+		i := p.cur.start + 1
+		for i < p.cur.end && p.src[i] == ' ' {
+			i++
+		}
+		var item *yaml.Node
+		if i == p.cur.end { // "-" alone: the item is on the lines below, or empty
+			if p.cur.comment >= 0 {
+				panic(quickFail{})
+			}
+			line := p.cur.num
+			p.advance()
+			if p.has && p.cur.indent > col {
+				item = p.block()
+			} else {
+				item = p.node(yaml.ScalarNode, "!!null", line, col+2)
+			}
+		} else {
+			p.cur.indent += i - p.cur.start
+			p.cur.start = i
+			item = p.inline(col)
+		}
+		s.Content = append(s.Content, item)
+	}
+	return s
+}
+
+// inline parses the node that starts where cur is, inside a collection at
+// column parent: a collection that starts on this line ("- a: b", "- - c")
+// or a one-line scalar.
+func (p *quickParser) inline(parent int) *yaml.Node {
+	if p.seqItem() {
+		return p.sequence()
+	}
+	if _, ok := p.keyEnd(); ok {
+		return p.mapping()
+	}
+	return p.value(parent)
+}
+
+// keyEnd finds the ':' that ends the key cur starts with: the first one
+// followed by a space or the line's end.
+func (p *quickParser) keyEnd() (int, bool) {
+	r := p.rest()
+	for i := 0; i < len(r); i++ {
+		if r[i] == ':' && (i+1 == len(r) || r[i+1] == ' ') {
+			return p.cur.start + i, true
+		}
+	}
+	return 0, false
+}
+
+// mapping parses the block mapping whose first key is where cur is.
+func (p *quickParser) mapping() *yaml.Node {
+	col := p.cur.indent
+	m := p.node(yaml.MappingNode, "!!map", p.cur.num, col+1)
+	for p.has && p.cur.indent == col {
+		colon, ok := p.keyEnd()
+		if !ok || p.seqItem() {
+			panic(quickFail{})
+		}
+		k := p.src[p.cur.start:colon]
+		if k == "" || len(k) > 1000 || k[len(k)-1] == ' ' || strings.IndexByte(plainIndicators, k[0]) >= 0 {
+			panic(quickFail{})
+		}
+		tag := plainTag(k)
+		if tag == "" {
+			panic(quickFail{})
+		}
+		key := p.node(yaml.ScalarNode, tag, p.cur.num, col+1)
+		key.Value = k
+		i := colon + 1
+		for i < p.cur.end && p.src[i] == ' ' {
+			i++
+		}
+		var v *yaml.Node
+		if i == p.cur.end { // "key:": the value is on the lines below, or empty
+			if p.cur.comment >= 0 {
+				panic(quickFail{})
+			}
+			line, after := p.cur.num, p.cur.indent+colon-p.cur.start+2
+			p.advance()
+			switch {
+			case p.has && p.cur.indent > col:
+				v = p.block()
+			case p.has && p.cur.indent == col && p.seqItem():
+				v = p.sequence()
+			default:
+				v = p.node(yaml.ScalarNode, "!!null", line, after)
+			}
+		} else {
+			p.cur.indent += i - p.cur.start
+			p.cur.start = i
+			v = p.value(col)
+		}
+		m.Content = append(m.Content, key, v)
+	}
+	return m
+}
+
+// plainIndicators are the characters a plain scalar may not start with
+// here: YAML's indicators, and '-', '?' and ':', which may start one only
+// when no space follows (left to yaml.v3).
+const plainIndicators = "-?:,[]{}#&*!|>'\"%@`"
+
+// value parses the one-line scalar, or {} or [], where cur is, inside a
+// collection at column parent, and moves to the next line; the next line
+// must not be indented past parent, where it would continue the scalar.
+func (p *quickParser) value(parent int) *yaml.Node {
+	r, line, col := p.rest(), p.cur.num, p.cur.indent+1
+	var n *yaml.Node
+	switch {
+	case r == "{}":
+		n = p.node(yaml.MappingNode, "!!map", line, col)
+		n.Style = yaml.FlowStyle
+	case r == "[]":
+		n = p.node(yaml.SequenceNode, "!!seq", line, col)
+		n.Style = yaml.FlowStyle
+	case r[0] == '[' && r[len(r)-1] == ']':
+		n = p.node(yaml.SequenceNode, "!!seq", line, col)
+		n.Style = yaml.FlowStyle
+		p.flowItems(n, r[1:len(r)-1], col+1)
+	case r[0] == '"':
+		if len(r) < 2 || r[len(r)-1] != '"' || strings.ContainsAny(r[1:len(r)-1], `"\`) {
+			panic(quickFail{})
+		}
+		n = p.node(yaml.ScalarNode, "!!str", line, col)
+		n.Value, n.Style = r[1:len(r)-1], yaml.DoubleQuotedStyle
+	case r[0] == '\'':
+		if len(r) < 2 || r[len(r)-1] != '\'' || strings.IndexByte(r[1:len(r)-1], '\'') >= 0 {
+			panic(quickFail{})
+		}
+		n = p.node(yaml.ScalarNode, "!!str", line, col)
+		n.Value, n.Style = r[1:len(r)-1], yaml.SingleQuotedStyle
+	default:
+		if strings.IndexByte(plainIndicators, r[0]) >= 0 || r[len(r)-1] == ':' || strings.Contains(r, ": ") {
+			panic(quickFail{})
+		}
+		tag := plainTag(r)
+		if tag == "" {
+			panic(quickFail{})
+		}
+		n = p.node(yaml.ScalarNode, tag, line, col)
+		n.Value = r
+	}
+	if p.cur.comment >= 0 {
+		n.LineComment = p.src[p.cur.comment:p.cur.lineEnd]
+	}
+	p.advance()
+	if p.has && p.cur.indent > parent {
+		panic(quickFail{})
+	}
+	return n
+}
+
+// flowItems parses the items of the flow sequence of plain scalars (see
+// flowPlain) whose
+// text between the brackets is r, at column col, into n.
+func (p *quickParser) flowItems(n *yaml.Node, r string, col int) {
+	for i := 0; i < len(r); {
+		for i < len(r) && r[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(r) && r[j] != ',' {
+			j++
+		}
+		k := j
+		for k > i && r[k-1] == ' ' {
+			k--
+		}
+		v := r[i:k]
+		if v == "" || !flowPlain(v) {
+			panic(quickFail{})
+		}
+		tag := plainTag(v)
+		if tag == "" {
+			panic(quickFail{})
+		}
+		item := p.node(yaml.ScalarNode, tag, p.cur.num, col+i)
+		item.Value = v
+		n.Content = append(n.Content, item)
+		if j == len(r)-1 {
+			panic(quickFail{}) // a trailing comma
+		}
+		i = j + 1
+	}
+}
+
+// flowPlain reports whether v is a plain scalar made only of the
+// characters of names, paths and addresses: letters, digits, and ".-_/"
+// and spaces after the first.
+func flowPlain(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || strings.IndexByte(".-_/ ", c) < 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainTag is the tag yaml.v3 resolves the plain scalar v to (its
+// resolve), or "" where quickParse leaves v to yaml.v3: "<<", and what
+// might be a number other than a decimal integer, or a timestamp.
+func plainTag(v string) string {
+	switch c := v[0]; {
+	case c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.':
+		if len(v) >= 5 && v[4] == '-' && isDigits(v[:4]) {
+			return "" // perhaps a timestamp: they all start with YYYY-
+		}
+		if isDigits(v) && len(v) <= 18 && (c != '0' || len(v) == 1) {
+			return "!!int"
+		}
+		// Every other int and float yaml.v3 knows is made of these
+		// characters alone, with at most one '.'.
+		for i := 0; i < len(v); i++ {
+			if !numberish[v[i]] {
+				return "!!str"
+			}
+		}
+		if strings.Count(v, ".") > 1 {
+			return "!!str"
+		}
+		return ""
+	case strings.IndexByte("yYnNtTfFoO~<", c) >= 0:
+		switch v {
+		case "true", "True", "TRUE", "false", "False", "FALSE":
+			return "!!bool"
+		case "~", "null", "Null", "NULL":
+			return "!!null"
+		case "<<":
+			return ""
+		}
+	}
+	return "!!str"
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// numberish marks the characters of the ints and floats yaml.v3 reads
+// (strconv.ParseInt and ParseUint with base 0, its float pattern, 0b and 0o
+// prefixes): digits, signs, '.', '_', the letters of the prefixes, hex
+// digits and exponents.
+var numberish = func() (t [256]bool) {
+	for _, c := range "0123456789+-._xXoObBaAcCdDeEfF" {
+		t[c] = true
+	}
+	return t
+}()
