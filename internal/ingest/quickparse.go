@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -42,7 +43,8 @@ func quickParse(data []byte) (doc *yaml.Node, ok bool) {
 			doc, ok = nil, false
 		}
 	}()
-	p := &quickParser{src: string(data)}
+	// A line holds two nodes, a key and its value, more often than not.
+	p := &quickParser{src: string(data), chunk: 2*bytes.Count(data, []byte("\n")) + 8}
 	head, marker := p.header()
 	p.advance()
 	if !p.has {
@@ -121,7 +123,13 @@ type quickParser struct {
 	// inDoc is set once the header, where "---" may be, is behind.
 	inDoc bool
 	cur   quickLine
-	slab  []yaml.Node // nodes are cut from here, a chunk at a time
+	// Nodes are cut from slab, and collections' Content from ptrs, a chunk
+	// at a time (the first sized for the document); stack holds the
+	// children of the collections being parsed.
+	slab  []yaml.Node
+	ptrs  []*yaml.Node
+	stack []*yaml.Node
+	chunk int
 }
 
 // quickLine is the part of a line the parser has yet to read: for "- a: b",
@@ -186,12 +194,29 @@ func (p *quickParser) rest() string { return p.src[p.cur.start:p.cur.end] }
 // node returns a new node, cut from the slab.
 func (p *quickParser) node(kind yaml.Kind, tag string, line, col int) *yaml.Node {
 	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]yaml.Node, 0, 64)
+		p.slab = make([]yaml.Node, 0, p.chunk)
 	}
 	p.slab = p.slab[:len(p.slab)+1]
 	n := &p.slab[len(p.slab)-1]
 	n.Kind, n.Tag, n.Line, n.Column = kind, tag, line, col
 	return n
+}
+
+// children returns the nodes pushed on the stack since it held from, as a
+// collection's Content (of its own capacity: appending to it copies), and
+// pops them.
+func (p *quickParser) children(from int) []*yaml.Node {
+	kids := p.stack[from:]
+	if len(kids) == 0 {
+		return nil // as yaml.v3 leaves it
+	}
+	if len(p.ptrs)+len(kids) > cap(p.ptrs) {
+		p.ptrs = make([]*yaml.Node, 0, max(len(kids), p.chunk))
+	}
+	start := len(p.ptrs)
+	p.ptrs = append(p.ptrs, kids...)
+	p.stack = p.stack[:from]
+	return p.ptrs[start:len(p.ptrs):len(p.ptrs)]
 }
 
 // block parses the block mapping or sequence that starts where cur is.
@@ -212,6 +237,7 @@ func (p *quickParser) seqItem() bool {
 func (p *quickParser) sequence() *yaml.Node {
 	col := p.cur.indent
 	s := p.node(yaml.SequenceNode, "!!seq", p.cur.num, col+1)
+	from := len(p.stack)
 	for p.has && p.cur.indent == col && p.seqItem() {
 		i := p.cur.start + 1
 		for i < p.cur.end && p.src[i] == ' ' {
@@ -234,8 +260,9 @@ func (p *quickParser) sequence() *yaml.Node {
 			p.cur.start = i
 			item = p.inline(col)
 		}
-		s.Content = append(s.Content, item)
+		p.stack = append(p.stack, item)
 	}
+	s.Content = p.children(from)
 	return s
 }
 
@@ -268,6 +295,7 @@ func (p *quickParser) keyEnd() (int, bool) {
 func (p *quickParser) mapping() *yaml.Node {
 	col := p.cur.indent
 	m := p.node(yaml.MappingNode, "!!map", p.cur.num, col+1)
+	from := len(p.stack)
 	for p.has && p.cur.indent == col {
 		colon, ok := p.keyEnd()
 		if !ok || p.seqItem() {
@@ -307,8 +335,9 @@ func (p *quickParser) mapping() *yaml.Node {
 			p.cur.start = i
 			v = p.value(col)
 		}
-		m.Content = append(m.Content, key, v)
+		p.stack = append(p.stack, key, v)
 	}
+	m.Content = p.children(from)
 	return m
 }
 
@@ -371,6 +400,10 @@ func (p *quickParser) value(parent int) *yaml.Node {
 // flowPlain) whose
 // text between the brackets is r, at column col, into n.
 func (p *quickParser) flowItems(n *yaml.Node, r string, col int) {
+	from := len(p.stack)
+	if strings.TrimLeft(r, " ") == "" {
+		return // [ ]
+	}
 	for i := 0; i < len(r); {
 		for i < len(r) && r[i] == ' ' {
 			i++
@@ -393,12 +426,13 @@ func (p *quickParser) flowItems(n *yaml.Node, r string, col int) {
 		}
 		item := p.node(yaml.ScalarNode, tag, p.cur.num, col+i)
 		item.Value = v
-		n.Content = append(n.Content, item)
+		p.stack = append(p.stack, item)
 		if j == len(r)-1 {
 			panic(quickFail{}) // a trailing comma
 		}
 		i = j + 1
 	}
+	n.Content = p.children(from)
 }
 
 // flowPlain reports whether v is a plain scalar made only of the

@@ -74,7 +74,7 @@ func TestQuickParse(t *testing.T) {
 		{"nested sequences", "- - a\n  - b\n- c\n", true},
 		{"item below its dash", "-\n  a: b\n-\n  - c\n", true},
 		{"sequence at the key's indentation in an item", "- a:\n  - b\n  c: d\n", true},
-		{"flow sequences", "a: [x, y ,z]\nb: [ 1 ]\nc:\n  - [default]\n", true},
+		{"flow sequences", "a: [x, y ,z]\nb: [ 1 ]\nd: [ ]\nc:\n  - [default]\n", true},
 		{"header", "#\n# VPC 1\n#\na: b\n", true},
 		{"header after the start", "---\n###\n### x\n###\na: b\nc: d\n", true},
 		{"header before the start", "\n\n#\n# c\n#\n---\na: b\n", true},
