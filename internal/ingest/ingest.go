@@ -1039,7 +1039,7 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 	}
 	archive := func(emit func([]byte) error) error { return in.copyRaw(f, emit) }
 	if stream {
-		if err := in.stream(ctx, sw, lf.Archived, archiveDir+"/"+in.opts.JobID, archive); err != nil {
+		if err := in.stream(ctx, sw, lf.Archived, archiveDir+"/"+in.opts.JobID, f.Size, archive); err != nil {
 			return err
 		}
 	} else if err := in.write(ctx, lf.Archived, archiveDir+"/"+in.opts.JobID, data); err != nil {
@@ -1196,7 +1196,7 @@ func (in *ingester) writeManifest(ctx context.Context) error {
 		return err
 	}
 	if sw, ok := in.w.(StreamWriter); ok {
-		return in.stream(ctx, sw, ManifestPath, ".hnp", each)
+		return in.stream(ctx, sw, ManifestPath, ".hnp", int64(size), each)
 	}
 	buf := gather(size, each)
 	err = in.write(ctx, ManifestPath, ".hnp", buf)
@@ -1226,8 +1226,10 @@ func gather(size int, each func(emit func([]byte) error) error) []byte {
 	return buf
 }
 
-// stream writes name through sw, its content handed to emit in pieces by each.
-func (in *ingester) stream(ctx context.Context, sw StreamWriter, name, prefix string, each func(emit func([]byte) error) error) error {
+// stream writes name through sw, its content, of about size bytes, handed
+// to emit in pieces by each. Its buffer is the size, up to 64 KiB: a small
+// fabric's manifest costs one write, and allocates no more than it holds.
+func (in *ingester) stream(ctx context.Context, sw StreamWriter, name, prefix string, size int64, each func(emit func([]byte) error) error) error {
 	if err := beforeWrite(ctx, name, prefix); err != nil {
 		return err
 	}
@@ -1236,7 +1238,7 @@ func (in *ingester) stream(ctx context.Context, sw StreamWriter, name, prefix st
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := bufio.NewWriterSize(f, int(min(max(size, 512), 64<<10)))
 	err = each(func(b []byte) error {
 		_, err := bw.Write(b)
 		return err

@@ -50,7 +50,7 @@ const (
 
 const (
 	planBlock = 4096
-	arenaSize = 64 << 10
+	arenaSize = 64 << 10 // from the sixth chunk on; the first is 2 KiB
 )
 
 func (l *planList) len() int { return l.n }
@@ -67,7 +67,8 @@ func (l *planList) store(path, name string) (chunk, off, nameOff uint32) {
 	}
 	last := len(l.arena) - 1
 	if last < 0 || cap(l.arena[last])-len(l.arena[last]) < size {
-		l.arena = append(l.arena, make([]byte, 0, max(arenaSize, size)))
+		// The first chunks grow by doubling, as the first block does.
+		l.arena = append(l.arena, make([]byte, 0, max(arenaSize>>max(5-len(l.arena), 0), size)))
 		last++
 	}
 	c := &l.arena[last]
