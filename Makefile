@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 3m ./internal/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime 3m ./internal/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzStreamSplitter$$' -fuzztime 1m ./internal/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzQuickParse$$' -fuzztime 2m ./internal/ingest
 
 build:
 	mkdir -p bin

@@ -131,6 +131,7 @@ type quickParser struct {
 	ptrs  []*yaml.Node
 	stack []*yaml.Node
 	chunk int
+	depth int // collections open
 }
 
 // quickLine is the part of a line the parser has yet to read: for "- a: b",
@@ -229,6 +230,17 @@ func (p *quickParser) block() *yaml.Node {
 	return p.mapping()
 }
 
+// maxQuickDepth is how deep quickParse nests collections. yaml.v3 refuses
+// documents nested deeper than 10,000; such depths are left to it.
+const maxQuickDepth = 1000
+
+// nest counts one more collection open.
+func (p *quickParser) nest() {
+	if p.depth++; p.depth > maxQuickDepth {
+		panic(quickFail{})
+	}
+}
+
 // seqItem reports whether cur starts with a block sequence's "-".
 func (p *quickParser) seqItem() bool {
 	r := p.rest()
@@ -240,6 +252,7 @@ func (p *quickParser) sequence() *yaml.Node {
 	col := p.cur.indent
 	s := p.node(yaml.SequenceNode, "!!seq", p.cur.num, col+1)
 	from := len(p.stack)
+	p.nest()
 	for p.has && p.cur.indent == col && p.seqItem() {
 		i := p.cur.start + 1
 		for i < p.cur.end && p.src[i] == ' ' {
@@ -265,6 +278,7 @@ func (p *quickParser) sequence() *yaml.Node {
 		p.stack = append(p.stack, item)
 	}
 	s.Content = p.children(from)
+	p.depth--
 	return s
 }
 
@@ -298,6 +312,7 @@ func (p *quickParser) mapping() *yaml.Node {
 	col := p.cur.indent
 	m := p.node(yaml.MappingNode, "!!map", p.cur.num, col+1)
 	from := len(p.stack)
+	p.nest()
 	for p.has && p.cur.indent == col {
 		colon, ok := p.keyEnd()
 		if !ok || p.seqItem() {
@@ -340,6 +355,7 @@ func (p *quickParser) mapping() *yaml.Node {
 		p.stack = append(p.stack, key, v)
 	}
 	m.Content = p.children(from)
+	p.depth--
 	return m
 }
 

@@ -150,6 +150,9 @@ func TestQuickParse(t *testing.T) {
 		{"item where a key was", "a: b\n- c\n", false},
 		{"directive", "%YAML 1.2\n---\na: b\n", false},
 		{"complex key", "? a\n: b\n", false},
+		{"deep", strings.Repeat("- ", 1000) + "a\n", true},
+		{"too deep", strings.Repeat("- ", 1001) + "a\n", false},
+		{"deeper than yaml.v3 takes", strings.Repeat("- ", 10001) + "a\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,5 +284,43 @@ func FuzzQuickParse(f *testing.F) {
 	f.Add([]byte("#\n# h\n#\n---\na:\n  b: [c, 1, true]\n  d:\n  -\n  - ''\n  - \"x\"\n  - 0c:20:12:ff:00:00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkQuick(t, data)
+	})
+}
+
+// BenchmarkParseDoc parses generated documents (a Server with a header
+// comment, a Connection with an end-of-line comment, a VPC with flow lists)
+// with quickParse and with yaml.Unmarshal, as parseDoc would without it.
+func BenchmarkParseDoc(b *testing.B) {
+	var docs [][]byte
+	sp := newSplitter(benchdata.File(1, 300))
+	for d, ok := sp.Next(); ok; d, ok = sp.Next() {
+		docs = append(docs, d.Data)
+	}
+	size := 0
+	for _, d := range docs {
+		size += len(d)
+	}
+	b.Run("quick", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, d := range docs {
+				if _, ok := quickParse(d); !ok {
+					b.Fatalf("quickParse does not take %q", d)
+				}
+			}
+		}
+	})
+	b.Run("yaml.v3", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, d := range docs {
+				var n yaml.Node
+				if err := yaml.Unmarshal(d, &n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 	})
 }
