@@ -65,9 +65,12 @@
 // It does no I/O of its own to bound.
 //
 // Every document is parsed once and encoded once: the first pass (read and
-// check everything) parses, validates, normalizes and encodes it, with
-// ingest's own YAML writer (emit.go: yaml.v3's encoder's bytes, without its
-// per-node events) where the tree is of the shape it writes; the second
+// check everything) parses, validates, normalizes and encodes it, parsing
+// with ingest's own parser (quickparse.go: yaml.v3's node tree, without its
+// tokens and events) where the document is in the plain block style it
+// reads, and encoding with ingest's own YAML writer (emit.go: yaml.v3's
+// encoder's bytes, without its per-node events) where the tree is of the
+// shape it writes, yaml.v3 doing the rest; the second
 // pass writes what the first kept, in memory up to MemoryBudget and then in
 // Options.Scratch. Memory grows with the number of resource files and the
 // largest document, not with the size of raw/ or of its largest file: raw
