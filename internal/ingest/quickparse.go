@@ -364,9 +364,10 @@ func (p *quickParser) mapping() *yaml.Node {
 // when no space follows (left to yaml.v3).
 const plainIndicators = "-?:,[]{}#&*!|>'\"%@`"
 
-// value parses the one-line scalar, or {} or [], where cur is, inside a
-// collection at column parent, and moves to the next line; the next line
-// must not be indented past parent, where it would continue the scalar.
+// value parses the one-line scalar, flow sequence of plain scalars, {} or
+// [] where cur is, with the comment that ends the line, inside a collection
+// at column parent, and moves to the next line; the next line must not be
+// indented past parent, where it would continue the scalar.
 func (p *quickParser) value(parent int) *yaml.Node {
 	r, line, col := p.rest(), p.cur.num, p.cur.indent+1
 	var n *yaml.Node
@@ -414,9 +415,8 @@ func (p *quickParser) value(parent int) *yaml.Node {
 	return n
 }
 
-// flowItems parses the items of the flow sequence of plain scalars (see
-// flowPlain) whose
-// text between the brackets is r, at column col, into n.
+// flowItems parses into n the items of the flow sequence of plain scalars
+// (see flowPlain) whose text between the brackets is r, at column col.
 func (p *quickParser) flowItems(n *yaml.Node, r string, col int) {
 	from := len(p.stack)
 	if strings.TrimLeft(r, " ") == "" {
