@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -30,8 +29,11 @@ import (
 // Anchors, aliases, tags, block and multi-line scalars, flow mappings with
 // content, directives, and lines ending in a space are all left to yaml.v3.
 func quickParse(data []byte) (doc *yaml.Node, ok bool) {
+	lines := 0
 	for _, c := range data {
-		if c < ' ' && c != '\n' || c >= 0x7f {
+		if c == '\n' {
+			lines++
+		} else if c < ' ' || c >= 0x7f {
 			return nil, false
 		}
 	}
@@ -45,7 +47,7 @@ func quickParse(data []byte) (doc *yaml.Node, ok bool) {
 	}()
 	// A line holds two nodes, a key and its value, more often than not (1.9
 	// on average in real wiring files).
-	p := &quickParser{src: string(data), chunk: 2*bytes.Count(data, []byte("\n")) + 2}
+	p := &quickParser{src: string(data), chunk: 2*lines + 2}
 	head, marker := p.header()
 	p.advance()
 	if !p.has {
@@ -382,18 +384,17 @@ func (p *quickParser) value(parent int) *yaml.Node {
 		n = p.node(yaml.SequenceNode, "!!seq", line, col)
 		n.Style = yaml.FlowStyle
 		p.flowItems(n, r[1:len(r)-1], col+1)
-	case r[0] == '"':
-		if len(r) < 2 || r[len(r)-1] != '"' || strings.ContainsAny(r[1:len(r)-1], `"\`) {
+	case r[0] == '"' || r[0] == '\'':
+		// No escapes: no '\' in double quotes, no doubled quote in single ones.
+		style, banned := yaml.DoubleQuotedStyle, `"\`
+		if r[0] == '\'' {
+			style, banned = yaml.SingleQuotedStyle, "'"
+		}
+		if len(r) < 2 || r[len(r)-1] != r[0] || strings.ContainsAny(r[1:len(r)-1], banned) {
 			panic(quickFail{})
 		}
 		n = p.node(yaml.ScalarNode, "!!str", line, col)
-		n.Value, n.Style = r[1:len(r)-1], yaml.DoubleQuotedStyle
-	case r[0] == '\'':
-		if len(r) < 2 || r[len(r)-1] != '\'' || strings.IndexByte(r[1:len(r)-1], '\'') >= 0 {
-			panic(quickFail{})
-		}
-		n = p.node(yaml.ScalarNode, "!!str", line, col)
-		n.Value, n.Style = r[1:len(r)-1], yaml.SingleQuotedStyle
+		n.Value, n.Style = r[1:len(r)-1], style
 	default:
 		if strings.IndexByte(plainIndicators, r[0]) >= 0 || r[len(r)-1] == ':' || strings.Contains(r, ": ") {
 			panic(quickFail{})
