@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -114,5 +115,69 @@ func TestStateFile(t *testing.T) {
 		if got != nil && !errors.Is(got, got.Err) {
 			t.Errorf("ownProblem for Path %q does not unwrap to %v", tt.c.cfg.Path, got.Err)
 		}
+	}
+}
+
+// TestCouldBeUnchanged: update skips the tree's fingerprint only where unchanged could not
+// pass whatever the tree holds: when the branch is not the commit the state file records (a
+// commit of ours moved it on), not the caller's known head, or there is no state file. Where
+// it says false, unchanged is false for every target update may check (the known head when
+// there is one), whatever the fingerprint.
+func TestCouldBeUnchanged(t *testing.T) {
+	target := plumbing.NewHash("0123456789abcdef0123456789abcdef01234567")
+	other := plumbing.NewHash("76543210fedcba9876543210fedcba9876543210")
+	const fp = "f00d"
+	tests := []struct {
+		name   string
+		branch plumbing.Hash // the branch's commit
+		state  plumbing.Hash // the commit the state file records; zero: no state file
+		known  plumbing.Hash
+		want   bool
+	}{
+		{"the checkout is the branch", target, target, plumbing.ZeroHash, true},
+		{"and the known head", target, target, target, true},
+		{"a commit since", other, target, plumbing.ZeroHash, false},
+		{"a commit since, known", other, target, other, false},
+		{"another known head", target, target, other, false},
+		{"no state file", target, plumbing.ZeroHash, plumbing.ZeroHash, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "clone")
+			repo, err := git.PlainInit(dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := New(Config{URL: "https://example.com/r.git", Dir: dir, Path: "fab"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, c.branch)); err != nil {
+				t.Fatal(err)
+			}
+			if err := repo.Storer.SetReference(plumbing.NewHashReference(c.branch, tt.branch)); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.state.IsZero() {
+				if err := c.saveState(tt.state, fp, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := c.couldBeUnchanged(repo, tt.known); got != tt.want {
+				t.Errorf("couldBeUnchanged = %v; want %v", got, tt.want)
+			}
+			if !tt.want {
+				// The targets update may check: the known head, or any when there is none.
+				targets := []plumbing.Hash{target, other}
+				if !tt.known.IsZero() {
+					targets = []plumbing.Hash{tt.known}
+				}
+				for _, h := range targets {
+					if _, same := c.unchanged(repo, h, fp); same {
+						t.Errorf("unchanged(%s) = true where couldBeUnchanged is false", h)
+					}
+				}
+			}
+		})
 	}
 }

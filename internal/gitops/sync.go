@@ -208,14 +208,21 @@ func (c *Client) update(ctx context.Context, repo *git.Repository, known plumbin
 	}
 
 	// Fingerprint the tree (a stat of every file) while the remote answers;
-	// the no-op check below needs it.
+	// the no-op check below needs it, unless it cannot pass whatever the
+	// tree holds (couldBeUnchanged): after a commit of ours, say, the
+	// branch is no longer the commit the last checkout recorded.
 	fpDone := make(chan struct{})
 	var fp string
 	var fpErr error
-	go func() {
-		defer close(fpDone)
-		fp, fpErr = fingerprint(c.cfg.Dir)
-	}()
+	if c.couldBeUnchanged(repo, known) {
+		go func() {
+			defer close(fpDone)
+			fp, fpErr = fingerprint(c.cfg.Dir)
+		}()
+	} else {
+		fpErr = errNoFingerprint
+		close(fpDone)
+	}
 	defer func() { <-fpDone }()
 
 	// One look at the advertised refs tells whether there is anything to
@@ -352,6 +359,29 @@ func (c *Client) ownProblem(problems []TreeError) *TreeError {
 func (c *Client) hasCommit(repo *git.Repository, h plumbing.Hash) bool {
 	_, err := repo.CommitObject(h)
 	return err == nil
+}
+
+// errNoFingerprint stands for the fingerprint update does not take when
+// unchanged could not pass anyway.
+var errNoFingerprint = errors.New("no fingerprint taken")
+
+// couldBeUnchanged reports whether unchanged could pass for some target
+// (for known, when not zero): whether the branch is the commit that the
+// last checkout recorded in stateFile (and known). It reads the branch and
+// the first line's commit only, so that a sync after a commit of ours (the
+// branch moved on from what was checked out) does not stat every file of
+// the tree for nothing.
+func (c *Client) couldBeUnchanged(repo *git.Repository, known plumbing.Hash) bool {
+	ref, err := repo.Storer.Reference(c.branch)
+	if err != nil || (!known.IsZero() && ref.Hash() != known) {
+		return false
+	}
+	saved, err := os.ReadFile(filepath.Join(c.cfg.Dir, git.GitDirName, stateFile))
+	if err != nil {
+		return false
+	}
+	commit, _, _ := strings.Cut(string(saved), " ")
+	return commit == ref.Hash().String()
 }
 
 // unchanged reports whether HEAD is the branch at target and the tree is as
