@@ -130,20 +130,14 @@ func (n *newObjects) finish() error {
 	if n.f == nil {
 		return nil
 	}
-	f, tmp := n.f, n.f.Name()
-	n.f = nil
 	// A previous pack that cannot be taken in stays as it is: nothing is
 	// lost, one pack more.
 	prev, err := n.fold()
 	if err != nil {
 		prev = ""
 	}
-	name, err := n.seal(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	name, err := n.sealFile()
 	if err != nil {
-		_ = os.Remove(tmp)
 		return err
 	}
 	// The marker is a hint: a stale one names a pack that fold finds gone,
@@ -158,6 +152,31 @@ func (n *newObjects) finish() error {
 		_ = os.Remove(filepath.Join(n.dir, prev+".idx"))
 	}
 	return nil
+}
+
+// finishAlone completes the pack like finish, but as a pack of its own: it
+// takes in no previous pack and leaves the commits' marker as it is.
+func (n *newObjects) finishAlone() error {
+	if n.f == nil {
+		return nil
+	}
+	_, err := n.sealFile()
+	return err
+}
+
+// sealFile seals the pack being written (seal) and closes its file, which
+// it removes when that fails.
+func (n *newObjects) sealFile() (string, error) {
+	f, tmp := n.f, n.f.Name()
+	n.f = nil
+	name, err := n.seal(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return name, err
 }
 
 // fold copies into the pack being written the objects of the pack the last
