@@ -150,12 +150,12 @@ const foldPacks = 16
 
 // foldSmallPacks folds the small packs of the pack folder dir (the one the
 // commits write to excepted, objpack.go) into one, of whole objects, once
-// there are foldPacks of them, and removes them. Each fetch leaves a pack, and a pack
-// for each fetch would slow every later operation on the clone: go-git
-// decodes every pack index of a clone when it opens it and looks an object
-// up in each index in turn, so after 40 small jobs (40 fetch packs) reading
-// the indexes alone took 10 ms of each job, and a clone that had seen
-// thousands would take seconds. Folding at every fetch instead costs more
+// there are foldPacks of them, and removes them. Each fetch leaves a pack,
+// and a pack for each fetch would slow every later operation on the clone:
+// go-git decodes every pack index of a clone when it opens it and looks an
+// object up in each index in turn, so after 40 small jobs (40 fetch packs)
+// reading the indexes alone took 10 ms of each job, a cost that grows with
+// every job. Folding at every fetch instead costs more
 // than it saves on a slow disk (a click's fetch went from 48-58 to 67-80 ms:
 // the new pack's files, the marker and the removals are a dozen file system
 // operations); once every foldPacks fetches it is a fraction of a
