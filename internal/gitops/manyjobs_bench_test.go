@@ -20,9 +20,9 @@ import (
 // (pack.go's foldSmallPacks); go-git decodes every pack index of a clone when it opens it and
 // looks objects up in each in turn. It reports the medians of the sync (sync-ms) and of the
 // whole job (job-ms), of its commit (commit-ms) and push (push-ms), and the clone's packs at
-// the end. The server writes straight into the
-// served repository (`git commit-tree`), so that its own cost is not in the figures; the
-// remote is a file:// URL for the same reason. Run with -benchtime 20x.
+// the end. The server writes straight into the served repository (`git commit-tree`), so that
+// its own cost is not in the figures; the remote is a file:// URL for the same reason. Run
+// with -benchtime 20x.
 func BenchmarkSyncAfterManyJobs(b *testing.B) {
 	needGit(b)
 	jobs := 40

@@ -147,11 +147,34 @@ func (n *newObjects) finish() error {
 		return nil // the commit is whole; the next one starts a pack of its own
 	}
 	if prev != "" && prev != name {
-		// The pack first: a reader that lists it finds its index.
-		_ = os.Remove(filepath.Join(n.dir, prev+".pack"))
-		_ = os.Remove(filepath.Join(n.dir, prev+".idx"))
+		removePack(n.dir, prev)
 	}
 	return nil
+}
+
+// removePack removes the pack name ("pack-<hash>") of the pack folder dir,
+// its pack file first, so that a reader that lists the pack finds its
+// index; the index stays when the pack file does (go-git cannot open a
+// clone that lists a pack without its index).
+func removePack(dir, name string) {
+	base := filepath.Join(dir, name)
+	if err := os.Remove(base + ".pack"); err == nil || errors.Is(err, os.ErrNotExist) {
+		_ = os.Remove(base + ".idx")
+	}
+}
+
+// readIdx reads the pack index file name.
+func readIdx(name string) (*idxfile.MemoryIndex, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	mi := idxfile.NewMemoryIndex()
+	if err := idxfile.NewDecoder(bufio.NewReader(f)).Decode(mi); err != nil {
+		return nil, err
+	}
+	return mi, nil
 }
 
 // finishAlone completes the pack like finish, but as a pack of its own: it
@@ -196,13 +219,7 @@ func (n *newObjects) fold() (string, error) {
 	if err != nil || len(pack) >= foldLimit || len(pack) < packHeaderSize+sha1.Size {
 		return "", nil
 	}
-	idxf, err := os.Open(filepath.Join(n.dir, name+".idx"))
-	if err != nil {
-		return "", nil
-	}
-	mi := idxfile.NewMemoryIndex()
-	err = idxfile.NewDecoder(bufio.NewReader(idxf)).Decode(mi)
-	_ = idxf.Close()
+	mi, err := readIdx(filepath.Join(n.dir, name+".idx"))
 	if err != nil {
 		return "", nil
 	}

@@ -107,10 +107,11 @@ func TestCommitWritesOnePack(t *testing.T) {
 // TestSmallFetchesFold: the packs of small fetches are folded into one once there are 16 of
 // them (the commits' pack, objpack.go, is left to the commits), so that a clone that has seen
 // many small jobs keeps at most 16 small packs besides the commits' one, however many fetches
-// and commits there were (40 here, which would leave 41 packs); the fetched files are checked out, no loose object or temporary file is
-// left, git finds the clone whole, and a new client on it (a restarted worker) syncs. The pack
-// of a fetch of foldLimit bytes or more, or whose objects are larger than that once whole (a
-// small pack of a large, repetitive file), is left as it is.
+// and commits there were (40 here, which would leave 41 packs); the fetched files are checked
+// out, no loose object or temporary file is left, git finds the clone whole, and a new client
+// on it (a restarted worker) syncs. The pack of a fetch of foldLimit bytes or more, or whose
+// objects are larger than that once whole (a small pack of a large, repetitive file), is left
+// as it is.
 func TestSmallFetchesFold(t *testing.T) {
 	needGit(t)
 	repetitive := strings.Repeat("spec: {}\n", 600_000) // 5.4 MB, a few KiB in a pack

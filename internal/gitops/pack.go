@@ -1,7 +1,6 @@
 package gitops
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -213,11 +212,7 @@ func foldSmallPacks(s packStorage, dir string) {
 		return
 	}
 	for _, name := range folded {
-		// The pack first: a reader that lists it finds its index.
-		base := filepath.Join(dir, name)
-		if os.Remove(base+".pack") == nil {
-			_ = os.Remove(base + ".idx")
-		}
+		removePack(dir, name)
 	}
 	s.Reindex()
 }
@@ -233,13 +228,7 @@ type wholeObject struct {
 // pack whose index file is idxName, whole, and their total size; ok is false
 // when that is over limit bytes or anything cannot be read.
 func wholeObjects(s packStorage, idxName string, limit int64) (objs []wholeObject, total int64, ok bool) {
-	f, err := os.Open(idxName)
-	if err != nil {
-		return nil, 0, false
-	}
-	mi := idxfile.NewMemoryIndex()
-	err = idxfile.NewDecoder(bufio.NewReader(f)).Decode(mi)
-	_ = f.Close()
+	mi, err := readIdx(idxName)
 	if err != nil {
 		return nil, 0, false
 	}
