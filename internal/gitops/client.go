@@ -39,6 +39,8 @@ type Client struct {
 	fetchSpec string
 	secrets   []string           // scrubbed from every error
 	held      *heldAdvertisement // RemoteHead's look over HTTP, for the next SyncAt (held.go)
+	own       ownObjects         // what our commits wrote, until the push that sends it (ownpack.go)
+	sentKept  int                // objects the last push sent from own (for tests)
 }
 
 // New validates cfg and returns a Client for it. It does no I/O beyond cheap

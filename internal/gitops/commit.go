@@ -85,6 +85,7 @@ func (c *Client) commit(ctx context.Context, dir, message string, paths []string
 
 	b := &builder{c: c, ctx: ctx, repo: repo, sc: c.loadStatCache(repo)}
 	b.objs.dir = filepath.Join(c.cfg.Dir, git.GitDirName, "objects", "pack")
+	b.objs.own = &c.own
 	defer b.objs.discard() // a commit given up leaves no pack behind
 	var sub plumbing.Hash
 	if named {

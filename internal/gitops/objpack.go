@@ -44,6 +44,7 @@ type newObjects struct {
 	off  uint64
 	objs []packed
 	have map[plumbing.Hash]bool
+	own  *ownObjects // when set, keeps each entry add writes, for the push (ownpack.go)
 }
 
 // commitPackFile, inside .git, names the pack the last commit wrote (see
@@ -118,6 +119,9 @@ func (n *newObjects) add(typ plumbing.ObjectType, h plumbing.Hash, data []byte) 
 	}
 	n.objs = append(n.objs, packed{h, n.off, crc.Sum32()})
 	n.have[h] = true
+	if n.own != nil {
+		n.own.keep(h, n.oh, n.z.Bytes())
+	}
 	n.off += uint64(len(n.oh) + n.z.Len())
 	return nil
 }

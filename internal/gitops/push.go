@@ -74,6 +74,7 @@ func (c *Client) Push(ctx context.Context, progress func(Progress)) error {
 	})
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 		// go-git moved refs/remotes/origin/<branch> to what we pushed.
+		c.own.forget()
 		return nil
 	}
 	return c.netErr(opCtx, op, err)

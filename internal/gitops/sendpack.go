@@ -209,10 +209,18 @@ func (c *Client) sendPack(ctx context.Context, repo *git.Repository, base, local
 	req.Packfile = rd
 	encoded := make(chan struct{})
 	var encErr error
+	// The objects our commits just wrote go as they were written (ownpack.go); anything else
+	// through go-git's encoder, which reads them from the store.
+	kept := c.own.covers(hashes)
 	go func() {
 		defer close(encoded)
-		e := packfile.NewEncoder(wr, repo.Storer, !ar.Capabilities.Supports(capability.OFSDelta))
-		if _, err := e.Encode(hashes, cfg.Pack.Window); err != nil {
+		var err error
+		if kept {
+			err = c.own.writePack(wr, hashes)
+		} else {
+			_, err = packfile.NewEncoder(wr, repo.Storer, !ar.Capabilities.Supports(capability.OFSDelta)).Encode(hashes, cfg.Pack.Window)
+		}
+		if err != nil {
 			encErr = err
 			_ = wr.CloseWithError(err) // ReceivePack fails reading it
 			return
@@ -234,6 +242,11 @@ func (c *Client) sendPack(ctx context.Context, repo *git.Repository, base, local
 			return err
 		}
 	}
+	c.sentKept = 0
+	if kept {
+		c.sentKept = len(hashes)
+	}
+	c.own.forget() // on the remote now
 	// What go-git's push does after it: the remote branch is where we pushed it.
 	return repo.Storer.SetReference(plumbing.NewHashReference(c.tracking, local))
 }

@@ -204,8 +204,10 @@ func objectSet(out string) map[string]bool {
 }
 
 // TestSendPack: Push's own path, over smart HTTP to `git http-backend`, leaves the remote
-// whole (`git fsck`) at our commit, with the tracking branch moved; a remote that moved
-// meanwhile refuses it (a rejection), and so does one whose branch is gone.
+// whole (`git fsck`) at our commit, with the tracking branch moved, whether it sends the
+// entries its commits kept (ownpack.go: a few objects, which the remote unpacks, or more than
+// its unpackLimit of 100, which it keeps as a pack) or encodes them from the store; a remote
+// that moved meanwhile refuses it (a rejection), and so does one whose branch is gone.
 func TestSendPack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs git; skipped with -short")
@@ -223,19 +225,23 @@ func TestSendPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	round := func(name string) (repo *git.Repository, base, local plumbing.Hash, done func()) {
+	round := func(names ...string) (repo *git.Repository, base, local plumbing.Hash, done func()) {
 		t.Helper()
 		if _, err := c.Sync(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(c.Dir(), "fab", "managed", name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+		var paths []string
+		for _, name := range names {
+			p := filepath.Join(c.Dir(), "fab", "managed", name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(name+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, "managed/"+name)
 		}
-		if err := os.WriteFile(p, []byte(name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok, err := c.CommitPaths(ctx, "fab", "add "+name, []string{"managed/" + name}); err != nil || !ok {
+		if _, ok, err := c.CommitPaths(ctx, "fab", "add "+names[0], paths); err != nil || !ok {
 			t.Fatalf("CommitPaths = %v, %v", ok, err)
 		}
 		repo, done, err := c.openLocal()
@@ -273,6 +279,43 @@ func TestSendPack(t *testing.T) {
 		t.Fatalf("tracking branch = %v, %v; want %s", ref, err, local)
 	} else {
 		done()
+	}
+	// The new file, the four trees above it and the commit: all sent as the commit kept them.
+	if c.sentKept != 6 || c.own.at != nil {
+		t.Errorf("sent %d objects as kept, %d still kept; want 6 and none", c.sentKept, len(c.own.at))
+	}
+
+	// Kept, and more than the remote unpacks: it keeps our pack as it is, and indexes it.
+	many := make([]string, 120)
+	for i := range many {
+		many[i] = fmt.Sprintf("many/m-%03d.yaml", i)
+	}
+	repo, base, local, done = round(many...)
+	err = c.sendPack(ctx, repo, base, local, nil, transport.ProxyOptions{}, nil)
+	done()
+	if err != nil {
+		t.Fatalf("sendPack of 120 files: %v", err)
+	}
+	gittest.Git(t, bare, "fsck", "--strict", "--no-progress")
+	if got := gittest.Git(t, bare, "rev-parse", "main"); got != local.String() {
+		t.Fatalf("remote head = %s; want %s", got, local)
+	}
+	if c.sentKept != 125 {
+		t.Errorf("sent %d objects as kept; want 125 (120 files, 4 trees, the commit)", c.sentKept)
+	}
+
+	// Nothing kept (a Client that restarted between its commit and its push): encoded from
+	// the store, just as whole.
+	repo, base, local, done = round("again/one.yaml", "again/two.yaml")
+	c.own.forget()
+	err = c.sendPack(ctx, repo, base, local, nil, transport.ProxyOptions{}, nil)
+	done()
+	if err != nil {
+		t.Fatalf("sendPack with nothing kept: %v", err)
+	}
+	gittest.Git(t, bare, "fsck", "--strict", "--no-progress")
+	if got := gittest.Git(t, bare, "show", "main:fab/managed/again/two.yaml"); got != "again/two.yaml" || c.sentKept != 0 {
+		t.Errorf("pushed file = %q, %d objects sent as kept; want none", got, c.sentKept)
 	}
 
 	// The remote moves after our sync: refused, the remote keeps its head.
