@@ -9,7 +9,6 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
@@ -201,26 +200,17 @@ func (c *Client) sendPack(ctx context.Context, repo *git.Repository, base, local
 		}
 	}
 	req.Commands = []*packp.Command{{Name: c.branch, Old: base, New: local}}
-	cfg, err := repo.Storer.Config()
-	if err != nil {
-		return err
-	}
 	rd, wr := io.Pipe()
 	req.Packfile = rd
 	encoded := make(chan struct{})
 	var encErr error
-	// The objects our commits just wrote go as they were written (ownpack.go); anything else
-	// through go-git's encoder, which reads them from the store.
-	kept := c.own.covers(hashes)
+	// Whole objects: those our commits just wrote as they were written, the others from the
+	// store (ownpack.go).
+	var kept int
 	go func() {
 		defer close(encoded)
 		var err error
-		if kept {
-			err = c.own.writePack(wr, hashes)
-		} else {
-			_, err = packfile.NewEncoder(wr, repo.Storer, !ar.Capabilities.Supports(capability.OFSDelta)).Encode(hashes, cfg.Pack.Window)
-		}
-		if err != nil {
+		if kept, err = c.own.writePack(wr, repo.Storer, hashes); err != nil {
 			encErr = err
 			_ = wr.CloseWithError(err) // ReceivePack fails reading it
 			return
@@ -242,10 +232,7 @@ func (c *Client) sendPack(ctx context.Context, repo *git.Repository, base, local
 			return err
 		}
 	}
-	c.sentKept = 0
-	if kept {
-		c.sentKept = len(hashes)
-	}
+	c.sentKept = kept
 	c.own.forget() // on the remote now
 	// What go-git's push does after it: the remote branch is where we pushed it.
 	return repo.Storer.SetReference(plumbing.NewHashReference(c.tracking, local))

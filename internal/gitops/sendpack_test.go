@@ -304,7 +304,46 @@ func TestSendPack(t *testing.T) {
 		t.Errorf("sent %d objects as kept; want 125 (120 files, 4 trees, the commit)", c.sentKept)
 	}
 
-	// Nothing kept (a Client that restarted between its commit and its push): encoded from
+	// The tree back as it was two commits ago: its trees are in the store already, so the
+	// commit did not write (nor keep) them, and they are read from the store; only the commit
+	// itself was kept.
+	repo, base, local, done = round("back/one.yaml")
+	if err := c.sendPack(ctx, repo, base, local, nil, transport.ProxyOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	repo, base, local, done = round("back/two.yaml")
+	if err := c.sendPack(ctx, repo, base, local, nil, transport.ProxyOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	if err := os.Remove(filepath.Join(c.Dir(), "fab", "managed", "back", "two.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.CommitPaths(ctx, "fab", "rm two", []string{"managed/back/two.yaml"}); err != nil || !ok {
+		t.Fatalf("CommitPaths = %v, %v", ok, err)
+	}
+	repo, done, err = c.openLocal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := repo.Storer.Reference(c.tracking)
+	l, _ := repo.Storer.Reference(c.branch)
+	hashes, err := newObjectsSince(repo.Storer, b.Hash(), l.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.sendPack(ctx, repo, b.Hash(), l.Hash(), nil, transport.ProxyOptions{}, nil)
+	done()
+	if err != nil {
+		t.Fatalf("sendPack of a folder back as it was: %v", err)
+	}
+	gittest.Git(t, bare, "fsck", "--strict", "--no-progress")
+	if got := gittest.Git(t, bare, "ls-tree", "--name-only", "main:fab/managed/back"); got != "one.yaml" || len(hashes) != 5 || c.sentKept != 1 {
+		t.Errorf("remote folder = %q, %d of %d objects sent as kept; want one.yaml, and 1 of 5 (the commit; its 4 trees from the store)", got, c.sentKept, len(hashes))
+	}
+
+	// Nothing kept (a Client that restarted between its commit and its push): all read from
 	// the store, just as whole.
 	repo, base, local, done = round("again/one.yaml", "again/two.yaml")
 	c.own.forget()
