@@ -296,7 +296,7 @@ func (c *cli) ingest(ctx context.Context, dir string, root *os.Root, val *valida
 		return c.fail(err)
 	}
 	w := fabricdir.NewWriter(root)
-	res, err := fabingest.Ingest(ctx, root.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch, Workers: workers}, w)
+	res, err := fabingest.Ingest(ctx, w.FS(), fabingest.Options{JobID: id, Time: now, Validator: val, Scratch: scratch, Workers: workers}, w)
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

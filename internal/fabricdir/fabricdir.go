@@ -160,6 +160,38 @@ func (w Writer) Remove(name string) error {
 	return removeIn(od, filepath.Base(p))
 }
 
+// FS returns Root's file system (Root.FS) with ReadFile done as w writes: in a folder w keeps
+// open, one open of the name without following a symbolic link (refused on Linux, as for
+// WriteFile), plain system calls. Ingest reads every resource file it does not replace
+// (its fabric-wide checks and its drift scan) through it: going through Root costs an open of
+// each folder on the way and registers each file with the runtime's poller. A Writer{Root: r}
+// literal's FS reads through Root. Open and ReadDir are Root's. Close w when done with both.
+func (w Writer) FS() fs.FS { return readFS{FS: w.Root.FS(), w: w} }
+
+type readFS struct {
+	fs.FS
+	w Writer
+}
+
+// ReadDir is Root's (fs.ReadDirFS).
+func (r readFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(r.FS, name) }
+
+// ReadFile reads name whole (fs.ReadFileFS).
+func (r readFS) ReadFile(name string) ([]byte, error) {
+	if r.w.open == nil {
+		return fs.ReadFile(r.FS, name)
+	}
+	if !fs.ValidPath(name) || name == "." {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	p := filepath.FromSlash(name)
+	od, err := r.w.dir(filepath.Dir(p), false)
+	if err != nil {
+		return nil, err
+	}
+	return readIn(od, filepath.Base(p), name)
+}
+
 // Outputs are the folders of a fabric that ingest reads and writes.
 var Outputs = []string{"raw", "managed", "unmanaged", ".hnp"}
 

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
 	"github.com/fabsync/fabsync/internal/ingest"
@@ -209,5 +213,85 @@ func TestYAMLFiles(t *testing.T) {
 	}
 	if _, err := fabricdir.YAMLFiles(os.DirFS(dir), "nope"); err == nil {
 		t.Error("YAMLFiles of a missing folder: no error")
+	}
+}
+
+// TestWriterFS: both kinds of Writer read what is there, whole (empty, small, larger than a
+// read), and refuse a missing file and a path that leaves the folder. NewWriter's also refuses,
+// without naming the absolute folder, a folder, a FIFO (without waiting on it), and on Linux a
+// symbolic link, as a file or as a folder on the way, even one that stays inside. (A literal's
+// reads through Root.FS, which waits on a FIFO and names the absolute folder of a folder it
+// cannot read; ingest looks at each file's type before it reads it.)
+func TestWriterFS(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat("0123456789abcdef", 40000) // 640,000 bytes
+	for name, content := range map[string]string{"empty.yaml": "", "managed/switches/a.yaml": "a: 1\n", "managed/big.yaml": big} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("switches/a.yaml", filepath.Join(dir, "managed", "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("switches", filepath.Join(dir, "managed", "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "managed", "fifo.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	for _, tc := range []struct {
+		name string
+		w    fabricdir.Writer
+	}{
+		{"literal", fabricdir.Writer{Root: root}},
+		{"NewWriter", fabricdir.NewWriter(root)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() { _ = tc.w.Close() }()
+			fsys := tc.w.FS()
+			for name, want := range map[string]string{"empty.yaml": "", "managed/switches/a.yaml": "a: 1\n", "managed/big.yaml": big} {
+				for range 2 { // the second time from the folder kept open
+					if b, err := fs.ReadFile(fsys, name); err != nil || string(b) != want {
+						t.Errorf("ReadFile(%s) = %d bytes, %v; want %d", name, len(b), err, len(want))
+					}
+				}
+			}
+			if _, err := fs.ReadFile(fsys, "managed/nope.yaml"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("ReadFile of a missing file = %v; want ErrNotExist", err)
+			}
+			refused := []string{"../x.yaml", "/etc/passwd"}
+			if tc.name == "NewWriter" {
+				refused = append(refused, "managed", "managed/fifo.yaml")
+				if runtime.GOOS == "linux" {
+					refused = append(refused, "managed/link.yaml", "managed/linked/a.yaml")
+				}
+			}
+			for _, name := range refused {
+				done := make(chan error, 1)
+				go func() { _, err := fs.ReadFile(fsys, name); done <- err }()
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Errorf("ReadFile(%s) read it", name)
+					} else if strings.Contains(err.Error(), dir) {
+						t.Errorf("ReadFile(%s) = %v: names the absolute folder", name, err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("ReadFile(%s) still waiting after 5 s", name)
+				}
+			}
+			if ents, err := fs.ReadDir(fsys, "managed/switches"); err != nil || len(ents) != 1 {
+				t.Errorf("ReadDir = %v, %v", ents, err)
+			}
+		})
 	}
 }

@@ -114,7 +114,10 @@ type fdWriter struct {
 	name string
 }
 
-var errClosed = errors.New("file already closed")
+var (
+	errClosed     = errors.New("file already closed")
+	errNotRegular = errors.New("not a regular file")
+)
 
 func (f *fdWriter) Write(p []byte) (int, error) {
 	if f.fd < 0 {
@@ -136,6 +139,42 @@ func (f *fdWriter) Close() error {
 		return &fs.PathError{Op: "close", Path: f.name, Err: err}
 	}
 	return nil
+}
+
+// readIn reads the regular file name (one path element) of the open folder dir whole: openat
+// with O_NOFOLLOW (a symbolic link is refused, never followed) and O_NONBLOCK (a FIFO put there
+// is refused, not waited on), fstat, read, close. path (the file's path under Root) is for
+// errors.
+func readIn(dir *openDir, name, path string) ([]byte, error) {
+	fd, err := openat(dir.fd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer func() { _ = syscall.Close(fd) }() // only read: closing cannot lose data
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
+	}
+	data := make([]byte, 0, st.Size+1) // one byte more: the read that finds the end
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := syscall.Read(fd, data[len(data):cap(data)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return data, nil
+		}
+		data = data[:len(data)+n]
+	}
 }
 
 // removeIn removes the file name (one path element) from the open folder dir.

@@ -49,3 +49,5 @@ func createIn(dir *openDir, name string) (io.WriteCloser, error) {
 }
 
 func removeIn(dir *openDir, name string) error { return dir.root.Remove(name) }
+
+func readIn(dir *openDir, name, _ string) ([]byte, error) { return dir.root.ReadFile(name) }

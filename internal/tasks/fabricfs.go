@@ -120,12 +120,12 @@ func runIngest(ctx context.Context, dir, fabricPath string, opts ingest.Options,
 	// Without raw/ ingest finds no raw files, but it still looks for drift in managed/ and
 	// unmanaged/ (and adopts or reverts it, as opts.Drift says).
 	fw := fabricdir.NewWriter(root)
-	defer func() { _ = fw.Close() }() // only folders opened to write in: nothing to flush
+	defer func() { _ = fw.Close() }() // only folders opened to read and write in: nothing to flush
 	var w ingest.Writer = fw
 	if rec != nil {
 		w = recordingWriter{w: fw, rec: rec}
 	}
-	res, err := ingest.Ingest(ctx, root.FS(), opts, w)
+	res, err := ingest.Ingest(ctx, fw.FS(), opts, w)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
