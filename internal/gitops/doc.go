@@ -65,6 +65,10 @@
 // from its own commits and the folders they changed (sendpack.go), where
 // go-git walks every object reachable from the remote's refs at every push:
 // 12-30 ms less for a commit of 1,000 files on a 5,000-commit repository.
+// The pack it sends is ours too (ownpack.go): whole objects, those the
+// commit just wrote copied as the commit deflated them, where go-git's
+// encoder read each back from the clone's packs, looked for deltas and
+// deflated it again (a push of 1,000 new files 29-40 ms instead of 136-144).
 // Over smart HTTP a SyncAt to the head RemoteHead just returned fetches with
 // RemoteHead's ref advertisement (held.go): one request instead of two.
 //
