@@ -160,6 +160,39 @@ func (w Writer) Remove(name string) error {
 	return removeIn(od, filepath.Base(p))
 }
 
+// Rename moves the file from to to (slash paths relative to Root), creating to's folders; a
+// file at to is replaced. It lets ingest archive a raw file by moving it (ingest.Renamer). On
+// Linux NewWriter's renames in folders it opened without following a link, like WriteFile's;
+// the moved name itself is never followed (a symbolic link would be moved as a link). An
+// error means that nothing was moved.
+func (w Writer) Rename(from, to string) error {
+	pf, err := local(from)
+	if err != nil {
+		return err
+	}
+	pt, err := local(to)
+	if err != nil {
+		return err
+	}
+	if w.open == nil {
+		if d := filepath.Dir(pt); d != "." {
+			if err := w.Root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		return w.Root.Rename(pf, pt)
+	}
+	src, err := w.dir(filepath.Dir(pf), false)
+	if err != nil {
+		return err
+	}
+	dst, err := w.dir(filepath.Dir(pt), true)
+	if err != nil {
+		return err
+	}
+	return renameIn(w.Root, src, pf, dst, pt)
+}
+
 // FS returns Root's file system (Root.FS) with ReadFile done as w writes: in a folder w keeps
 // open, one open of the name without following a symbolic link (refused on Linux, as for
 // WriteFile), plain system calls. Ingest reads every resource file it does not replace

@@ -1,6 +1,7 @@
 package fabricdir_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,16 +19,33 @@ import (
 	"github.com/fabsync/fabsync/internal/ingest"
 )
 
-// TestWriter runs on both kinds of Writer: a literal, which walks from Root for every file, and
+// writerKinds are the two kinds of Writer: a literal, which walks from Root for every file, and
 // NewWriter's, which keeps the folders it writes into open.
+var writerKinds = []struct {
+	name string
+	make func(*os.Root) fabricdir.Writer
+}{
+	{"literal", func(r *os.Root) fabricdir.Writer { return fabricdir.Writer{Root: r} }},
+	{"NewWriter", fabricdir.NewWriter},
+}
+
+// writeTree writes files (slash paths to content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWriter runs on both kinds of Writer (writerKinds).
 func TestWriter(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		make func(*os.Root) fabricdir.Writer
-	}{
-		{"literal", func(r *os.Root) fabricdir.Writer { return fabricdir.Writer{Root: r} }},
-		{"NewWriter", fabricdir.NewWriter},
-	} {
+	for _, tc := range writerKinds {
 		t.Run(tc.name, func(t *testing.T) { testWriter(t, tc.make) })
 	}
 }
@@ -123,13 +141,7 @@ func testWriter(t *testing.T, newWriter func(*os.Root) fabricdir.Writer) {
 // Writers may be called from several goroutines at once: here 8 write 50 files each into new
 // folders they share (run with -race).
 func TestWriterConcurrent(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		make func(*os.Root) fabricdir.Writer
-	}{
-		{"literal", func(r *os.Root) fabricdir.Writer { return fabricdir.Writer{Root: r} }},
-		{"NewWriter", fabricdir.NewWriter},
-	} {
+	for _, tc := range writerKinds {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			root, err := os.OpenRoot(dir)
@@ -225,15 +237,7 @@ func TestYAMLFiles(t *testing.T) {
 func TestWriterFS(t *testing.T) {
 	dir := t.TempDir()
 	big := strings.Repeat("0123456789abcdef", 40000) // 640,000 bytes
-	for name, content := range map[string]string{"empty.yaml": "", "managed/switches/a.yaml": "a: 1\n", "managed/big.yaml": big} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, map[string]string{"empty.yaml": "", "managed/switches/a.yaml": "a: 1\n", "managed/big.yaml": big})
 	if err := os.Symlink("switches/a.yaml", filepath.Join(dir, "managed", "link.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +295,62 @@ func TestWriterFS(t *testing.T) {
 			}
 			if ents, err := fs.ReadDir(fsys, "managed/switches"); err != nil || len(ents) != 1 {
 				t.Errorf("ReadDir = %v, %v", ents, err)
+			}
+		})
+	}
+}
+
+// TestWriterRename: both kinds of Writer move a file into folders they create, replacing what
+// is there, and leave everything as it was when they refuse: a missing file, a path that leaves
+// the folder, and for NewWriter's on Linux a symbolic link to a folder on the way.
+func TestWriterRename(t *testing.T) {
+	for _, tc := range writerKinds {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{"raw/a.yaml": "a\n", "raw/b.yaml": "b\n", ".hnp/archive/j/b.yaml.archived": "old\n"})
+			outside := t.TempDir()
+			if err := os.Symlink(outside, filepath.Join(dir, ".hnp", "linked")); err != nil {
+				t.Fatal(err)
+			}
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = root.Close() }()
+			w := tc.make(root)
+			defer func() { _ = w.Close() }()
+			for from, to := range map[string]string{"raw/a.yaml": ".hnp/archive/job-1/sub/a.yaml.archived", "raw/b.yaml": ".hnp/archive/j/b.yaml.archived"} {
+				content, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(from)))
+				if err := w.Rename(from, to); err != nil {
+					t.Fatalf("Rename(%s, %s) = %v", from, to, err)
+				}
+				if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(to))); err != nil || !bytes.Equal(b, content) {
+					t.Errorf("%s = %q, %v; want %q", to, b, err, content)
+				}
+				if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(from))); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s still there: %v", from, err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "raw", "c.yaml"), []byte("c\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			refused := [][2]string{{"raw/nope.yaml", ".hnp/x"}, {"raw/c.yaml", "../c.yaml"}, {"../x", "raw/x.yaml"}}
+			if tc.name == "NewWriter" && runtime.GOOS == "linux" {
+				refused = append(refused, [2]string{"raw/c.yaml", ".hnp/linked/c.yaml"})
+			}
+			for _, r := range refused {
+				err := w.Rename(r[0], r[1])
+				if err == nil {
+					t.Errorf("Rename(%s, %s) moved it", r[0], r[1])
+				} else if strings.Contains(err.Error(), dir) {
+					t.Errorf("Rename(%s, %s) = %v: names the absolute folder", r[0], r[1], err)
+				}
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "raw", "c.yaml")); err != nil || string(b) != "c\n" {
+				t.Errorf("raw/c.yaml after the refusals = %q, %v", b, err)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("a file was moved through the link, out of the folder: %v", ents)
 			}
 		})
 	}

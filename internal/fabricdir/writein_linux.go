@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -174,6 +175,21 @@ func readIn(dir *openDir, name, path string) ([]byte, error) {
 			return data, nil
 		}
 		data = data[:len(data)+n]
+	}
+}
+
+// renameIn moves the file from (a local path under Root) in the open folder src to to in the
+// open folder dst: one renameat, which follows neither name.
+func renameIn(_ *os.Root, src *openDir, from string, dst *openDir, to string) error {
+	for {
+		err := syscall.Renameat(src.fd, filepath.Base(from), dst.fd, filepath.Base(to))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: filepath.ToSlash(from), New: filepath.ToSlash(to), Err: err}
+		}
+		return nil
 	}
 }
 

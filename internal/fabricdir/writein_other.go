@@ -51,3 +51,9 @@ func createIn(dir *openDir, name string) (io.WriteCloser, error) {
 func removeIn(dir *openDir, name string) error { return dir.root.Remove(name) }
 
 func readIn(dir *openDir, name, _ string) ([]byte, error) { return dir.root.ReadFile(name) }
+
+// renameIn moves from to to (local paths under root), through root: the open folders here
+// are roots of their own, which cannot rename across.
+func renameIn(root *os.Root, _ *openDir, from string, _ *openDir, to string) error {
+	return root.Rename(from, to)
+}

@@ -273,6 +273,15 @@ func (w recordingWriter) CreateFile(name string) (io.WriteCloser, error) {
 	return w.w.CreateFile(name)
 }
 
+// Rename moves a file that is not a resource file (ingest archives a raw file by moving it),
+// as a run without the recorder does.
+func (w recordingWriter) Rename(from, to string) error {
+	if resourceFile(from) || resourceFile(to) {
+		return fmt.Errorf("refusing to move resource file %s to %s past the recorder", from, to)
+	}
+	return w.w.Rename(from, to)
+}
+
 // Remove records name's old bytes, removes it and records the removal.
 func (w recordingWriter) Remove(name string) error {
 	if !resourceFile(name) {
