@@ -132,7 +132,7 @@ func (c *cli) ingestConcurrently(ctx context.Context, dirs []string, roots []*os
 		defer debug.SetGCPercent(debug.SetGCPercent(limitedGCPercent))
 	}
 	// One scratch file per ingest at once: ingest writes its own from offset 0.
-	scratches := make(chan *os.File, n)
+	scratches := make(chan *fabricdir.ScratchFile, n)
 	for range n {
 		scratch, done, err := fabricdir.Scratch("")
 		if err != nil {

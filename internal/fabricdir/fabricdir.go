@@ -310,22 +310,89 @@ func RawBytes(root *os.Root) (int64, error) {
 	return n, err
 }
 
-// Scratch returns an empty temporary file in dir (the system's temporary folder when dir is
-// "") for ingest's Options.Scratch, where ingest keeps normalized documents beyond its memory
-// budget between its two passes. The file is removed from the folder at once (it lives while
-// it is open, and nothing is left behind if the process dies); close it with the returned
-// function.
-func Scratch(dir string) (*os.File, func(), error) {
-	f, err := os.CreateTemp(dir, "fabsync-ingest-*")
-	if err != nil {
-		return nil, nil, fmt.Errorf("scratch space for ingest: %w", err)
-	}
-	// On systems that cannot remove an open file, it is removed when closed.
-	removed := os.Remove(f.Name()) == nil
-	return f, func() {
-		_ = f.Close() // only read and written at offsets: nothing to flush
-		if !removed {
-			_ = os.Remove(f.Name())
+// Scratch returns scratch space for ingest's Options.Scratch, where ingest keeps normalized
+// documents beyond its memory budget between its two passes: a temporary file in dir (the
+// system's temporary folder when dir is ""), made at the first write (a small ingest never
+// writes one: one file created and removed fewer for every job). The file is removed from the
+// folder at once (it lives while it is open, and nothing is left behind if the process dies);
+// close it with the returned function. The error is for a folder that cannot be used; a file
+// that cannot be made fails the first write.
+func Scratch(dir string) (*ScratchFile, func(), error) {
+	if dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			var pe *fs.PathError
+			switch {
+			case err == nil:
+				err = errors.New("not a folder")
+			case errors.As(err, &pe):
+				err = pe.Err // not the folder's absolute path
+			}
+			return nil, nil, fmt.Errorf("scratch space for ingest in %s: %w", filepath.Base(dir), err)
 		}
-	}, nil
+	}
+	sf := &ScratchFile{dir: dir}
+	return sf, sf.close, nil
+}
+
+// ScratchFile is Scratch's temporary file, made at its first write. It is safe for concurrent
+// use.
+type ScratchFile struct {
+	dir     string
+	mu      sync.Mutex
+	f       *os.File
+	removed bool
+	err     error
+}
+
+// file returns the file, made at the first call.
+func (s *ScratchFile) file() (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil && s.err == nil {
+		f, err := os.CreateTemp(s.dir, "fabsync-ingest-*")
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // not the folder's absolute path
+			}
+			s.err = fmt.Errorf("scratch space for ingest: %w", err)
+			return nil, s.err
+		}
+		// On systems that cannot remove an open file, it is removed when closed.
+		s.f, s.removed = f, os.Remove(f.Name()) == nil
+	}
+	return s.f, s.err
+}
+
+// WriteAt writes p at off, making the file first.
+func (s *ScratchFile) WriteAt(p []byte, off int64) (int, error) {
+	f, err := s.file()
+	if err != nil {
+		return 0, err
+	}
+	return f.WriteAt(p, off)
+}
+
+// ReadAt reads what WriteAt wrote; before any write there is nothing (io.EOF).
+func (s *ScratchFile) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	f := s.f
+	s.mu.Unlock()
+	if f == nil {
+		return 0, io.EOF
+	}
+	return f.ReadAt(p, off)
+}
+
+func (s *ScratchFile) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return
+	}
+	_ = s.f.Close() // only read and written at offsets: nothing to flush
+	if !s.removed {
+		_ = os.Remove(s.f.Name())
+	}
+	s.f, s.err = nil, errors.New("scratch space for ingest: already closed")
 }

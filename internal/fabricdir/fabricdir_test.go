@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/fabsync/fabsync/internal/fabricdir"
@@ -355,3 +356,67 @@ func TestWriterRename(t *testing.T) {
 		})
 	}
 }
+
+// TestScratch: the scratch file is made at the first write, never shows in its folder, reads
+// back what was written, and is gone once closed; a folder that is missing or a file is an
+// error that does not name its absolute path.
+func TestScratch(t *testing.T) {
+	dir := t.TempDir()
+	s, done, err := fabricdir.Scratch(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if n, err := s.ReadAt(buf, 0); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("ReadAt before any write = %d, %v; want 0, EOF", n, err)
+	}
+	if n, err := s.WriteAt([]byte("world"), 5); n != 5 || err != nil {
+		t.Fatalf("WriteAt = %d, %v", n, err)
+	}
+	if _, err := s.WriteAt([]byte("hello"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadAt(buf, 5); err != nil || string(buf) != "world" {
+		t.Errorf("ReadAt(5) = %q, %v", buf, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("the scratch file shows in its folder: %v", ents)
+	}
+	done()
+	if _, err := s.WriteAt([]byte("x"), 0); err == nil {
+		t.Error("WriteAt after close worked")
+	}
+
+	// An ingest of more than its memory budget keeps documents in it, and reads them back.
+	var raw strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&raw, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%04d\ndata:\n  k: %s\n", i, strings.Repeat("v", 300))
+	}
+	s, done, err = fabricdir.Scratch(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	fsys := fstest.MapFS{"raw/big.yaml": {Data: []byte(raw.String())}}
+	res, err := ingest.Ingest(t.Context(), fsys, ingest.Options{JobID: "job-1", Scratch: s}, dryWriter{})
+	if err != nil || res.Documents != 4000 {
+		t.Fatalf("Ingest = %+v, %v", res, err)
+	}
+	if n, err := s.ReadAt(buf, 0); n != len(buf) || err != nil {
+		t.Errorf("after an ingest of %d bytes, ReadAt = %d, %v; want its documents kept there", raw.Len(), n, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{filepath.Join(dir, "missing"), filepath.Join(dir, "file")} {
+		if _, _, err := fabricdir.Scratch(bad); err == nil || strings.Contains(err.Error(), dir) {
+			t.Errorf("Scratch(%s) = %v; want an error without the absolute path", filepath.Base(bad), err)
+		}
+	}
+}
+
+// dryWriter writes nothing.
+type dryWriter struct{}
+
+func (dryWriter) WriteFile(string, []byte) error { return nil }
+func (dryWriter) Remove(string) error            { return nil }
