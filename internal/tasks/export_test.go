@@ -47,6 +47,14 @@ func (s *Service) RequestCancel(ctx context.Context, id string) error {
 // Redis returns the service's Redis client.
 func (s *Service) Redis() redis.UniversalClient { return s.store.rdb }
 
+// SetAfterLookup makes the reconciler call f after it looked each job's tasks up.
+func (s *Service) SetAfterLookup(f func()) { s.afterLookup = f }
+
+// EnqueueSync enqueues the job's first task and marks the job enqueued, as a trigger does.
+func (s *Service) EnqueueSync(ctx context.Context, id, fabric string) error {
+	return s.enqueueSync(ctx, id, fabric)
+}
+
 // ForgetEnqueued clears the job's enqueued mark, as if its enqueue never happened.
 func (s *Service) ForgetEnqueued(ctx context.Context, id string) error {
 	return s.store.rdb.HDel(ctx, jobKey(id), fieldEnqueued).Err()

@@ -148,8 +148,20 @@ func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace tim
 	if err != nil {
 		return 0, err
 	}
+	// Whether a queued job's first task was enqueued is read before its tasks are looked up:
+	// a trigger enqueues the task, then marks the job, so a mark read after lookups that found
+	// nothing may be a trigger that finished in between, not a task gone.
+	enq := true
+	if j.State == StateQueued {
+		if enq, err = s.store.enqueued(ctx, id); err != nil {
+			return 0, err
+		}
+	}
 	syncInfo, syncKnown := s.lookup(ctx, QueueSync, syncTaskID(id))
 	ingInfo, ingKnown := s.lookup(ctx, QueueIngest, ingestTaskID(id))
+	if s.afterLookup != nil {
+		s.afterLookup()
+	}
 	if !syncKnown || !ingKnown {
 		return 0, errUnknown
 	}
@@ -159,17 +171,11 @@ func (s *Service) reconcileJob(ctx context.Context, fabric, id string, grace tim
 	if lost && syncInfo == nil && ingInfo == nil {
 		return 1, s.resume(ctx, j)
 	}
-	if j.State == StateQueued {
-		enq, err := s.store.enqueued(ctx, id)
-		if err != nil {
-			return 0, err
+	if !enq {
+		if s.now().Sub(j.UpdatedAt) < grace {
+			return 0, nil
 		}
-		if !enq {
-			if s.now().Sub(j.UpdatedAt) < grace {
-				return 0, nil
-			}
-			return 1, s.enqueueSync(ctx, id, fabric)
-		}
+		return 1, s.enqueueSync(ctx, id, fabric)
 	}
 	if cancel, _ := s.store.cancelRequested(ctx, id); cancel {
 		_, _, err := s.end(ctx, id, cancelByRequest)

@@ -69,6 +69,43 @@ func TestReconcileArchivedTasks(t *testing.T) {
 	}
 }
 
+// TestReconcileRacesATrigger: a trigger that enqueues its job's task and marks the job while
+// the reconciler looks at it (after its look-ups found no task) leaves the job queued, its task
+// pending: the reconciler read the mark before it looked, so it saw a trigger still within
+// its grace, not a task gone.
+func TestReconcileRacesATrigger(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ForgetEnqueued(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	raced := false
+	svc.SetAfterLookup(func() {
+		if !raced {
+			raced = true
+			if err := svc.EnqueueSync(ctx, j.ID, "f1"); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 0 || !raced {
+		t.Fatalf("Reconcile during a trigger = %d, %v (raced %v); want 0", n, err, raced)
+	}
+	if got, _ := svc.Get(ctx, j.ID); got.State != tasks.StateQueued {
+		t.Fatalf("job = %s (%s); want queued", got.State, got.Reason)
+	}
+	if info, err := svc.Inspector().GetTaskInfo(tasks.QueueSync, "sync:"+j.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("task = %v, %v; want pending", info, err)
+	}
+}
+
 func TestReconcileEnqueuesAJobLeftQueued(t *testing.T) {
 	// A trigger whose enqueue never happened (the process died between the two): after the
 	// grace period the reconciler enqueues it.

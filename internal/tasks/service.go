@@ -35,6 +35,8 @@ type Service struct {
 	epoch string // the Redis epoch this service last saw (see Reconcile)
 
 	migrated atomic.Bool // MigrateKeys ran (Reconcile runs it once)
+
+	afterLookup func() // tests: called by the reconciler after it looked a job's tasks up
 }
 
 // NewService returns a Service on rdb. The caller closes rdb after the Service is no longer used.
