@@ -69,13 +69,10 @@ func TestReconcileArchivedTasks(t *testing.T) {
 	}
 }
 
-// TestReconcileRacesATrigger: a trigger that enqueues its job's task and marks the job while
-// the reconciler looks at it (after its look-ups found no task) leaves the job queued, its task
-// pending: the reconciler read the mark before it looked, so it saw a trigger still within
-// its grace, not a task gone.
-func TestReconcileRacesATrigger(t *testing.T) {
-	ctx := context.Background()
-	svc := newService(t)
+// triggerNotEnqueued triggers a job of fabric f1 whose enqueue never happened (its task deleted
+// and its mark cleared), as if its process died between the two.
+func triggerNotEnqueued(ctx context.Context, t *testing.T, svc *tasks.Service) *tasks.Job {
+	t.Helper()
 	j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +83,17 @@ func TestReconcileRacesATrigger(t *testing.T) {
 	if err := svc.ForgetEnqueued(ctx, j.ID); err != nil {
 		t.Fatal(err)
 	}
+	return j
+}
+
+// TestReconcileRacesATrigger: a trigger that enqueues its job's task and marks the job while
+// the reconciler looks at it (after its look-ups found no task) leaves the job queued, its task
+// pending: the reconciler read the mark before it looked, so it saw a trigger still within
+// its grace, not a task gone.
+func TestReconcileRacesATrigger(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t)
+	j := triggerNotEnqueued(ctx, t, svc)
 	raced := false
 	svc.SetAfterLookup(func() {
 		if !raced {
@@ -113,16 +121,7 @@ func TestReconcileEnqueuesAJobLeftQueued(t *testing.T) {
 	svc := newService(t)
 	now := time.Now()
 	svc.SetClock(func() time.Time { return now })
-	j, _, err := svc.Trigger(ctx, "f1", tasks.TriggerManual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Inspector().DeleteTask(tasks.QueueSync, "sync:"+j.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.ForgetEnqueued(ctx, j.ID); err != nil {
-		t.Fatal(err)
-	}
+	j := triggerNotEnqueued(ctx, t, svc)
 	if n, err := svc.Reconcile(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("Reconcile within grace = %d, %v; want 0", n, err)
 	}
