@@ -1106,18 +1106,25 @@ func (in *ingester) moveRaw(ctx context.Context, rn Renamer, f *rawFile, name st
 		return false, nil
 	}
 	in.res.Written = append(in.res.Written, name)
-	archived := *f
-	archived.Path = name
-	var err error
 	if f.Size > wholeFileMax {
-		err = in.copyRaw(&archived, func([]byte) error { return nil })
-	} else {
-		_, err = in.readSame(&archived)
+		archived := *f
+		archived.Path = name
+		err := in.copyRaw(&archived, func([]byte) error { return nil })
+		if errors.Is(err, errChanged) {
+			return true, fmt.Errorf("read %s: %w", f.Path, errChanged)
+		}
+		return true, err
 	}
-	if errors.Is(err, errChanged) {
+	// Whole, through fs.ReadFile: a Writer that keeps folders open reads it in the archive's
+	// folder it just moved it into (fabricdir.Writer.FS).
+	data, err := fs.ReadFile(in.fsys, name)
+	if err != nil {
+		return true, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) != f.Size || sha256.Sum256(data) != f.Sum {
 		return true, fmt.Errorf("read %s: %w", f.Path, errChanged)
 	}
-	return true, err
+	return true, nil
 }
 
 // resourceWrite is the writing of one resource file (or a delete): prepared
