@@ -1092,8 +1092,9 @@ func (in *ingester) writeFile(ctx context.Context, fileIdx int) error {
 }
 
 // moveRaw archives raw file f by moving it to name (Renamer), then reads it there and fails as
-// changed unless it is the content the first pass validated. It reports false, having changed
-// nothing, when Rename fails: the caller archives a copy instead.
+// changed unless it is the content the first pass validated; a changed file is moved back to
+// raw/, where whoever changed it expects it. It reports false, having changed nothing, when
+// Rename fails: the caller archives a copy instead.
 func (in *ingester) moveRaw(ctx context.Context, rn Renamer, f *rawFile, name string) (bool, error) {
 	if !safePath(f.Path, "raw") {
 		return false, fmt.Errorf("move %q: %w: unsafe path", f.Path, errPanic)
@@ -1106,25 +1107,26 @@ func (in *ingester) moveRaw(ctx context.Context, rn Renamer, f *rawFile, name st
 		return false, nil
 	}
 	in.res.Written = append(in.res.Written, name)
+	var err error
 	if f.Size > wholeFileMax {
 		archived := *f
 		archived.Path = name
-		err := in.copyRaw(&archived, func([]byte) error { return nil })
-		if errors.Is(err, errChanged) {
-			return true, fmt.Errorf("read %s: %w", f.Path, errChanged)
+		err = in.copyRaw(&archived, func([]byte) error { return nil })
+	} else {
+		// Whole, through fs.ReadFile: a Writer that keeps folders open reads it in the
+		// archive's folder it just moved it into (fabricdir.Writer.FS).
+		var data []byte
+		if data, err = fs.ReadFile(in.fsys, name); err != nil {
+			err = fmt.Errorf("read %s: %w", name, err)
+		} else if int64(len(data)) != f.Size || sha256.Sum256(data) != f.Sum {
+			err = errChanged
 		}
-		return true, err
 	}
-	// Whole, through fs.ReadFile: a Writer that keeps folders open reads it in the archive's
-	// folder it just moved it into (fabricdir.Writer.FS).
-	data, err := fs.ReadFile(in.fsys, name)
-	if err != nil {
-		return true, fmt.Errorf("read %s: %w", name, err)
-	}
-	if int64(len(data)) != f.Size || sha256.Sum256(data) != f.Sum {
+	if errors.Is(err, errChanged) {
+		_ = rn.Rename(name, f.Path) // best effort: the ingest fails either way
 		return true, fmt.Errorf("read %s: %w", f.Path, errChanged)
 	}
-	return true, nil
+	return true, err
 }
 
 // resourceWrite is the writing of one resource file (or a delete): prepared

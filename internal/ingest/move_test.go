@@ -16,7 +16,8 @@ import (
 // ends as it does with one that cannot: the same Result, the same error, the same files with
 // the same bytes, each raw file moved to its archive (also when it is checked there in pieces);
 // when every move fails, each raw file is archived by a copy instead, to the same end. A raw
-// file whose bytes changed since they were validated fails the ingest as changed, naming it.
+// file whose bytes changed since they were validated fails the ingest as changed, naming it,
+// and is moved back to raw/ as it is now.
 func TestArchiveByMove(t *testing.T) {
 	opts := Options{JobID: "job-1", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	for name, tree := range corpusTrees(t) {
@@ -62,6 +63,9 @@ func TestArchiveByMove(t *testing.T) {
 		wholeFileMax = 1 << 20
 		if !errors.Is(err, errChanged) || !strings.Contains(err.Error(), "raw/a.yaml") {
 			t.Fatalf("raw file changed before its move (in pieces: %v): err = %v; want %v naming raw/a.yaml", pieces, err, errChanged)
+		}
+		if f := w.fs["raw/a.yaml"]; f == nil || !bytes.Equal(f.Data, w.changeOnMove) || w.fs[archiveDir+"/job-1/a.yaml.archived"] != nil {
+			t.Fatalf("raw file changed before its move (in pieces: %v): not moved back to raw/ as changed", pieces)
 		}
 	}
 }
