@@ -114,6 +114,7 @@ func (c *Client) PushTo(ctx context.Context, branch, expectOld string) error {
 	opts.ProxyOptions = proxyOpts
 	err = repo.PushContext(opCtx, opts)
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		c.own.forget() // on the remote now
 		return nil
 	}
 	terr := c.netErr(opCtx, op, err)

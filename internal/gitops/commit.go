@@ -78,6 +78,10 @@ func (c *Client) commit(ctx context.Context, dir, message string, paths []string
 	if err != nil {
 		return "", false, fmt.Errorf("%s: read HEAD: %s", op, opaque(err))
 	}
+	if t, err := repo.Storer.Reference(c.tracking); err == nil && t.Hash() == headRef.Hash() {
+		// No commit of ours waits for a push: what was kept for one was pushed or dropped.
+		c.own.forget()
+	}
 	root, err := head.Tree()
 	if err != nil {
 		return "", false, fmt.Errorf("%s: read HEAD: %s", op, opaque(err))

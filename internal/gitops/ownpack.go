@@ -33,7 +33,9 @@ const ownLimit = 4 << 20
 
 // ownObjects is what a Client keeps of the objects its commits wrote (newObjects.add): each
 // object's pack entry, by hash. Entries are content-addressed, so one is never wrong, only
-// perhaps no longer wanted; the push that sends them forgets them all.
+// perhaps no longer wanted: a push that succeeds forgets them all, and so does a commit on a
+// branch with no commit of ours waiting for a push (the last was pushed, to a pull request's
+// branch say, or dropped by a sync to the remote head).
 type ownObjects struct {
 	buf  []byte                   // the entries, one after the other
 	at   map[plumbing.Hash][2]int // where each is in buf

@@ -343,6 +343,28 @@ func TestSendPack(t *testing.T) {
 		t.Errorf("remote folder = %q, %d of %d objects sent as kept; want one.yaml, and 1 of 5 (the commit; its 4 trees from the store)", got, c.sentKept, len(hashes))
 	}
 
+	// A commit not pushed, dropped by the next sync (the remote head did not move, so the
+	// sync puts the branch back there): the next commit forgets what the dropped one kept.
+	_, _, _, done = round("dropped/one.yaml")
+	done()
+	dropped := len(c.own.at)
+	_, base, local, done = round("kept/one.yaml")
+	done()
+	if dropped == 0 || len(c.own.at) != dropped {
+		t.Errorf("kept %d objects after a commit dropped by a sync, %d for the dropped one; want the same number, the new commit's only", len(c.own.at), dropped)
+	}
+	if base == local {
+		t.Fatal("the second commit is not ahead of the remote")
+	}
+
+	// A push to another branch (a pull request's, through go-git's push) forgets them too.
+	if err := c.PushTo(ctx, "fabsync/pr", ""); err != nil {
+		t.Fatalf("PushTo: %v", err)
+	}
+	if c.own.at != nil {
+		t.Errorf("kept %d objects after a push to another branch; want none", len(c.own.at))
+	}
+
 	// Nothing kept (a Client that restarted between its commit and its push): all read from
 	// the store, just as whole.
 	repo, base, local, done = round("again/one.yaml", "again/two.yaml")
