@@ -99,6 +99,15 @@ func (w Writer) dirLocked(d string, create bool) (*openDir, error) {
 	return od, nil
 }
 
+// mkdirParent makes the folders of the local path p under Root, walking from Root (a Writer
+// literal's way).
+func (w Writer) mkdirParent(p string) error {
+	if d := filepath.Dir(p); d != "." {
+		return w.Root.MkdirAll(d, 0o755)
+	}
+	return nil
+}
+
 // WriteFile writes data to name (a slash path relative to Root), creating its folders.
 func (w Writer) WriteFile(name string, data []byte) error {
 	p, err := local(name)
@@ -106,10 +115,8 @@ func (w Writer) WriteFile(name string, data []byte) error {
 		return err
 	}
 	if w.open == nil {
-		if d := filepath.Dir(p); d != "." {
-			if err := w.Root.MkdirAll(d, 0o755); err != nil {
-				return err
-			}
+		if err := w.mkdirParent(p); err != nil {
+			return err
 		}
 		return w.Root.WriteFile(p, data, 0o644)
 	}
@@ -130,10 +137,8 @@ func (w Writer) CreateFile(name string) (io.WriteCloser, error) {
 		return nil, err
 	}
 	if w.open == nil {
-		if d := filepath.Dir(p); d != "." {
-			if err := w.Root.MkdirAll(d, 0o755); err != nil {
-				return nil, err
-			}
+		if err := w.mkdirParent(p); err != nil {
+			return nil, err
 		}
 		return w.Root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	}
@@ -175,10 +180,8 @@ func (w Writer) Rename(from, to string) error {
 		return err
 	}
 	if w.open == nil {
-		if d := filepath.Dir(pt); d != "." {
-			if err := w.Root.MkdirAll(d, 0o755); err != nil {
-				return err
-			}
+		if err := w.mkdirParent(pt); err != nil {
+			return err
 		}
 		return w.Root.Rename(pf, pt)
 	}
