@@ -78,7 +78,7 @@ func (o *ownObjects) writePack(w io.Writer, s storer.EncodedObjectStorer, hashes
 	var zw *zlib.Writer
 	var hdr []byte
 	for _, h := range hashes {
-		if span, ok := o.at[h]; ok && !o.full {
+		if span, ok := o.at[h]; ok { // at is empty once full
 			if _, err := out.Write(o.buf[span[0]:span[1]]); err != nil {
 				return kept, err
 			}
