@@ -58,7 +58,11 @@ func processDoc(file string, d rawDoc, lim Limits, v *validate.Validator) (r doc
 		}
 	}()
 
-	doc, err := parseDoc(d.Data)
+	// The tree is done with when processDoc returns: r holds none of it
+	// (positions and strings only, and validate's Resource is packed).
+	arena := nodeArenas.Get().(*nodeArena)
+	defer nodeArenas.Put(arena)
+	doc, err := parseDocIn(d.Data, arena)
 	if err != nil {
 		var se *syntaxError
 		p := Problem{File: file, Document: d.Index, Message: "YAML syntax error: " + err.Error(),

@@ -730,7 +730,9 @@ func (in *ingester) checkExisting(ctx context.Context, seen *pathIndex) error {
 			e.checks, e.record = m.checks, m.record
 			return e
 		}
-		doc, err := parseDoc(data)
+		arena := nodeArenas.Get().(*nodeArena) // the tree is done with on return: e holds none of it
+		defer nodeArenas.Put(arena)
+		doc, err := parseDocIn(data, arena)
 		if err != nil || isEmptyDoc(doc) {
 			return e
 		}

@@ -381,7 +381,9 @@ func appendLogEntry(b []byte, job, commit string, t time.Time, files []logFile) 
 // identity reads the identity fields of a resource file for the manifest,
 // leaving unknown fields empty.
 func identityOf(data []byte) (e manifestLine) {
-	doc, err := parseDoc(data)
+	arena := nodeArenas.Get().(*nodeArena) // e holds strings of the tree only
+	defer nodeArenas.Put(arena)
+	doc, err := parseDocIn(data, arena)
 	if err != nil || isEmptyDoc(doc) || doc.Content[0].Kind != yaml.MappingNode {
 		return e
 	}

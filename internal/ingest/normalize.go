@@ -108,13 +108,17 @@ var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 
 // parseDoc parses exactly one YAML document. A panic in the YAML library is
 // turned into an error.
-func parseDoc(data []byte) (n *yaml.Node, err error) {
+func parseDoc(data []byte) (n *yaml.Node, err error) { return parseDocIn(data, nil) }
+
+// parseDocIn is parseDoc with quickParse cutting the tree from a (see
+// quickParseIn): it lives until a's next use.
+func parseDocIn(data []byte, a *nodeArena) (n *yaml.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			n, err = nil, &syntaxError{Msg: fmt.Sprintf("YAML parser failed on this document: %v", r)}
 		}
 	}()
-	if n, ok := quickParse(data); ok {
+	if n, ok := quickParseIn(data, a); ok {
 		return n, nil
 	}
 	var doc yaml.Node

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -28,7 +29,11 @@ import (
 // sequences of such plain scalars, {} and [], and empty values (null).
 // Anchors, aliases, tags, block and multi-line scalars, flow mappings with
 // content, directives, and lines ending in a space are all left to yaml.v3.
-func quickParse(data []byte) (doc *yaml.Node, ok bool) {
+func quickParse(data []byte) (doc *yaml.Node, ok bool) { return quickParseIn(data, nil) }
+
+// quickParseIn is quickParse cutting the nodes from a's memory, when a is
+// not nil: the tree it returns lives until a is handed to the next parse.
+func quickParseIn(data []byte, a *nodeArena) (doc *yaml.Node, ok bool) {
 	lines := 0
 	for _, c := range data {
 		if c == '\n' {
@@ -48,6 +53,7 @@ func quickParse(data []byte) (doc *yaml.Node, ok bool) {
 	// A line holds two nodes, a key and its value, more often than not (1.9
 	// on average in real wiring files).
 	p := &quickParser{src: string(data), chunk: 2*lines + 2}
+	a.lend(p)
 	head, marker := p.header()
 	p.advance()
 	if !p.has {
@@ -150,6 +156,40 @@ type quickLine struct {
 	comment, lineEnd int
 }
 
+// nodeArena is memory for the nodes of one document's tree at a time, reused
+// from one document to the next: a document's nodes are most of the memory
+// an ingest allocates (a third of it for real wiring files, each node 152
+// bytes), and a tree is done with once its document is checked and
+// normalized. The zero value is ready to use; a nil *nodeArena lends
+// nothing.
+type nodeArena struct {
+	nodes []yaml.Node
+	ptrs  []*yaml.Node
+}
+
+// maxArenaNodes bounds the nodes an arena keeps for the next document
+// (about 600 KB): a larger document's nodes are allocated for it alone.
+const maxArenaNodes = 4096
+
+// nodeArenas holds the arenas of the documents not being parsed.
+var nodeArenas = sync.Pool{New: func() any { return new(nodeArena) }}
+
+// lend gives p the first chunks of its nodes and Content from a's memory,
+// growing it to what p's document is expected to need, within
+// maxArenaNodes. Every node p cuts is set whole (node), so what a held
+// before does not show through.
+func (a *nodeArena) lend(p *quickParser) {
+	if a == nil || p.chunk > maxArenaNodes {
+		return
+	}
+	if cap(a.nodes) < p.chunk {
+		a.nodes = make([]yaml.Node, 0, max(p.chunk, 2*cap(a.nodes)))
+		a.ptrs = make([]*yaml.Node, 0, cap(a.nodes))
+	}
+	p.slab, p.ptrs = a.nodes[:0], a.ptrs[:0]
+	p.chunk = 16
+}
+
 // quickFail is a parse the quick parser does not take on.
 type quickFail struct{}
 
@@ -203,7 +243,7 @@ func (p *quickParser) node(kind yaml.Kind, tag string, line, col int) *yaml.Node
 	}
 	p.slab = p.slab[:len(p.slab)+1]
 	n := &p.slab[len(p.slab)-1]
-	n.Kind, n.Tag, n.Line, n.Column = kind, tag, line, col
+	*n = yaml.Node{Kind: kind, Tag: tag, Line: line, Column: col}
 	return n
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -16,11 +17,19 @@ import (
 )
 
 // checkQuick checks quickParse against yaml.v3 on one document: when it
-// says ok, its tree must be yaml.Unmarshal's, node for node. It reports
-// whether quickParse took the document.
+// says ok, its tree must be yaml.Unmarshal's, node for node, and so must the
+// tree it cuts from testArena, which held the document checked before (what
+// processDoc does from one document to the next). It reports whether
+// quickParse took the document.
 func checkQuick(t *testing.T, data []byte) bool {
 	t.Helper()
 	got, ok := quickParse(data)
+	testArena.Lock()
+	inArena, okInArena := quickParseIn(data, &testArena.a)
+	defer testArena.Unlock()
+	if okInArena != ok {
+		t.Fatalf("quickParse(%q): ok = %v, in an arena %v", data, ok, okInArena)
+	}
 	if !ok {
 		return false
 	}
@@ -31,7 +40,16 @@ func checkQuick(t *testing.T, data []byte) bool {
 	if !reflect.DeepEqual(got, &want) {
 		t.Fatalf("quickParse(%q):\n got %s\nwant %s", data, dumpNode(got), dumpNode(&want))
 	}
+	if !reflect.DeepEqual(inArena, &want) {
+		t.Fatalf("quickParse(%q) in an arena:\n got %s\nwant %s", data, dumpNode(inArena), dumpNode(&want))
+	}
 	return true
+}
+
+// testArena is checkQuick's, shared by the tests (some run in parallel).
+var testArena struct {
+	sync.Mutex
+	a nodeArena
 }
 
 // dumpNode prints a node tree with everything reflect.DeepEqual compares.
@@ -159,6 +177,8 @@ func TestQuickParse(t *testing.T) {
 		{"comment between the start and the header", "#c\n---\n#d\na: b\n", false},
 		{"indented comment line", "a: b\n  # c\n", false},
 		{"deep", strings.Repeat("- ", 1000) + "a\n", true},
+		{"more nodes than an arena keeps", manyKeys(maxArenaNodes), true},
+		{"more nodes than lines", "a: [b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u]\n", true},
 		{"too deep", strings.Repeat("- ", 1001) + "a\n", false},
 		{"deeper than yaml.v3 takes", strings.Repeat("- ", 10001) + "a\n", false},
 	}
@@ -169,6 +189,15 @@ func TestQuickParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyKeys is a mapping of n keys.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "k%d: v\n", i)
+	}
+	return b.String()
 }
 
 // TestQuickParseCorpus holds quickParse to yaml.v3 on every document of the
