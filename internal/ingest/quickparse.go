@@ -527,7 +527,7 @@ func plainTag(v string) string {
 				return "!!str"
 			}
 		}
-		if strings.Count(v, ".") > 1 {
+		if strings.Count(v, ".") > 1 || innerSign(v) {
 			return "!!str"
 		}
 		return ""
@@ -542,6 +542,28 @@ func plainTag(v string) string {
 		}
 	}
 	return "!!str"
+}
+
+// innerSign reports whether v, made of numberish characters, has a '+' or
+// '-' where no int or float yaml.v3 reads has one, as a UUID or a range
+// like 1-2 does: anywhere but first, after an exponent's e, and after the
+// 0b and 0o prefixes (yaml.v3 reads "0b-1" as -1). yaml.v3 drops '_' before
+// it reads a number, so they are skipped.
+func innerSign(v string) bool {
+	plain := strings.ReplaceAll(v, "_", "")
+	for i := 1; i < len(plain); i++ {
+		if c := plain[i]; c != '+' && c != '-' {
+			continue
+		}
+		switch prev := plain[i-1]; {
+		case prev == 'e' || prev == 'E':
+		case i == 2 && (plain[:2] == "0b" || plain[:2] == "0o"):
+		case i == 3 && (plain[:3] == "-0b" || plain[:3] == "-0o"):
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func isDigits(s string) bool {
