@@ -7,8 +7,8 @@ import (
 )
 
 // This file is ingest's own YAML writer for the documents normalization produces: block
-// mappings and sequences of single-line scalars, with comments above keys and sequence items
-// and after scalar values. It writes exactly the bytes yaml.v3's Encoder (SetIndent(2)) writes
+// mappings and sequences of single-line scalars, with comments above the document, keys and
+// sequence items, after scalar values and below a nested mapping's last pair. It writes exactly the bytes yaml.v3's Encoder (SetIndent(2)) writes
 // for such a tree, in one pass over the nodes into one buffer, where yaml.v3 builds an event
 // for every node and keeps every event of a document in a queue that grows and is never reused
 // (more than half of what an ingest allocated). The functions below follow yaml.v3's emitter
@@ -20,9 +20,10 @@ import (
 // Anything outside that shape makes appendDoc decline (ok false), and encode falls back to
 // yaml.v3: tags written out (TaggedStyle), anchors and aliases, flow style, literal and folded
 // scalars and any value with a line break, keys that are not simple (collections, over 128
-// bytes), foot comments anywhere, and comments on documents, collections or keys' line ends,
-// whose placement yaml.v3 moves around. It expects trees as yaml.v3's parser builds them (an
-// untagged plain scalar's Tag is what its value resolves to), which is what ingest has.
+// bytes), foot comments anywhere but after the last pair of a nested mapping, and comments
+// on collections, at keys' line ends and at documents' ends, whose placement yaml.v3 moves
+// around. It expects trees as yaml.v3's parser builds them (an untagged plain scalar's Tag is
+// what its value resolves to), which is what ingest has.
 
 // emitter is the state of yaml.v3's emitter that the output depends on, for a best indent of
 // 2 and no line width.
@@ -38,31 +39,50 @@ type emitter struct {
 // yaml.v3's Encoder with SetIndent(2) writes it. It reports false, with buf's content beyond
 // its length undefined, when the tree is not of the shape it writes.
 func appendDoc(buf []byte, doc *yaml.Node) ([]byte, bool) {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.HeadComment != "" ||
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || !commentOK(doc.HeadComment) ||
 		doc.LineComment != "" || doc.FootComment != "" || doc.Anchor != "" || doc.Style != 0 {
 		return buf, false
 	}
 	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode || len(root.Content) == 0 || !emittable(root, false) {
+	if root.Kind != yaml.MappingNode || len(root.Content) == 0 || !emittable(root, atRoot) {
 		return buf, false
 	}
 	e := emitter{buf: buf, indent: -1, whitespace: true, indention: true}
+	if doc.HeadComment != "" {
+		// emit_document_start: the comment, then a line break (a blank line).
+		e.headComment(doc.HeadComment)
+		e.putBreak()
+	}
 	e.mapping(root, false)
 	// Document end: yaml.v3 writes an indent, which ends the last line.
 	e.writeIndent()
 	return e.buf, true
 }
 
-// emittable reports whether the tree under n is of the shape appendDoc writes. Comments are
-// allowed above scalar keys and scalar sequence items (headOK) and after scalar values.
-func emittable(n *yaml.Node, headOK bool) bool {
-	if n.Anchor != "" || n.Style&(yaml.TaggedStyle|yaml.FlowStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.FootComment != "" ||
-		!commentOK(n.HeadComment) || !commentOK(n.LineComment) {
+// Where a node is in the tree, for emittable: what comments appendDoc writes for it there.
+const (
+	atRoot    = iota // the document's mapping
+	atKey            // a mapping's key: a head comment
+	atLastKey        // the last key of a mapping that is a key's value, the key's own value a scalar, not empty: a head and a foot comment
+	atValue          // a mapping's value: a line comment, if a scalar
+	atItem           // a sequence item: a head comment, if a scalar, and a line comment
+)
+
+// emittable reports whether the tree under n, found at at, is of the shape appendDoc writes.
+// Comments are allowed above scalar keys and scalar sequence items, after scalar values,
+// and below the last pair of a nested mapping when its value is a scalar that is not empty
+// (a foot comment of the key, which yaml.v3 reads back where it was; elsewhere it may read
+// one back as the head comment of what follows, and after an empty value at the end as the
+// document's foot comment).
+func emittable(n *yaml.Node, at int) bool {
+	if n.Anchor != "" || n.Style&(yaml.TaggedStyle|yaml.FlowStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 ||
+		n.FootComment != "" && at != atLastKey ||
+		!commentOK(n.HeadComment) || !commentOK(n.LineComment) || !commentOK(n.FootComment) {
 		return false
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.HeadComment != "" && !headOK {
+		if n.HeadComment != "" && at != atKey && at != atLastKey && at != atItem {
 			return false
 		}
 		return singleLine(n.Value)
@@ -72,14 +92,18 @@ func emittable(n *yaml.Node, headOK bool) bool {
 		}
 		for i := 0; i < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			keyAt := atKey
+			if at == atValue && i+2 == len(n.Content) && v.Kind == yaml.ScalarNode && v.Value != "" {
+				keyAt = atLastKey
+			}
 			// A simple key: a single-line scalar of at most 128 bytes, no comment after it.
-			if k.Kind != yaml.ScalarNode || len(k.Value) > 128 || k.LineComment != "" || !emittable(k, true) {
+			if k.Kind != yaml.ScalarNode || len(k.Value) > 128 || k.LineComment != "" || !emittable(k, keyAt) {
 				return false
 			}
 			if v.Kind == yaml.ScalarNode && v.HeadComment != "" {
 				return false
 			}
-			if !emittable(v, false) {
+			if !emittable(v, atValue) {
 				return false
 			}
 		}
@@ -89,7 +113,7 @@ func emittable(n *yaml.Node, headOK bool) bool {
 			return false
 		}
 		for _, c := range n.Content {
-			if !emittable(c, c.Kind == yaml.ScalarNode) {
+			if !emittable(c, atItem) {
 				return false
 			}
 		}
@@ -155,6 +179,15 @@ func (e *emitter) mapping(n *yaml.Node, seqItem bool) {
 		e.writeIndicator(":", false, false, false)
 		e.value(v, false)
 		e.lineComment(v.LineComment)
+	}
+	// yaml.v3's encoder hands a key's foot comment on with the next key, as a tail comment
+	// written before its head comment; emittable lets only the last key of a nested mapping
+	// have one, which comes with the end of the mapping, at the mapping's indent. (yaml.v3
+	// then writes a blank line before the next line at that indent; the next line appendDoc
+	// writes is always further left: no key of a mapping holding this one has a foot comment.)
+	if k := n.Content[len(n.Content)-2]; k.FootComment != "" {
+		e.writeIndent()
+		e.writeComment(k.FootComment)
 	}
 	e.indent = saved
 }

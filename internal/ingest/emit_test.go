@@ -83,6 +83,16 @@ func TestEmitMatchesYAML(t *testing.T) {
 		{"comment lines", "#\n# Server\n#\napiVersion: v1\n\n# spaced\n\n# again\nkind: X\n", true},
 		{"comment at mapping item", "a:\n- # c\n  b: 1\n", true},
 		{"foot comment", "a: b\n# foot\n\nc: d\n", false},
+		{"document comment", "###\n### x\n###\n\na: b\n", true},
+		{"document and key comments", "# doc\n\n# key\na: b\n", true},
+		{"foot comment of a nested mapping", "a:\n  b: 1\n  # end of a\nc: 2\n", true},
+		{"foot comments of nested mappings", "a:\n  b:\n    c: 1\n    # end of b\n  d:\n    e: 1 # e\n    # end of d\nf:\n  g: 1\n  # end of f\n", true},
+		{"foot comment at the end of the document", "a:\n  b: 1\n  # end\n", true},
+		{"foot comment of a null", "a:\n  b: 1\n  c:\n  # end\nd: 1\n", false},
+		{"foot comment of a mapping's last key", "a: 1\nb: 2\n# end\n", false},
+		{"foot comment inside a mapping", "a:\n  b: 1\n  # x\n\n  c: 2\n", false},
+		{"foot comment left of its mapping", "a:\n  b:\n    c: 1\n  # x\nd: 1\n", true}, // yaml.v3 reads it as c's foot comment
+		{"foot comment in a sequence item", "s:\n- a: 1\n  # x\n- b\n", false},
 		{"comment on key of collection", "a: # c\n  b: 1\n", false},
 		{"multi-line", "a: |\n  x\n  y\nb: >\n  z\n", false},
 		{"plain with break", "a: x\n\n  y\n", false},
@@ -196,6 +206,7 @@ func readCorpusEntry(name string) ([]byte, error) {
 func FuzzEmit(f *testing.F) {
 	f.Add([]byte("a: b # c\nd:\n- 'e'\n- f: \"g\"\n"))
 	f.Add([]byte("a: ' x'\nb: \"\\t\"\n#c\ne: []\n"))
+	f.Add([]byte("# doc\n\na:\n  b: 1\n  # end of a\nc:\n  d:\n    e: 1\n    # end of d\n"))
 	ents, _ := os.ReadDir("testdata/fuzz/FuzzNormalize")
 	for _, e := range ents {
 		if data, err := readCorpusEntry(filepath.Join("testdata/fuzz/FuzzNormalize", e.Name())); err == nil {
@@ -214,6 +225,7 @@ func FuzzNormalizeOnce(f *testing.F) {
 	f.Add([]byte("#\n# Server\n#\napiVersion: v1\nkind: X # k\nmetadata:\n  # n\n  name: a\nspec:\n  - # i\n    b: 1\n  # c\n  - d\n"))
 	f.Add([]byte("a: b\n# foot\n\n# head\nc: d\n"))
 	f.Add([]byte("a:\n  b: 1\n  # end of a\nc: 2\n"))
+	f.Add([]byte("###\n### doc\n###\n\na:\n  z: 1 # z\n  b:\n    c: 1\n    # end of b\n  # end of a\nd:\n  e: x\n  # end of d\n"))
 	ents, _ := os.ReadDir("testdata/fuzz/FuzzNormalize")
 	for _, e := range ents {
 		if data, err := readCorpusEntry(filepath.Join("testdata/fuzz/FuzzNormalize", e.Name())); err == nil {

@@ -510,12 +510,13 @@ func normalizeOnce(doc *yaml.Node, sizeHint int) ([]byte, error) {
 }
 
 // stableComments reports whether the comments under n, a tree appendDoc writes, are of the
-// kinds yaml.v3's parser reads back onto the same nodes: comments above keys and sequence
-// items with no blank line in them, and comments after scalar values. (appendDoc takes no foot
-// comments.) A blank line splits a comment in two when it is read again, the part above
-// becoming the foot comment of what precedes it.
+// kinds yaml.v3's parser reads back onto the same nodes: comments above the document, keys
+// and sequence items and below the last pair of a nested mapping (the foot comments appendDoc
+// takes) with no blank line in them, and comments after scalar values. A blank line splits a
+// comment in two when it is read again, the part above becoming the foot comment of what
+// precedes it.
 func stableComments(n *yaml.Node) bool {
-	if c := n.HeadComment; c != "" && (strings.Contains(c, "\n\n") || c[0] == '\n' || c[len(c)-1] == '\n') {
+	if !unbroken(n.HeadComment) || !unbroken(n.FootComment) {
 		return false
 	}
 	for _, c := range n.Content {
@@ -524,6 +525,11 @@ func stableComments(n *yaml.Node) bool {
 		}
 	}
 	return true
+}
+
+// unbroken reports whether the comment c has no blank line in it, before it or after it.
+func unbroken(c string) bool {
+	return c == "" || !strings.Contains(c, "\n\n") && c[0] != '\n' && c[len(c)-1] != '\n'
 }
 
 // renormalize runs one normalization pass over encoded output.

@@ -18,10 +18,13 @@ import (
 //
 // The subset: LF line ends, spaces, printable ASCII; a head of blank lines,
 // an optional "---" line and one block of comment lines in column 1 right
-// above the first key (the header real wiring files give each resource);
-// comments at the end of a line holding a scalar, and no other comment
-// (no other '#' at all); block mappings whose keys are
-// plain one-line scalars; block sequences ("- ", compact "- key: value" and
+// above the first key (the header real wiring files give each resource), or
+// parted from it by blank lines (the document's comment); comments at the
+// end of a line holding a scalar; blocks of comment lines in a mapping, in
+// line with its keys and with no blank line next to them, between two keys
+// or after the last pair of a nested mapping when its value is a scalar (see
+// mapping), and no other comment (no other '#' at all); block mappings whose
+// keys are plain one-line scalars; block sequences ("- ", compact "- key: value" and
 // "- - x" items, and sequences at their key's indentation); values that are
 // one-line plain scalars (tagged as yaml.v3 tags them: only !!str, !!int,
 // !!bool and !!null are told apart here, anything that might be a float or
@@ -54,7 +57,7 @@ func quickParseIn(data []byte, a *nodeArena) (doc *yaml.Node, ok bool) {
 	// on average in real wiring files).
 	p := &quickParser{src: string(data), chunk: 2*lines + 2}
 	a.lend(p)
-	head, marker := p.header()
+	head, docHead, marker := p.header()
 	p.advance()
 	if !p.has {
 		return nil, false
@@ -66,15 +69,19 @@ func quickParseIn(data []byte, a *nodeArena) (doc *yaml.Node, ok bool) {
 	if marker == p.cur.num {
 		doc.Column = p.cur.indent + 1
 	}
-	root := p.block()
-	if p.has {
+	root := p.block(false)
+	if p.has || p.pending != "" {
 		return nil, false
 	}
 	if head != "" {
 		if root.Kind != yaml.MappingNode {
 			return nil, false
 		}
-		root.Content[0].HeadComment = head
+		if docHead {
+			doc.HeadComment = head
+		} else {
+			root.Content[0].HeadComment = head
+		}
 	}
 	doc.Content = []*yaml.Node{root}
 	return doc, true
@@ -82,22 +89,27 @@ func quickParseIn(data []byte, a *nodeArena) (doc *yaml.Node, ok bool) {
 
 // header reads the lines above the document's first line of content: blank
 // lines, then a "---" line, a block of comment lines, both (in either
-// order), or neither, with no blank line after them. It returns the
-// comments as yaml.v3 gives them (the first key's head comment), and the
-// line of the "---", 0 if there is none.
-func (p *quickParser) header() (head string, marker int) {
+// order), or neither, with no blank line after them; or blank lines, a
+// block of comment lines and blank lines. It returns the comments as
+// yaml.v3 gives them: the first key's head comment, or the document's
+// (docHead) when blank lines part them from the content; and the line of
+// the "---", 0 if there is none.
+func (p *quickParser) header() (head string, docHead bool, marker int) {
 	const (
 		blanks   = iota
 		marked   // "---"
 		comments // comments, no "---" yet
 		both     // comments after "---", or "---" after comments
+		spaced   // blank lines after comments with no "---"
 	)
 	state, headStart, headEnd := blanks, 0, 0
 	for p.next < len(p.src) {
 		start, end := p.next, p.lineEnd(p.next)
 		switch line := p.src[start:end]; {
 		case strings.TrimLeft(line, " ") == "":
-			if state != blanks {
+			if state == comments {
+				state = spaced
+			} else if state != blanks && state != spaced {
 				panic(quickFail{}) // a blank line after the header
 			}
 		case line == "---" && (state == blanks || state == comments):
@@ -116,11 +128,11 @@ func (p *quickParser) header() (head string, marker int) {
 			panic(quickFail{}) // a second "---", or a comment with a trailing space
 		default:
 			p.inDoc = true
-			return p.src[headStart:headEnd], marker
+			return p.src[headStart:headEnd], state == spaced, marker
 		}
 		p.next, p.line = end+1, p.line+1
 	}
-	return "", marker
+	return "", false, marker
 }
 
 // quickParser is quickParse's state: the document and the line it is on.
@@ -140,6 +152,12 @@ type quickParser struct {
 	stack []*yaml.Node
 	chunk int
 	depth int // collections open
+	// pending is the block of comment lines read since the last line of
+	// content, at column pendingIndent, for the mapping it belongs to to
+	// take: as the head comment of its next key, or as the foot comment of
+	// its last one.
+	pending       string
+	pendingIndent int
 }
 
 // quickLine is the part of a line the parser has yet to read: for "- a: b",
@@ -193,11 +211,14 @@ func (a *nodeArena) lend(p *quickParser) {
 // quickFail is a parse the quick parser does not take on.
 type quickFail struct{}
 
-// advance moves cur to the next line that is not blank. It panics with
-// quickFail at a line quickParse leaves to yaml.v3 whatever its context: a
-// document marker, a comment, or a trailing space. quickParse recovers.
+// advance moves cur to the next line that is not blank or a comment line,
+// adding the comment lines on the way to pending. It panics with quickFail at
+// a line quickParse leaves to yaml.v3 whatever its context: a document
+// marker, a trailing space, a comment line next to a blank line, or one
+// not in line with those above it. quickParse recovers.
 func (p *quickParser) advance() {
 	p.has = false
+	blank := false
 	for p.next < len(p.src) {
 		start, end := p.next, p.lineEnd(p.next)
 		p.next, p.line = end+1, p.line+1
@@ -206,16 +227,33 @@ func (p *quickParser) advance() {
 			i++
 		}
 		if i == end {
-			continue // blank
+			if p.pending != "" {
+				panic(quickFail{}) // a blank line after comment lines
+			}
+			blank = true
+			continue
 		}
 		if p.src[end-1] == ' ' || i == start && p.inDoc && (strings.HasPrefix(p.src[i:], "---") || strings.HasPrefix(p.src[i:], "...")) {
 			panic(quickFail{})
 		}
+		if p.src[i] == '#' { // a comment line
+			switch {
+			case blank:
+				panic(quickFail{}) // after a blank line
+			case p.pending == "":
+				p.pending, p.pendingIndent = p.src[i:end], i-start
+			case i-start != p.pendingIndent:
+				panic(quickFail{})
+			default:
+				p.pending += "\n" + p.src[i:end]
+			}
+			continue
+		}
 		p.cur, p.has = quickLine{num: p.line, indent: i - start, start: i, end: end, comment: -1, lineEnd: end}, true
 		if hash := strings.IndexByte(p.src[i:end], '#'); hash >= 0 {
 			hash += i
-			if hash == i || p.src[hash-1] != ' ' {
-				panic(quickFail{}) // a comment line, or a '#' a scalar might hold
+			if p.src[hash-1] != ' ' {
+				panic(quickFail{}) // a '#' a scalar might hold
 			}
 			p.cur.comment, p.cur.end = hash, len(strings.TrimRight(p.src[:hash], " "))
 		}
@@ -264,12 +302,13 @@ func (p *quickParser) children(from int) []*yaml.Node {
 	return p.ptrs[start:len(p.ptrs):len(p.ptrs)]
 }
 
-// block parses the block mapping or sequence that starts where cur is.
-func (p *quickParser) block() *yaml.Node {
+// block parses the block mapping or sequence that starts where cur is, the
+// value of a mapping's key when keyValue is set.
+func (p *quickParser) block(keyValue bool) *yaml.Node {
 	if p.seqItem() {
 		return p.sequence()
 	}
-	return p.mapping()
+	return p.mapping(keyValue)
 }
 
 // maxQuickDepth is how deep quickParse nests collections. yaml.v3 refuses
@@ -296,6 +335,9 @@ func (p *quickParser) sequence() *yaml.Node {
 	from := len(p.stack)
 	p.nest()
 	for p.has && p.cur.indent == col && p.seqItem() {
+		if p.pending != "" {
+			panic(quickFail{}) // comment lines in a sequence
+		}
 		i := p.cur.start + 1
 		for i < p.cur.end && p.src[i] == ' ' {
 			i++
@@ -308,7 +350,7 @@ func (p *quickParser) sequence() *yaml.Node {
 			line := p.cur.num
 			p.advance()
 			if p.has && p.cur.indent > col {
-				item = p.block()
+				item = p.block(false)
 			} else {
 				item = p.node(yaml.ScalarNode, "!!null", line, col+2)
 			}
@@ -319,7 +361,7 @@ func (p *quickParser) sequence() *yaml.Node {
 		}
 		p.stack = append(p.stack, item)
 	}
-	s.Content = p.children(from)
+	s.Content = p.children(from) // comment lines below it are left for the mapping around it
 	p.depth--
 	return s
 }
@@ -332,7 +374,7 @@ func (p *quickParser) inline(parent int) *yaml.Node {
 		return p.sequence()
 	}
 	if _, ok := p.keyEnd(); ok {
-		return p.mapping()
+		return p.mapping(false)
 	}
 	return p.value(parent)
 }
@@ -349,8 +391,15 @@ func (p *quickParser) keyEnd() (int, bool) {
 	return 0, false
 }
 
-// mapping parses the block mapping whose first key is where cur is.
-func (p *quickParser) mapping() *yaml.Node {
+// mapping parses the block mapping whose first key is where cur is, the
+// value of a mapping's key when keyValue is set. Comment lines between its
+// keys, at their column, are the head comment of the key below them (also
+// after a nested collection); comment lines at their column after its last
+// pair, when that pair's value is a scalar written out (not an empty null)
+// and the mapping is a key's value, are the foot comment of its last key.
+// yaml.v3 does both (after an empty value, it may make them the document's
+// foot comment); anywhere else comment lines are left to it.
+func (p *quickParser) mapping(keyValue bool) *yaml.Node {
 	col := p.cur.indent
 	m := p.node(yaml.MappingNode, "!!map", p.cur.num, col+1)
 	from := len(p.stack)
@@ -370,6 +419,12 @@ func (p *quickParser) mapping() *yaml.Node {
 		}
 		key := p.node(yaml.ScalarNode, tag, p.cur.num, col+1)
 		key.Value = k
+		if p.pending != "" {
+			if len(p.stack) == from || p.pendingIndent != col {
+				panic(quickFail{}) // above the first key, or not in line with the keys
+			}
+			key.HeadComment, p.pending = p.pending, ""
+		}
 		i := colon + 1
 		for i < p.cur.end && p.src[i] == ' ' {
 			i++
@@ -383,7 +438,7 @@ func (p *quickParser) mapping() *yaml.Node {
 			p.advance()
 			switch {
 			case p.has && p.cur.indent > col:
-				v = p.block()
+				v = p.block(true)
 			case p.has && p.cur.indent == col && p.seqItem():
 				v = p.sequence()
 			default:
@@ -395,6 +450,11 @@ func (p *quickParser) mapping() *yaml.Node {
 			v = p.value(col)
 		}
 		p.stack = append(p.stack, key, v)
+	}
+	// Other comment lines below it are left for a mapping around it to take
+	// as a head comment; quickParse fails when none does.
+	if last := len(p.stack) - 1; p.pending != "" && p.pendingIndent == col && keyValue && p.stack[last].Kind == yaml.ScalarNode && p.stack[last].Value != "" {
+		p.stack[last-1].FootComment, p.pending = p.pending, ""
 	}
 	m.Content = p.children(from)
 	p.depth--
