@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -196,12 +197,13 @@ func (w Writer) Rename(from, to string) error {
 	return renameIn(w.Root, src, pf, dst, pt)
 }
 
-// FS returns Root's file system (Root.FS) with ReadFile done as w writes: in a folder w keeps
-// open, one open of the name without following a symbolic link (refused on Linux, as for
-// WriteFile), plain system calls. Ingest reads every resource file it does not replace
-// (its fabric-wide checks and its drift scan) through it: going through Root costs an open of
-// each folder on the way and registers each file with the runtime's poller. A Writer{Root: r}
-// literal's FS reads through Root. Open and ReadDir are Root's. Close w when done with both.
+// FS returns Root's file system (Root.FS) with ReadFile and ReadDir done as w writes: in a
+// folder w keeps open, one open of the name without following a symbolic link (refused on
+// Linux, as for WriteFile, also for a folder on the way), plain system calls. Ingest reads
+// every resource file it does not replace (its fabric-wide checks and its drift scan) and
+// lists every folder it looks at through it: going through Root costs an open of each folder
+// on the way and registers each file with the runtime's poller. A Writer{Root: r} literal's
+// FS reads through Root. Open is Root's. Close w when done with both.
 func (w Writer) FS() fs.FS { return readFS{FS: w.Root.FS(), w: w} }
 
 type readFS struct {
@@ -209,8 +211,36 @@ type readFS struct {
 	w Writer
 }
 
-// ReadDir is Root's (fs.ReadDirFS).
-func (r readFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(r.FS, name) }
+// ReadDir lists the folder name, sorted by name (fs.ReadDirFS). Its entries' Info is an
+// Lstat through Root.
+func (r readFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if r.w.open == nil {
+		return fs.ReadDir(r.FS, name)
+	}
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	od, err := r.w.dir(filepath.FromSlash(name), false)
+	if err != nil {
+		return nil, err
+	}
+	return readDirIn(r.w.Root, od, name)
+}
+
+// dirEntry is an entry of a folder listed by readDirIn.
+type dirEntry struct {
+	root      *os.Root
+	dir, name string // dir: the folder's slash path under root
+	typ       fs.FileMode
+}
+
+func (e dirEntry) Name() string      { return e.name }
+func (e dirEntry) IsDir() bool       { return e.typ.IsDir() }
+func (e dirEntry) Type() fs.FileMode { return e.typ }
+func (e dirEntry) Info() (fs.FileInfo, error) {
+	return e.root.Lstat(filepath.FromSlash(path.Join(e.dir, e.name)))
+}
+func (e dirEntry) String() string { return fs.FormatDirEntry(e) }
 
 // ReadFile reads name whole (fs.ReadFileFS).
 func (r readFS) ReadFile(name string) ([]byte, error) {

@@ -294,8 +294,45 @@ func TestWriterFS(t *testing.T) {
 					t.Fatalf("ReadFile(%s) still waiting after 5 s", name)
 				}
 			}
-			if ents, err := fs.ReadDir(fsys, "managed/switches"); err != nil || len(ents) != 1 {
-				t.Errorf("ReadDir = %v, %v", ents, err)
+			// ReadDir lists as Root does: names sorted, the types of the entries themselves.
+			for _, d := range []string{".", "managed", "managed/switches"} {
+				want, err := fs.ReadDir(root.FS(), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 2 { // the second time from the folder kept open
+					got, err := fs.ReadDir(fsys, d)
+					if err != nil || len(got) != len(want) {
+						t.Fatalf("ReadDir(%s) = %v, %v; want %v", d, got, err, want)
+					}
+					for i := range want {
+						if got[i].Name() != want[i].Name() || got[i].Type() != want[i].Type() || got[i].IsDir() != want[i].IsDir() {
+							t.Errorf("ReadDir(%s)[%d] = %v; want %v", d, i, got[i], want[i])
+						}
+						gi, err := got[i].Info()
+						if err != nil {
+							t.Fatal(err)
+						}
+						wi, _ := want[i].Info()
+						if gi.Size() != wi.Size() || gi.Mode() != wi.Mode() {
+							t.Errorf("ReadDir(%s)[%d].Info() = %v %d; want %v %d", d, i, gi.Mode(), gi.Size(), wi.Mode(), wi.Size())
+						}
+					}
+				}
+			}
+			if _, err := fs.ReadDir(fsys, "managed/nope"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("ReadDir of a missing folder = %v; want ErrNotExist", err)
+			}
+			notDirs := []string{"../x", "/etc", "managed/big.yaml"}
+			if tc.name == "NewWriter" && runtime.GOOS == "linux" {
+				notDirs = append(notDirs, "managed/linked")
+			}
+			for _, d := range notDirs {
+				if ents, err := fs.ReadDir(fsys, d); err == nil {
+					t.Errorf("ReadDir(%s) = %v; want it refused", d, ents)
+				} else if tc.name == "NewWriter" && strings.Contains(err.Error(), dir) { // Root's error for a file does
+					t.Errorf("ReadDir(%s) = %v: names the absolute folder", d, err)
+				}
 			}
 		})
 	}

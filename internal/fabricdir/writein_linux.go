@@ -1,11 +1,15 @@
 package fabricdir
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -214,4 +218,83 @@ func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
 			return fd, err
 		}
 	}
+}
+
+// readDirIn lists the open folder dir, at the slash path name under root, sorted by name, as
+// fs.ReadDir does: an open of the folder of its own (the kept descriptor's offset is shared),
+// getdents and close; the type of an entry comes from getdents, or for a file system that does
+// not give it from an Lstat through root.
+func readDirIn(root *os.Root, dir *openDir, name string) ([]fs.DirEntry, error) {
+	fd, err := openat(dir.fd, ".", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer func() { _ = syscall.Close(fd) }() // only read: closing cannot lose data
+	var ents []fs.DirEntry
+	buf := make([]byte, 8<<10)
+	for {
+		n, err := syscall.ReadDirent(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdirent", Path: name, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		// Records of struct linux_dirent64: d_ino (8 bytes), d_off (8), d_reclen (2),
+		// d_type (1), then the name, NUL-terminated, padded to d_reclen.
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return nil, &fs.PathError{Op: "readdirent", Path: name, Err: syscall.EIO}
+			}
+			rec := b[:reclen]
+			b = b[reclen:]
+			nm := rec[19:]
+			if i := bytes.IndexByte(nm, 0); i >= 0 {
+				nm = nm[:i]
+			}
+			if string(nm) == "." || string(nm) == ".." {
+				continue
+			}
+			typ, ok := direntType(rec[18])
+			if !ok { // DT_UNKNOWN: seldom, so the slow way
+				fi, err := root.Lstat(filepath.Join(filepath.FromSlash(name), string(nm)))
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // removed since it was listed
+				}
+				if err != nil {
+					return nil, err
+				}
+				typ = fi.Mode().Type()
+			}
+			ents = append(ents, dirEntry{root: root, dir: name, name: string(nm), typ: typ})
+		}
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, nil
+}
+
+// direntType is the type bits of a getdents d_type, as the os package gives them; ok is
+// false for DT_UNKNOWN.
+func direntType(t uint8) (fs.FileMode, bool) {
+	switch t {
+	case syscall.DT_REG:
+		return 0, true
+	case syscall.DT_DIR:
+		return fs.ModeDir, true
+	case syscall.DT_LNK:
+		return fs.ModeSymlink, true
+	case syscall.DT_FIFO:
+		return fs.ModeNamedPipe, true
+	case syscall.DT_SOCK:
+		return fs.ModeSocket, true
+	case syscall.DT_CHR:
+		return fs.ModeDevice | fs.ModeCharDevice, true
+	case syscall.DT_BLK:
+		return fs.ModeDevice, true
+	}
+	return 0, false
 }

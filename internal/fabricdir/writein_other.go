@@ -57,3 +57,16 @@ func readIn(dir *openDir, name, _ string) ([]byte, error) { return dir.root.Read
 func renameIn(root *os.Root, _ *openDir, from string, _ *openDir, to string) error {
 	return root.Rename(from, to)
 }
+
+// readDirIn lists the open folder dir through its root; name is its slash path under root.
+func readDirIn(root *os.Root, dir *openDir, name string) ([]fs.DirEntry, error) {
+	ents, err := fs.ReadDir(dir.root.FS(), ".")
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.Unwrap(err)}
+	}
+	out := make([]fs.DirEntry, len(ents))
+	for i, e := range ents {
+		out[i] = dirEntry{root: root, dir: name, name: e.Name(), typ: e.Type()}
+	}
+	return out, nil
+}
