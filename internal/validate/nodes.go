@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"regexp"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -106,6 +105,29 @@ func firstNode(ns ...*yaml.Node) *yaml.Node {
 	return nil
 }
 
-// nameRE is Kubernetes' (and Hedgehog's) lower-case RFC 1123 subdomain, the
-// form of metadata.name; the length limit, 253, is checked beside it.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+// subdomain reports whether s is Kubernetes' (and Hedgehog's) lower-case RFC
+// 1123 subdomain, the form of metadata.name: the regular expression
+// ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ (labels of
+// lower-case letters, digits and '-', each starting and ending with a letter or
+// digit, joined by '.'), matched by hand: every document is checked, and the
+// regexp was 1.5 % of an ingest of real wiring files. The length limit, 253, is
+// checked beside it.
+func subdomain(s string) bool {
+	start := 0 // of the current label
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			switch c := s[i]; {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			case c == '-' && i > start:
+			default:
+				return false
+			}
+			continue
+		}
+		if i == start || s[i-1] == '-' { // an empty label, or one ending in '-'
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
