@@ -62,7 +62,11 @@ func renameIn(root *os.Root, _ *openDir, from string, _ *openDir, to string) err
 func readDirIn(root *os.Root, dir *openDir, name string) ([]fs.DirEntry, error) {
 	ents, err := fs.ReadDir(dir.root.FS(), ".")
 	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.Unwrap(err)}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // named by name, not by ".".
+		}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
 	out := make([]fs.DirEntry, len(ents))
 	for i, e := range ents {
