@@ -22,14 +22,15 @@ import (
 // parted from it by blank lines (the document's comment); comments at the
 // end of a line holding a scalar; blocks of comment lines in a mapping, in
 // line with its keys and with no blank line next to them, between two keys
-// or after the last pair of a nested mapping when its value is a scalar (see
-// mapping), and no other comment (no other '#' at all); block mappings whose
-// keys are plain one-line scalars; block sequences ("- ", compact "- key: value" and
-// "- - x" items, and sequences at their key's indentation); values that are
-// one-line plain scalars (tagged as yaml.v3 tags them: only !!str, !!int,
-// !!bool and !!null are told apart here, anything that might be a float or
-// a timestamp is left to yaml.v3), quoted scalars with no escapes, flow
-// sequences of such plain scalars, {} and [], and empty values (null).
+// or after the last pair of a nested mapping when its value is a scalar
+// written out (see mapping), and no other comment (no other '#' at all);
+// block mappings whose keys are plain one-line scalars; block sequences ("- ",
+// compact "- key: value" and "- - x" items, and sequences at their key's
+// indentation); values that are one-line plain scalars (tagged as yaml.v3
+// tags them: only !!str, !!int, !!bool and !!null are told apart here,
+// anything that might be a float or a timestamp is left to yaml.v3), quoted
+// scalars with no escapes, flow sequences of such plain scalars, {} and [],
+// and empty values (null).
 // Anchors, aliases, tags, block and multi-line scalars, flow mappings with
 // content, directives, and lines ending in a space are all left to yaml.v3.
 func quickParse(data []byte) (doc *yaml.Node, ok bool) { return quickParseIn(data, nil) }
