@@ -8,10 +8,11 @@ import (
 
 // This file is ingest's own YAML writer for the documents normalization produces: block
 // mappings and sequences of single-line scalars, with comments above the document, keys and
-// sequence items, after scalar values and below a nested mapping's last pair. It writes exactly the bytes yaml.v3's Encoder (SetIndent(2)) writes
-// for such a tree, in one pass over the nodes into one buffer, where yaml.v3 builds an event
-// for every node and keeps every event of a document in a queue that grows and is never reused
-// (more than half of what an ingest allocated). The functions below follow yaml.v3's emitter
+// sequence items, after scalar values and below a nested mapping's last pair. It writes
+// exactly the bytes yaml.v3's Encoder (SetIndent(2)) writes for such a tree, in one pass over
+// the nodes into one buffer, where yaml.v3 builds an event for every node and keeps every
+// event of a document in a queue that grows and is never reused (more than half of what an
+// ingest allocated). The functions below follow yaml.v3's emitter
 // (emitterc.go: write_indent, write_indicator, increase_indent, analyze_scalar,
 // select_scalar_style and the scalar and comment writers) step by step, keeping the same state
 // (indent, column, whitespace, indention), so the output is the same byte for byte;

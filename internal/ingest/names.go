@@ -6,23 +6,15 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fabsync/fabsync/internal/validate"
 )
 
 // ValidName reports whether s is a DNS-1123 subdomain: at most 253
 // characters, dot-separated labels of lower-case letters, digits and '-',
 // each starting and ending with a letter or digit. Every metadata.name must
 // be one; it is also what keeps resource file names inside the fabric folder.
-func ValidName(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !validLabel(label, 253) {
-			return false
-		}
-	}
-	return true
-}
+func ValidName(s string) bool { return len(s) <= 253 && validate.Subdomain(s) }
 
 // ValidNamespace reports whether s is a DNS-1123 label: at most 63 lower-case
 // letters, digits and '-', starting and ending with a letter or digit.

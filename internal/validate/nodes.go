@@ -105,14 +105,14 @@ func firstNode(ns ...*yaml.Node) *yaml.Node {
 	return nil
 }
 
-// subdomain reports whether s is Kubernetes' (and Hedgehog's) lower-case RFC
+// Subdomain reports whether s is Kubernetes' (and Hedgehog's) lower-case RFC
 // 1123 subdomain, the form of metadata.name: the regular expression
 // ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ (labels of
 // lower-case letters, digits and '-', each starting and ending with a letter or
 // digit, joined by '.'), matched by hand: every document is checked, and the
 // regexp was 1.5 % of an ingest of real wiring files. The length limit, 253, is
-// checked beside it.
-func subdomain(s string) bool {
+// checked beside it (ingest.ValidName is both).
+func Subdomain(s string) bool {
 	start := 0 // of the current label
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && s[i] != '.' {

@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-// TestSubdomain holds subdomain to the regular expression it stands for, on every string of
+// TestSubdomain holds Subdomain to the regular expression it stands for, on every string of
 // up to six characters over an alphabet of the characters that matter (a lower-case letter,
 // a digit, '-', '.', and two that are never allowed), and on names from the wiring samples.
 func TestSubdomain(t *testing.T) {
 	re := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	check := func(s string) {
-		if got, want := subdomain(s), re.MatchString(s); got != want {
-			t.Errorf("subdomain(%q) = %v; the regexp says %v", s, got, want)
+		if got, want := Subdomain(s), re.MatchString(s); got != want {
+			t.Errorf("Subdomain(%q) = %v; the regexp says %v", s, got, want)
 		}
 	}
 	for _, s := range []string{"", "leaf-1", "ds3000-01--external--ds2000-02", "server-1--mclag--switch-1--switch-2",

@@ -213,7 +213,7 @@ func (k *vpcChecker) meta(maxLen int) {
 	switch {
 	case name == "":
 		k.report(k.prefix+"-name-format", nil, "metadata.name is missing")
-	case len(name) > 253 || !subdomain(name):
+	case len(name) > 253 || !Subdomain(name):
 		k.report(k.prefix+"-name-format", nameNode, "name is not a lowercase RFC 1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)")
 	}
 	if maxLen > 0 && len(name) > maxLen {

@@ -106,7 +106,7 @@ func wiringDoc(c *docCtx, prefix string) bool {
 		c.report(prefix+"-name", firstNode(nameN, keyNode(c.d.Root, "metadata")), "%s: metadata.name is missing", wiringSubject(c))
 	case len(name) > 253:
 		c.report(prefix+"-name", nameN, "%s: metadata.name is %d characters long, at most 253 are allowed", noun(c.d.Kind), len(name))
-	case !subdomain(name):
+	case !Subdomain(name):
 		c.report(prefix+"-name", nameN, "%s %q: metadata.name must be a lower-case RFC 1123 subdomain (a-z, 0-9, '-' and '.', starting and ending with a letter or digit)", noun(c.d.Kind), name)
 	}
 	if ns, nsN := getStr(md, "namespace"); ns != "" && ns != "default" {
